@@ -1,0 +1,1 @@
+"""parley ETL stages: fetch, ingest, extract, ledger, alerts; plain typed Python."""

@@ -1,0 +1,170 @@
+"""The feed list and reference data: adding, importing and exporting feeds, loading seeds/.
+
+Feed lists come the way feed readers exchange them: OPML, or one URL per line.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, literal_column, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from etl.seeds import FeedSeed, SeedError, load_actors, load_feeds, load_issues
+from etl.urls import UrlError, check_feed_url
+from models import Actor, Article, Feed, Issue
+
+
+class FeedListError(Exception):
+    """A feed list file that cannot be read; one line naming the file and the problem."""
+
+
+def add_feeds(engine: Engine, feeds: Iterable[FeedSeed]) -> int:
+    """Register feeds (URL is the identity); existing ones gain new tags and a title. Returns new count."""
+    rows = [{"url": f.url, "title": f.title, "tags": sorted(set(f.tags))} for f in feeds]
+    if not rows:
+        return 0
+    stmt = pg_insert(Feed).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[Feed.url],
+        set_={
+            "title": func.coalesce(stmt.excluded.title, Feed.title),
+            "tags": literal_column(
+                "ARRAY(SELECT DISTINCT t FROM unnest(feeds.tags || excluded.tags) AS t ORDER BY t)"
+            ),
+        },
+    )
+    # xmax is 0 on a freshly inserted row version and non-zero on one an upsert updated
+    with Session(engine) as session, session.begin():
+        inserted = session.scalars(stmt.returning(literal_column("xmax = 0"))).all()
+    return sum(inserted)
+
+
+def read_feed_list(path: Path, tags: Sequence[str] = ()) -> list[FeedSeed]:
+    """Feeds from an OPML file or a plain list (one URL per line, ``#`` comments)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise FeedListError(f"{path}: cannot read: {exc.strerror}") from exc
+    head = raw.lstrip()[:512].lower()
+    if head.startswith(b"<?xml") or b"<opml" in head:
+        return _read_opml(path, raw, tags)
+    feeds = []
+    for number, line in enumerate(raw.decode("utf-8", "replace").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            feeds.append(FeedSeed(url=check_feed_url(line.split()[0]), tags=list(tags)))
+        except UrlError as exc:
+            raise FeedListError(f"{path}: line {number}: {exc}") from exc
+    return feeds
+
+
+def _read_opml(path: Path, raw: bytes, tags: Sequence[str]) -> list[FeedSeed]:
+    try:
+        root = ET.fromstring(raw)
+    except ET.ParseError as exc:
+        raise FeedListError(f"{path}: not valid OPML: {exc}") from exc
+    feeds = []
+    for outline in root.iter("outline"):
+        url = outline.get("xmlUrl")
+        if not url:
+            continue
+        try:
+            url = check_feed_url(url)
+        except UrlError as exc:
+            raise FeedListError(f"{path}: outline {outline.get('text') or url!r}: {exc}") from exc
+        title = outline.get("title") or outline.get("text")
+        category = [c.strip() for c in (outline.get("category") or "").split(",") if c.strip()]
+        feeds.append(FeedSeed(url=url, title=title, tags=sorted({*tags, *category})))
+    return feeds
+
+
+def export_opml(engine: Engine) -> str:
+    root = ET.Element("opml", version="2.0")
+    ET.SubElement(ET.SubElement(root, "head"), "title").text = "parley feeds"
+    body = ET.SubElement(root, "body")
+    with Session(engine) as session:
+        for feed in session.scalars(select(Feed).order_by(Feed.id)):
+            attrs = {"type": "rss", "text": feed.title or feed.url, "xmlUrl": feed.url}
+            if feed.title:
+                attrs["title"] = feed.title
+            if feed.tags:
+                attrs["category"] = ",".join(feed.tags)
+            ET.SubElement(body, "outline", attrs)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    id: int
+    url: str
+    title: str | None
+    tags: list[str]
+    last_status: str | None
+    last_error: str | None
+    consecutive_failures: int
+    articles: int
+
+
+def list_feeds(engine: Engine) -> list[FeedRow]:
+    counts = select(Article.feed_id, func.count().label("n")).group_by(Article.feed_id).subquery("counts")
+    query = (
+        select(Feed, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.feed_id == Feed.id)
+        .order_by(Feed.id)
+    )
+    with Session(engine) as session:
+        return [
+            FeedRow(
+                f.id, f.url, f.title, list(f.tags), f.last_status, f.last_error, f.consecutive_failures, n
+            )
+            for f, n in session.execute(query).tuples()
+        ]
+
+
+@dataclass(frozen=True)
+class SeedCounts:
+    feeds: int
+    actors: int
+    issues: int
+
+
+def load_seeds(engine: Engine, seeds_dir: Path, *, with_feeds: bool = True) -> SeedCounts:
+    """Load feeds.yaml, actors.yaml and issues.yaml; all validated before anything is written."""
+    feeds_file = seeds_dir / "feeds.yaml"
+    feeds = load_feeds(feeds_file) if with_feeds and feeds_file.exists() else []
+    actors = load_actors(seeds_dir / "actors.yaml")
+    issues = load_issues(seeds_dir / "issues.yaml")
+    if not actors or not issues:
+        raise SeedError(f"{seeds_dir}: actors.yaml and issues.yaml must each list at least one entry")
+    actor_rows = [{"id": a.id, "name": a.name, "kind": a.kind, "aliases": a.aliases} for a in actors]
+    issue_rows = [
+        {
+            "key": i.key,
+            "label": i.label,
+            "value_type": i.value_type,
+            "description": i.description,
+            "choices": i.choices,
+        }
+        for i in issues
+    ]
+    with Session(engine) as session, session.begin():
+        _upsert(session, Actor, actor_rows, "id")
+        _upsert(session, Issue, issue_rows, "key")
+    add_feeds(engine, feeds)
+    return SeedCounts(feeds=len(feeds), actors=len(actors), issues=len(issues))
+
+
+def _upsert(session: Session, model: type[Actor] | type[Issue], rows: list[dict[str, Any]], key: str) -> None:
+    stmt = pg_insert(model).values(rows)
+    updates = {column: stmt.excluded[column] for column in rows[0] if column != key}
+    session.execute(stmt.on_conflict_do_update(index_elements=[key], set_=updates))

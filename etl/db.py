@@ -1,0 +1,138 @@
+"""Database access: the engine, the embedded PostgreSQL fallback, and schema migrations.
+
+Every stage gets its engine from :func:`get_engine`. With ``PARLEY_DATABASE_URL`` unset, an embedded
+PostgreSQL (the ``pgserver`` package) is started under ``PARLEY_DATA_DIR`` — same dialect, same
+migrations and views as production, no server for a new user to install.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from etl.settings import PROJECT_ROOT, Settings
+
+EMBEDDED_DATABASE = "parley"
+_embedded_servers: dict[Path, Any] = {}
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or used; the message is one line a user can act on."""
+
+
+def _embedded_url(data_dir: Path) -> str:
+    """Start (or join) the embedded server under data_dir and return a URL for the parley database."""
+    pgdata = (data_dir / "pgdata").resolve()
+    server = _embedded_servers.get(pgdata)
+    if server is None:
+        import pgserver  # imported lazily: only the embedded mode needs it
+
+        # pgserver logs its whole start-up at INFO; keep the terminal for parley's own progress
+        logging.getLogger("pgserver").setLevel(logging.WARNING)
+        pgdata.mkdir(parents=True, exist_ok=True)
+        try:
+            with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on servers
+                warnings.simplefilter("ignore")
+                server = pgserver.get_server(pgdata, cleanup_mode="stop")
+        except Exception as exc:  # pgserver raises plain subprocess/OS errors
+            raise DatabaseUnavailable(f"could not start the embedded PostgreSQL in {pgdata}: {exc}") from exc
+        _embedded_servers[pgdata] = server
+        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DATABASE}';")
+        if "(0 rows)" in exists:
+            server.psql(f"CREATE DATABASE {EMBEDDED_DATABASE};")
+    url = str(server.get_uri(EMBEDDED_DATABASE))
+    # pgserver hands out "postgresql://user:@/db?host=/sock"; say which driver to use
+    return url.replace("postgresql://", "postgresql+psycopg2://", 1)
+
+
+def database_url(settings: Settings) -> str:
+    """The SQLAlchemy URL parley uses: the configured one, or the embedded server's."""
+    if settings.database_url is not None:
+        url = settings.database_url.get_secret_value()
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise DatabaseUnavailable(f"PARLEY_DATABASE_URL is not a database URL: {exc}") from exc
+        if not parsed.drivername.startswith("postgresql"):
+            raise DatabaseUnavailable(
+                f"PARLEY_DATABASE_URL must point at PostgreSQL, not {parsed.drivername!r}"
+            )
+        return url
+    return _embedded_url(settings.data_dir)
+
+
+def get_engine(settings: Settings, *, check: bool = True, pool_size: int | None = None) -> Engine:
+    """An engine for the parley database; with ``check`` it connects once so a dead server fails here."""
+    url = database_url(settings)
+    size = pool_size or settings.ingest_workers + 2
+    engine = create_engine(
+        url,
+        pool_size=size,
+        max_overflow=2,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 10, "application_name": "parley"},
+    )
+    if check:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except OperationalError as exc:
+            engine.dispose()
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            safe = make_url(url).render_as_string(hide_password=True)
+            raise DatabaseUnavailable(f"database unavailable at {safe}: {reason}") from exc
+    return engine
+
+
+def alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    # '%' is configparser's interpolation character; URLs may carry it in passwords
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` with Alembic, the only way the schema changes."""
+    from alembic import command
+
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def require_schema(engine: Engine) -> None:
+    """Fail with a clear message when the schema is missing or behind the code."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
+    current = current_revision(engine)
+    if current != head:
+        raise DatabaseUnavailable(
+            f"database schema is at {current or 'nothing'}, code expects {head}: run 'parley db upgrade'"
+        )

@@ -1,0 +1,135 @@
+"""``parley demo``: the whole pipeline, as far as it exists, over the team's demo feeds.
+
+The demo feeds and article pages in ``seeds/demo/`` are served on loopback by a small HTTP server
+(``{{BASE}}`` in them becomes the server's address), so the demo exercises the same fetch, safety,
+parse and store path as production; only 127.0.0.1 is added to the allowed hosts, for this run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, aliased
+
+from etl import catalog, db
+from etl.ingest import IngestSummary
+from etl.seeds import FeedSeed
+from etl.settings import Settings
+from models import Article, Feed
+
+DEMO_TAG = "demo"
+CONTENT_TYPES = {".xml": "application/xml; charset=utf-8", ".html": "text/html; charset=utf-8"}
+
+
+class DemoError(Exception):
+    pass
+
+
+def demo_dir(settings: Settings) -> Path:
+    return settings.seeds_dir / "demo"
+
+
+@contextmanager
+def serve_directory(root: Path, port: int = 0) -> Iterator[str]:
+    """Serve ``root`` on 127.0.0.1:port (0 = any free port), yielding the base URL."""
+    root = root.resolve()
+    base_holder: dict[str, str] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:  # the demo prints its own summary
+            pass
+
+        def do_GET(self) -> None:
+            target = (root / self.path.split("?", 1)[0].lstrip("/")).resolve()
+            if root not in target.parents or not target.is_file() or target.suffix not in CONTENT_TYPES:
+                self.send_error(404)
+                return
+            body = target.read_text(encoding="utf-8").replace("{{BASE}}", base_holder["base"]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", CONTENT_TYPES[target.suffix])
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    except OSError as exc:
+        raise DemoError(f"cannot serve the demo feeds on 127.0.0.1:{port}: {exc.strerror}") from exc
+    base_holder["base"] = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, name="demo-feeds", daemon=True)
+    thread.start()
+    try:
+        yield base_holder["base"]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def demo_feeds(root: Path, base: str) -> list[FeedSeed]:
+    feeds = sorted((root / "feeds").glob("*.xml"))
+    if not feeds:
+        raise DemoError(f"no demo feeds in {root / 'feeds'}")
+    return [FeedSeed(url=f"{base}/feeds/{path.name}", tags=[DEMO_TAG]) for path in feeds]
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    port: int,
+    console: Console,
+    run_ingest: Callable[..., IngestSummary],
+) -> None:
+    root = demo_dir(settings)
+    settings = settings.model_copy(update={"allowed_hosts": [*settings.allowed_hosts, "127.0.0.1"]})
+    where = (
+        "embedded PostgreSQL in " + str(settings.data_dir) if settings.database_url is None else "database"
+    )
+    console.print(f"[bold]parley demo[/] — {where}")
+    engine = db.get_engine(settings)
+    try:
+        db.upgrade(engine)
+        counts = catalog.load_seeds(engine, settings.seeds_dir, with_feeds=False)
+        console.print(
+            f"schema at {db.current_revision(engine)}; {counts.actors} actors, {counts.issues} issues"
+        )
+        with serve_directory(root, port) as base:
+            catalog.add_feeds(engine, demo_feeds(root, base))
+            summary = run_ingest(engine, settings, poll_all=True, tag=DEMO_TAG)
+        console.print(summary.line())
+        console.print(articles_table(engine))
+    finally:
+        engine.dispose()
+
+
+def articles_table(engine: Engine, limit: int = 40) -> Table:
+    original = aliased(Article)
+    query = (
+        select(Article, Feed.title, original.title)
+        .join(Feed, Feed.id == Article.feed_id)
+        .outerjoin(original, original.id == Article.duplicate_of)
+        .where(Feed.tags.any(DEMO_TAG))
+        .order_by(Article.published_at, Article.id)
+        .limit(limit)
+    )
+    table = Table("published", "outlet", "title", "text from", "words", "note", title="demo articles")
+    with Session(engine) as session:
+        for article, outlet, original_title in session.execute(query).tuples():
+            note = f"copy of: {original_title[:40]}" if original_title else (article.page_status or "")
+            table.add_row(
+                f"{article.published_at:%Y-%m-%d}" if article.published_at else "?",
+                outlet or "",
+                article.title[:70],
+                article.text_source,
+                str(len(article.text.split())),
+                note[:60],
+            )
+    return table

@@ -1,0 +1,284 @@
+"""Polite and safe HTTP GETs for feeds and article pages.
+
+Every request parley makes goes through :class:`Fetcher`:
+
+- only http and https, at most ``max_redirects`` hops, each hop checked again;
+- the address of every connection is checked *at connect time*, after DNS resolution, and the
+  socket is opened to the checked address (no DNS-rebinding window): loopback, private,
+  link-local, shared, reserved and cloud-metadata addresses are refused unless the host or a CIDR
+  containing the address is listed in ``PARLEY_ALLOWED_HOSTS``; metadata addresses are refused always;
+- a connect timeout, a deadline for the whole response, and a cap on the (decoded) body, streamed;
+- conditional GET: ``If-None-Match`` / ``If-Modified-Since``; a 304 returns no body.
+
+Failures raise :class:`FetchError` with a one-line reason suitable for a ``feed_fetches`` row.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+import httpcore
+import httpx
+
+from etl.settings import Settings
+from etl.urls import UrlError, check_feed_url
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# Cloud instance-metadata endpoints: never fetched, whatever PARLEY_ALLOWED_HOSTS says.
+METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200")
+)
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+
+
+class FetchError(Exception):
+    """A request that produced no usable response. ``str()`` is a one-line reason."""
+
+    def __init__(self, reason: str, *, http_status: int | None = None) -> None:
+        super().__init__(reason)
+        self.http_status = http_status
+
+
+class BlockedAddress(FetchError):
+    """The URL leads to an address parley may not contact."""
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    connect_timeout: float = 5.0
+    total_timeout: float = 15.0
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    user_agent: str = "parley"
+    allowed_names: frozenset[str] = frozenset()
+    allowed_networks: tuple[IPNetwork, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FetchPolicy:
+        return cls(
+            connect_timeout=settings.connect_timeout,
+            total_timeout=settings.total_timeout,
+            max_bytes=settings.max_body_bytes,
+            max_redirects=settings.max_redirects,
+            user_agent=settings.user_agent,
+            allowed_names=settings.allowed_names,
+            allowed_networks=settings.allowed_networks,
+        )
+
+    def refusal(self, host: str, address: IPAddress) -> str | None:
+        """Why ``address`` (which ``host`` resolved to) may not be contacted, or None if it may."""
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if address in METADATA_ADDRESSES:
+            return "a cloud metadata address"
+        if address.is_global and not address.is_multicast:
+            return None
+        if host.lower().rstrip(".") in self.allowed_names:
+            return None
+        if any(address in net for net in self.allowed_networks):
+            return None
+        return f"a non-public address ({_address_kind(address)})"
+
+
+def _address_kind(address: IPAddress) -> str:
+    for attr in ("loopback", "link_local", "private", "multicast", "reserved", "unspecified"):
+        if getattr(address, f"is_{attr}"):
+            return attr.replace("_", "-")
+    return "not globally routable"
+
+
+class _GuardedBackend(httpcore.SyncBackend):
+    """Resolves the host itself, drops refused addresses, and connects to a checked address."""
+
+    def __init__(self, policy: FetchPolicy) -> None:
+        self.policy = policy
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise FetchError(f"cannot resolve host {host!r}: {exc.strerror}") from exc
+        addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
+        allowed = [a for a in addresses if self.policy.refusal(host, a) is None]
+        if not allowed:
+            first = addresses[0]
+            raise BlockedAddress(
+                f"refused to connect to {host}: it resolves to {first}, {self.policy.refusal(host, first)}"
+            )
+        last_error: Exception | None = None
+        for address in allowed:
+            try:
+                return super().connect_tcp(str(address), port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last_error = exc
+        assert last_error is not None
+        raise last_error
+
+
+class _GuardedTransport(httpx.HTTPTransport):
+    def __init__(self, policy: FetchPolicy) -> None:
+        super().__init__(retries=0)
+        # httpx has no public hook for the network backend; the pool it builds is replaced by one
+        # that uses ours (same options as httpx's defaults). httpx is pinned <0.29 for this reason.
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+            network_backend=_GuardedBackend(policy),
+        )
+
+
+@dataclass
+class FetchResult:
+    url: str
+    """The final URL, after redirects."""
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+
+class Fetcher:
+    """A thread-safe HTTP client applying a :class:`FetchPolicy` to every request."""
+
+    def __init__(self, policy: FetchPolicy) -> None:
+        self.policy = policy
+        self._client = httpx.Client(
+            transport=_GuardedTransport(policy),
+            follow_redirects=False,
+            headers={"User-Agent": policy.user_agent},
+            trust_env=False,
+        )
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def get(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str = FEED_ACCEPT,
+    ) -> FetchResult:
+        started = time.monotonic()
+        deadline = started + self.policy.total_timeout
+        headers = {"Accept": accept}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current = url
+        for _hop in range(self.policy.max_redirects + 1):
+            try:
+                current = check_feed_url(current)
+            except UrlError as exc:
+                raise FetchError(str(exc)) from exc
+            result = self._get_once(current, headers, deadline)
+            if result is None:
+                raise FetchError(f"no response within {self.policy.total_timeout:g} s")
+            if isinstance(result, str):  # a redirect: follow it, checking the next hop again
+                current = result
+                continue
+            result.elapsed = time.monotonic() - started
+            return result
+        raise FetchError(f"too many redirects (more than {self.policy.max_redirects})")
+
+    def _get_once(self, url: str, headers: dict[str, str], deadline: float) -> FetchResult | str | None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        connect = min(self.policy.connect_timeout, remaining)
+        timeout = httpx.Timeout(connect=connect, read=remaining, write=remaining, pool=remaining)
+        try:
+            with self._client.stream("GET", url, headers=headers, timeout=timeout) as response:
+                if response.status_code == 304:
+                    return FetchResult(url=url, status=304, headers=_keep_headers(response))
+                if response.status_code in REDIRECT_CODES:
+                    location = response.headers.get("location")
+                    if not location:
+                        raise FetchError(f"HTTP {response.status_code} redirect without a Location")
+                    return urljoin(str(response.url), location)
+                if response.status_code >= 400:
+                    phrase = response.reason_phrase or ""
+                    raise FetchError(
+                        f"HTTP {response.status_code} {phrase}".strip(), http_status=response.status_code
+                    )
+                body = self._read_capped(response, deadline)
+                return FetchResult(
+                    url=url, status=response.status_code, body=body, headers=_keep_headers(response)
+                )
+        except FetchError:
+            raise
+        except httpx.ConnectTimeout as exc:
+            raise FetchError(f"connection timed out after {self.policy.connect_timeout:g} s") from exc
+        except httpx.TimeoutException as exc:
+            raise FetchError(f"no response within {self.policy.total_timeout:g} s") from exc
+        except httpx.ConnectError as exc:
+            raise FetchError(f"connection failed: {_first_line(exc)}") from exc
+        except httpx.DecodingError as exc:
+            raise FetchError(f"undecodable response body: {_first_line(exc)}") from exc
+        except httpx.HTTPError as exc:
+            raise FetchError(f"{type(exc).__name__}: {_first_line(exc)}") from exc
+
+    def _read_capped(self, response: httpx.Response, deadline: float) -> bytes:
+        cap = self.policy.max_bytes
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise FetchError(f"body too large: {int(declared)} bytes declared, cap is {cap}")
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise FetchError(f"body too large: more than {cap} bytes (cap), download stopped")
+            if time.monotonic() > deadline:
+                raise FetchError(f"response not complete within {self.policy.total_timeout:g} s")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _keep_headers(response: httpx.Response) -> dict[str, str]:
+    keep = ("etag", "last-modified", "content-type", "content-location", "content-language")
+    return {k: response.headers[k] for k in keep if k in response.headers}
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

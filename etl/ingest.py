@@ -1,0 +1,504 @@
+"""Ingestion: poll due feeds, parse them, fetch article pages, de-duplicate and store articles.
+
+Identity of an article (the de-duplication contract, also in the README):
+
+1. the same feed and GUID is the same article (a feed re-listing an item adds nothing);
+2. the same canonical URL (see :func:`etl.urls.canonical_url`) is the same article, from any feed;
+3. the same content (sha256 of the normalised main text) under another URL is a *different* row,
+   stored again with ``duplicate_of`` pointing at the first copy: other outlets repeating a story
+   matter for corroboration later.
+
+Each feed is polled and written in its own transaction; a failing feed is a ``feed_fetches`` row with
+a one-line reason and backs off exponentially, and never stops the others.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import re
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import feedparser
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from etl.fetch import PAGE_ACCEPT, Fetcher, FetchError, FetchPolicy, FetchResult
+from etl.settings import Settings
+from etl.text import extract_main_text, html_language, strip_tags
+from etl.urls import canonical_url
+from models import Article, Feed, FeedFetch
+
+# A DOCTYPE that declares entities is how entity-expansion bombs are built; real feeds do not.
+STORE_LOCK_KEY = 0x7061726C6579  # "parley": the advisory lock that serialises article stores
+ENTITY_DECLARATION = re.compile(rb"<!DOCTYPE[^>\[]*\[[^\]]*<!ENTITY", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass
+class ParsedFeed:
+    title: str | None
+    language: str | None
+    entries: list[Any]
+    problem: str | None
+    """Why the feed is only partly usable (kept entries anyway), or None."""
+
+
+class FeedRejected(Exception):
+    """The body is not a usable feed; the message is a one-line reason."""
+
+
+def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
+    """Parse fetched bytes with feedparser (which never fetches anything itself here).
+
+    Bozo feeds keep their good entries and carry the problem; a body with no feed at all, or an
+    entity bomb, is rejected.
+    """
+    if ENTITY_DECLARATION.search(body[:65536]):
+        raise FeedRejected("refused: XML declares entities (possible entity-expansion bomb)")
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True, resolve_relative_uris=True)
+    entries = list(parsed.entries)
+    problem = None
+    if parsed.bozo:
+        exc = parsed.get("bozo_exception")
+        problem = _bozo_reason(exc)
+    if not parsed.version and not entries:
+        kind = content_type.split(";")[0].strip() or "unknown content type"
+        raise FeedRejected(f"not a feed: no RSS/Atom/RDF document found ({kind})")
+    if problem and not entries and not parsed.feed.get("title"):
+        raise FeedRejected(f"unusable feed: {problem}")
+    feed = parsed.feed
+    return ParsedFeed(
+        title=strip_tags(feed.get("title", "")) or None,
+        language=_primary_language(feed.get("language")),
+        entries=entries,
+        problem=problem,
+    )
+
+
+def _bozo_reason(exc: object) -> str:
+    name = type(exc).__name__
+    if name == "CharacterEncodingOverride":
+        return f"wrong declared encoding: {exc}"
+    if name == "NonXMLContentType":
+        return f"not served as XML: {exc}"
+    if name == "SAXParseException":
+        return f"malformed XML: {exc}"
+    return f"{name}: {_one_line(exc)}" if isinstance(exc, BaseException) else name
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def _primary_language(tag: object) -> str | None:
+    if not isinstance(tag, str) or not tag.strip():
+        return None
+    primary = re.split(r"[-_]", tag.strip().lower())[0]
+    return primary[:16] if primary.isalpha() else None
+
+
+@dataclass
+class ArticleDraft:
+    """A feed entry, normalised, before its page is fetched."""
+
+    guid: str
+    url: str | None
+    canonical_url: str | None
+    title: str
+    summary: str
+    published_at: datetime | None
+    language: str | None
+    raw_entry: dict[str, Any]
+    text: str = ""
+    text_source: str = "summary"
+    page_status: str | None = None
+    raw_html: bytes | None = None
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.title, self.text)
+
+
+def content_hash(title: str, text: str) -> str:
+    """sha256 of the normalised main text (the title when there is no text)."""
+    basis = text if text.strip() else title
+    normal = re.sub(r"\s+", " ", basis).strip().casefold()
+    return hashlib.sha256(normal.encode("utf-8")).hexdigest()
+
+
+def draft_from_entry(entry: Any, feed_language: str | None) -> ArticleDraft | None:
+    """Normalise one feedparser entry; None when it has nothing to identify it by."""
+    link = entry.get("link") or None
+    if isinstance(link, str):
+        link = link.strip() or None
+    title = strip_tags(entry.get("title", ""))
+    summary = strip_tags(entry.get("summary", "") or _first_content(entry))
+    guid = (entry.get("id") or link or "").strip()
+    if not guid:
+        if not title and not summary:
+            return None
+        guid = "sha256:" + content_hash(title, summary)
+    published = _entry_time(entry)
+    return ArticleDraft(
+        guid=guid[:2000],
+        url=link,
+        canonical_url=canonical_url(link) if link else None,
+        title=title,
+        summary=summary,
+        published_at=published,
+        language=_primary_language(entry.get("language")) or feed_language,
+        raw_entry=_jsonable(entry),
+        text=summary,
+        text_source="summary" if summary else "title",
+    )
+
+
+def _first_content(entry: Any) -> str:
+    for content in entry.get("content", []) or []:
+        value = content.get("value")
+        if value:
+            return str(value)
+    return ""
+
+
+def _entry_time(entry: Any) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        parsed = entry.get(key)
+        if parsed:
+            try:
+                return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+            except (OverflowError, ValueError, OSError):
+                continue
+    return None
+
+
+def _jsonable(value: Any) -> Any:
+    """The entry as plain JSON (feedparser dicts hold struct_time and bytes)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items() if not str(k).endswith("_parsed")}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value.replace("\x00", "") if isinstance(value, str) else value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace").replace("\x00", "")
+    return str(value)
+
+
+def fill_from_page(draft: ArticleDraft, fetcher: Fetcher) -> None:
+    """Fetch the article page and take its main text; on any failure keep the feed summary."""
+    if not draft.url:
+        draft.page_status = "no link"
+        return
+    try:
+        page = fetcher.get(draft.url, accept=PAGE_ACCEPT)
+    except FetchError as exc:
+        draft.page_status = f"page not fetched: {exc}"
+        return
+    kind = page.content_type.split(";")[0].strip().lower()
+    if kind and "html" not in kind and "xml" not in kind:
+        draft.page_status = f"page is {kind}, not HTML"
+        return
+    markup = _decode_page(page)
+    text = extract_main_text(markup, url=page.url)
+    draft.raw_html = zlib.compress(page.body, 6)
+    draft.language = (
+        html_language(markup) or _primary_language(page.headers.get("content-language")) or (draft.language)
+    )
+    if not text:
+        draft.page_status = "page has no main text"
+        return
+    first, _, rest = text.partition("\n")
+    if rest and first.strip() == draft.title.strip():  # the page repeats the headline as its <h1>
+        text = rest.strip()
+    draft.text = text
+    draft.text_source = "page"
+
+
+def _decode_page(page: FetchResult) -> str:
+    match = re.search(r"charset=([\w.:-]+)", page.content_type, re.IGNORECASE)
+    if match:
+        try:
+            return page.body.decode(match.group(1), "replace")
+        except LookupError:
+            pass
+    return page.body.decode("utf-8", "replace")
+
+
+# --- storing -------------------------------------------------------------------------------------
+
+
+def unseen_drafts(session: Session, feed_id: int, drafts: Sequence[ArticleDraft]) -> list[ArticleDraft]:
+    """Drop drafts already stored (same feed+GUID or same canonical URL) or repeated in the batch."""
+    guids = [d.guid for d in drafts]
+    urls = [d.canonical_url for d in drafts if d.canonical_url]
+    known_guids = set(
+        session.scalars(select(Article.guid).where(Article.feed_id == feed_id, Article.guid.in_(guids)))
+    )
+    known_urls = (
+        set(session.scalars(select(Article.canonical_url).where(Article.canonical_url.in_(urls))))
+        if urls
+        else set()
+    )
+    fresh: list[ArticleDraft] = []
+    for draft in drafts:
+        if draft.guid in known_guids or (draft.canonical_url and draft.canonical_url in known_urls):
+            continue
+        known_guids.add(draft.guid)
+        if draft.canonical_url:
+            known_urls.add(draft.canonical_url)
+        fresh.append(draft)
+    return fresh
+
+
+def store_articles(session: Session, feed_id: int, drafts: Sequence[ArticleDraft]) -> int:
+    """Insert drafts in bulk; returns how many rows were new. Idempotent by the unique keys."""
+    if not drafts:
+        return 0
+    # Feeds are stored from several threads (and maybe processes) at once; without this lock two
+    # copies of one story arriving together would both look like the first copy.
+    session.execute(select(func.pg_advisory_xact_lock(STORE_LOCK_KEY)))
+    hashes = {d.content_hash for d in drafts}
+    known = session.execute(
+        select(Article.content_hash, func.min(Article.id))
+        .where(Article.content_hash.in_(hashes))
+        .group_by(Article.content_hash)
+    ).tuples()
+    originals: dict[str, int] = {digest: article_id for digest, article_id in known}
+    first_copies: list[ArticleDraft] = []
+    later_copies: list[ArticleDraft] = []
+    seen: set[str] = set(originals)
+    for draft in drafts:
+        (later_copies if draft.content_hash in seen else first_copies).append(draft)
+        seen.add(draft.content_hash)
+    inserted = 0
+    for batch in (first_copies, later_copies):
+        if not batch:
+            continue
+        rows = [_row(feed_id, d, originals.get(d.content_hash)) for d in batch]
+        stmt = pg_insert(Article).values(rows).on_conflict_do_nothing()
+        returned = session.execute(stmt.returning(Article.id, Article.content_hash)).all()
+        inserted += len(returned)
+        for article_id, digest in returned:
+            originals.setdefault(digest, article_id)
+    return inserted
+
+
+def _row(feed_id: int, draft: ArticleDraft, duplicate_of: int | None) -> dict[str, Any]:
+    return {
+        "feed_id": feed_id,
+        "guid": draft.guid,
+        "url": draft.url,
+        "canonical_url": draft.canonical_url,
+        "title": draft.title,
+        "summary": draft.summary,
+        "text": draft.text,
+        "text_source": draft.text_source,
+        "language": draft.language,
+        "published_at": draft.published_at,
+        "content_hash": draft.content_hash,
+        "duplicate_of": duplicate_of,
+        "page_status": draft.page_status,
+        "raw_entry": draft.raw_entry,
+        "raw_html": draft.raw_html,
+    }
+
+
+# --- polling -------------------------------------------------------------------------------------
+
+
+@dataclass
+class FeedOutcome:
+    feed_id: int
+    url: str
+    status: str
+    """ok | not_modified | partial | failed"""
+    http_status: int | None = None
+    entries: int = 0
+    new_items: int = 0
+    bytes: int = 0
+    error: str | None = None
+    duration_ms: int = 0
+
+
+@dataclass
+class IngestSummary:
+    outcomes: list[FeedOutcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def new_articles(self) -> int:
+        return sum(o.new_items for o in self.outcomes)
+
+    def line(self) -> str:
+        return (
+            f"{len(self.outcomes)} feeds polled: {self.count('ok')} ok, {self.count('partial')} partial, "
+            f"{self.count('not_modified')} not modified, {self.count('failed')} failed; "
+            f"{self.new_articles} new articles"
+        )
+
+
+@dataclass(frozen=True)
+class _FeedToPoll:
+    id: int
+    url: str
+    etag: str | None
+    last_modified: str | None
+    consecutive_failures: int
+    has_title: bool
+
+
+def due_feeds(
+    session: Session, now: datetime, *, poll_all: bool = False, tag: str | None = None
+) -> list[_FeedToPoll]:
+    query = select(Feed).where(Feed.active.is_(True)).order_by(Feed.id)
+    if tag is not None:
+        query = query.where(Feed.tags.any(tag))
+    if not poll_all:
+        query = query.where(or_(Feed.next_poll_at.is_(None), Feed.next_poll_at <= now))
+    return [
+        _FeedToPoll(f.id, f.url, f.etag, f.last_modified, f.consecutive_failures, f.title is not None)
+        for f in session.scalars(query)
+    ]
+
+
+def poll_feed(engine: Engine, fetcher: Fetcher, settings: Settings, feed: _FeedToPoll) -> FeedOutcome:
+    """Fetch, parse and store one feed in one transaction. Never raises for a feed's own failure."""
+    started_at = datetime.now(UTC)
+    clock = time.monotonic()
+    outcome = FeedOutcome(feed_id=feed.id, url=feed.url, status="failed")
+    parsed: ParsedFeed | None = None
+    fresh: list[ArticleDraft] = []
+    result: FetchResult | None = None
+    try:
+        result = fetcher.get(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        outcome.http_status = result.status
+        outcome.bytes = len(result.body)
+        if result.not_modified:
+            outcome.status = "not_modified"
+        else:
+            parsed = parse_feed(result.body, result.url, result.content_type)
+            outcome.entries = len(parsed.entries)
+            outcome.status = "partial" if parsed.problem else "ok"
+            outcome.error = parsed.problem
+    except FetchError as exc:
+        outcome.error = str(exc)
+        outcome.http_status = exc.http_status
+    except FeedRejected as exc:
+        outcome.status = "failed"
+        outcome.error = str(exc)
+    except Exception as exc:  # feedparser on hostile input: record it, never stop the other feeds
+        outcome.status = "failed"
+        outcome.error = f"could not parse feed: {type(exc).__name__}: {_one_line(exc)}"
+        parsed = None
+
+    if parsed is not None:
+        drafts = [d for d in (draft_from_entry(e, parsed.language) for e in parsed.entries) if d]
+        with Session(engine) as session:
+            fresh = unseen_drafts(session, feed.id, drafts)
+        if settings.fetch_articles and fresh:
+            with ThreadPoolExecutor(settings.page_workers, thread_name_prefix="page") as pages:
+                list(pages.map(lambda draft: fill_from_page(draft, fetcher), fresh))
+
+    with Session(engine) as session, session.begin():
+        outcome.new_items = store_articles(session, feed.id, fresh)
+        outcome.duration_ms = int((time.monotonic() - clock) * 1000)
+        _record_poll(session, feed, outcome, started_at, result, parsed, settings)
+    return outcome
+
+
+def _record_poll(
+    session: Session,
+    feed: _FeedToPoll,
+    outcome: FeedOutcome,
+    started_at: datetime,
+    result: FetchResult | None,
+    parsed: ParsedFeed | None,
+    settings: Settings,
+) -> None:
+    session.execute(
+        insert(FeedFetch).values(
+            feed_id=feed.id,
+            started_at=started_at,
+            duration_ms=outcome.duration_ms,
+            status=outcome.status,
+            http_status=outcome.http_status,
+            bytes=outcome.bytes,
+            entries=outcome.entries,
+            new_items=outcome.new_items,
+            error=outcome.error,
+        )
+    )
+    now = datetime.now(UTC)
+    values: dict[str, Any] = {
+        "last_status": outcome.status,
+        "last_http_status": outcome.http_status,
+        "last_error": outcome.error,
+        "last_polled_at": now,
+    }
+    if outcome.status == "failed":
+        failures = feed.consecutive_failures + 1
+        backoff = min(settings.poll_interval_seconds * 2**failures, settings.max_backoff_seconds)
+        values.update(consecutive_failures=failures, next_poll_at=now + timedelta(seconds=backoff))
+    else:
+        values.update(
+            consecutive_failures=0,
+            last_success_at=now,
+            next_poll_at=now + timedelta(seconds=settings.poll_interval_seconds),
+        )
+        if result is not None:
+            values["etag"] = result.headers.get("etag") or (None if not result.not_modified else feed.etag)
+            values["last_modified"] = result.headers.get("last-modified") or (
+                None if not result.not_modified else feed.last_modified
+            )
+        if parsed is not None and parsed.title and not feed.has_title:
+            values["title"] = parsed.title
+    session.execute(update(Feed).where(Feed.id == feed.id).values(**values))
+
+
+def ingest(
+    engine: Engine,
+    settings: Settings,
+    *,
+    poll_all: bool = False,
+    tag: str | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_feed: Callable[[FeedOutcome], None] | None = None,
+    fetcher: Fetcher | None = None,
+) -> IngestSummary:
+    """Poll every due feed (or all with ``poll_all``; only those tagged ``tag`` if given),
+    ``settings.ingest_workers`` at a time."""
+    with Session(engine) as session:
+        feeds = due_feeds(session, datetime.now(UTC), poll_all=poll_all, tag=tag)
+    if on_start:
+        on_start(len(feeds))
+    summary = IngestSummary()
+    own = fetcher is None
+    client = fetcher or Fetcher(FetchPolicy.from_settings(settings))
+    try:
+        with ThreadPoolExecutor(max_workers=settings.ingest_workers, thread_name_prefix="poll") as pool:
+            futures = [pool.submit(poll_feed, engine, client, settings, f) for f in feeds]
+            for future in as_completed(futures):
+                outcome = future.result()  # a database error ends the run; feed errors do not raise
+                summary.outcomes.append(outcome)
+                if on_feed:
+                    on_feed(outcome)
+    finally:
+        if own:
+            client.close()
+    summary.outcomes.sort(key=lambda o: o.feed_id)
+    return summary

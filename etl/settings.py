@@ -1,0 +1,101 @@
+"""The one settings object of parley: every knob, read from ``PARLEY_*`` environment variables.
+
+``PARLEY_DATABASE_URL`` selects the database; when it is unset parley runs an embedded PostgreSQL
+(see :mod:`etl.db`) under ``PARLEY_DATA_DIR`` so a new user needs no server.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+HostOrNetwork = str
+
+
+class ConfigError(Exception):
+    """Bad configuration: the message is one line a user can act on."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore", frozen=True)
+
+    database_url: SecretStr | None = Field(
+        default=None, description="SQLAlchemy URL of the parley database; unset = embedded PostgreSQL"
+    )
+    data_dir: Path = Field(default=Path(".parley"), description="where the embedded database lives")
+    seeds_dir: Path = Field(default=PROJECT_ROOT / "seeds", description="feeds/actors/issues YAML")
+
+    # HTTP politeness and safety
+    user_agent: str = "parley/0.1 (+https://github.com/parley; news monitoring)"
+    connect_timeout: float = Field(default=5.0, gt=0)
+    total_timeout: float = Field(default=15.0, gt=0, description="deadline for a whole response")
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    max_redirects: int = Field(default=5, ge=0)
+    allowed_hosts: Annotated[list[HostOrNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="hosts or CIDRs that may resolve to non-public addresses (comma-separated)",
+    )
+
+    # Polling
+    poll_interval_seconds: int = Field(default=3600, gt=0)
+    max_backoff_seconds: int = Field(default=24 * 3600, gt=0)
+    fetch_articles: bool = Field(default=True, description="fetch each new item's page for full text")
+    ingest_workers: int = Field(default=4, ge=1, le=64, description="feeds polled concurrently")
+    page_workers: int = Field(default=4, ge=1, le=32, description="article pages fetched at once per feed")
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _check_hosts(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if "/" in entry:
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"{entry!r} is not a valid CIDR") from exc
+        return [entry.lower() for entry in value]
+
+    @cached_property
+    def allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        nets = []
+        for entry in self.allowed_hosts:
+            try:
+                nets.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                continue  # a host name, matched by name
+        return tuple(nets)
+
+    @cached_property
+    def allowed_names(self) -> frozenset[str]:
+        return frozenset(e for e in self.allowed_hosts if not _is_ip_or_net(e))
+
+
+def _is_ip_or_net(entry: str) -> bool:
+    try:
+        ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, turning validation errors into one-line ConfigErrors."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(f"bad setting PARLEY_{field.upper()}: {first['msg']}") from exc
