@@ -27,7 +27,12 @@ class FeedListError(Exception):
 
 def add_feeds(engine: Engine, feeds: Iterable[FeedSeed]) -> int:
     """Register feeds (URL is the identity); existing ones gain new tags and a title. Returns new count."""
-    rows = [{"url": f.url, "title": f.title, "tags": sorted(set(f.tags))} for f in feeds]
+    merged: dict[str, dict[str, Any]] = {}
+    for feed in feeds:  # one row per URL: a list may name a feed twice (two OPML folders)
+        row = merged.setdefault(feed.url, {"url": feed.url, "title": feed.title, "tags": set()})
+        row["title"] = row["title"] or feed.title
+        row["tags"].update(feed.tags)
+    rows = [{**row, "tags": sorted(row["tags"])} for row in merged.values()]
     if not rows:
         return 0
     stmt = pg_insert(Feed).values(rows)
@@ -42,7 +47,7 @@ def add_feeds(engine: Engine, feeds: Iterable[FeedSeed]) -> int:
     )
     # xmax is 0 on a freshly inserted row version and non-zero on one an upsert updated
     with Session(engine) as session, session.begin():
-        inserted = session.scalars(stmt.returning(literal_column("xmax = 0"))).all()
+        inserted: list[bool] = list(session.scalars(stmt.returning(literal_column("xmax = 0"))))
     return sum(inserted)
 
 
@@ -81,7 +86,8 @@ def _read_opml(path: Path, raw: bytes, tags: Sequence[str]) -> list[FeedSeed]:
             url = check_feed_url(url)
         except UrlError as exc:
             raise FeedListError(f"{path}: outline {outline.get('text') or url!r}: {exc}") from exc
-        title = outline.get("title") or outline.get("text")
+        text = outline.get("text")
+        title = outline.get("title") or (text if text and text != url else None)
         category = [c.strip() for c in (outline.get("category") or "").split(",") if c.strip()]
         feeds.append(FeedSeed(url=url, title=title, tags=sorted({*tags, *category})))
     return feeds
@@ -127,7 +133,7 @@ def list_feeds(engine: Engine) -> list[FeedRow]:
             FeedRow(
                 f.id, f.url, f.title, list(f.tags), f.last_status, f.last_error, f.consecutive_failures, n
             )
-            for f, n in session.execute(query).tuples()
+            for f, n in session.execute(query)
         ]
 
 
@@ -142,6 +148,13 @@ def load_seeds(engine: Engine, seeds_dir: Path, *, with_feeds: bool = True) -> S
     """Load feeds.yaml, actors.yaml and issues.yaml; all validated before anything is written."""
     feeds_file = seeds_dir / "feeds.yaml"
     feeds = load_feeds(feeds_file) if with_feeds and feeds_file.exists() else []
+    actors, issues = load_reference(engine, seeds_dir)
+    add_feeds(engine, feeds)
+    return SeedCounts(feeds=len(feeds), actors=actors, issues=issues)
+
+
+def load_reference(engine: Engine, seeds_dir: Path) -> tuple[int, int]:
+    """Upsert actors.yaml and issues.yaml into ``actors`` and ``issues``; returns their counts."""
     actors = load_actors(seeds_dir / "actors.yaml")
     issues = load_issues(seeds_dir / "issues.yaml")
     if not actors or not issues:
@@ -160,8 +173,7 @@ def load_seeds(engine: Engine, seeds_dir: Path, *, with_feeds: bool = True) -> S
     with Session(engine) as session, session.begin():
         _upsert(session, Actor, actor_rows, "id")
         _upsert(session, Issue, issue_rows, "key")
-    add_feeds(engine, feeds)
-    return SeedCounts(feeds=len(feeds), actors=len(actors), issues=len(issues))
+    return len(actors), len(issues)
 
 
 def _upsert(session: Session, model: type[Actor] | type[Issue], rows: list[dict[str, Any]], key: str) -> None:

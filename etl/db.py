@@ -28,6 +28,12 @@ class DatabaseUnavailable(Exception):
 
 def _embedded_url(data_dir: Path) -> str:
     """Start (or join) the embedded server under data_dir and return a URL for the parley database."""
+    with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on servers
+        warnings.simplefilter("ignore")
+        return _start_embedded(data_dir)
+
+
+def _start_embedded(data_dir: Path) -> str:
     pgdata = (data_dir / "pgdata").resolve()
     server = _embedded_servers.get(pgdata)
     if server is None:
@@ -37,9 +43,7 @@ def _embedded_url(data_dir: Path) -> str:
         logging.getLogger("pgserver").setLevel(logging.WARNING)
         pgdata.mkdir(parents=True, exist_ok=True)
         try:
-            with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on servers
-                warnings.simplefilter("ignore")
-                server = pgserver.get_server(pgdata, cleanup_mode="stop")
+            server = pgserver.get_server(pgdata, cleanup_mode="stop")
         except Exception as exc:  # pgserver raises plain subprocess/OS errors
             raise DatabaseUnavailable(f"could not start the embedded PostgreSQL in {pgdata}: {exc}") from exc
         _embedded_servers[pgdata] = server

@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
+import threading
 import time
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,8 +84,7 @@ class FetchPolicy:
 
     def refusal(self, host: str, address: IPAddress) -> str | None:
         """Why ``address`` (which ``host`` resolved to) may not be contacted, or None if it may."""
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
+        address = embedded_ipv4(address)
         if address in METADATA_ADDRESSES:
             return "a cloud metadata address"
         if address.is_global and not address.is_multicast:
@@ -94,11 +96,63 @@ class FetchPolicy:
         return f"a non-public address ({_address_kind(address)})"
 
 
+# IPv6 forms that carry an IPv4 address a gateway will reach: judge them by that IPv4 address.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def embedded_ipv4(address: IPAddress) -> IPAddress:
+    """The IPv4 address inside an IPv4-mapped, IPv4-compatible, NAT64 or 6to4 IPv6 address."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return address
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if (address in _NAT64 or address in _IPV4_COMPATIBLE) and int(address) > 1:  # not :: or ::1
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address
+
+
 def _address_kind(address: IPAddress) -> str:
     for attr in ("loopback", "link_local", "private", "multicast", "reserved", "unspecified"):
         if getattr(address, f"is_{attr}"):
             return attr.replace("_", "-")
     return "not globally routable"
+
+
+_request_deadline = threading.local()
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose reads never wait past the current request's deadline, so a server
+    dribbling header lines (each inside the read timeout) cannot hold a fetch forever."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        deadline: float | None = getattr(_request_deadline, "value", None)
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise httpcore.ReadTimeout("deadline passed")
+            timeout = remaining if timeout is None else min(timeout, remaining)
+        return self._stream.read(max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
 
 
 class _GuardedBackend(httpcore.SyncBackend):
@@ -129,7 +183,8 @@ class _GuardedBackend(httpcore.SyncBackend):
         last_error: Exception | None = None
         for address in allowed:
             try:
-                return super().connect_tcp(str(address), port, timeout, local_address, socket_options)
+                stream = super().connect_tcp(str(address), port, timeout, local_address, socket_options)
+                return _DeadlineStream(stream)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last_error = exc
         assert last_error is not None
@@ -199,7 +254,8 @@ class Fetcher:
     ) -> FetchResult:
         started = time.monotonic()
         deadline = started + self.policy.total_timeout
-        headers = {"Accept": accept}
+        # only encodings parley inflates itself, with a bound on every step (see _read_capped)
+        headers = {"Accept": accept, "Accept-Encoding": "gzip, deflate"}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -210,7 +266,11 @@ class Fetcher:
                 current = check_feed_url(current)
             except UrlError as exc:
                 raise FetchError(str(exc)) from exc
-            result = self._get_once(current, headers, deadline)
+            _request_deadline.value = deadline
+            try:
+                result = self._get_once(current, headers, deadline)
+            finally:
+                _request_deadline.value = None
             if result is None:
                 raise FetchError(f"no response within {self.policy.total_timeout:g} s")
             if isinstance(result, str):  # a redirect: follow it, checking the next hop again
@@ -260,18 +320,45 @@ class Fetcher:
     def _read_capped(self, response: httpx.Response, deadline: float) -> bytes:
         cap = self.policy.max_bytes
         declared = response.headers.get("content-length")
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
         if declared and declared.isdigit() and int(declared) > cap:
             raise FetchError(f"body too large: {int(declared)} bytes declared, cap is {cap}")
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            # wbits 47 = 32 + 15: zlib or gzip header, detected
+            inflater: Any = zlib.decompressobj(47 if "gzip" in encoding else 15)
+        elif encoding in ("identity", ""):
+            inflater = None
+        else:
+            raise FetchError(f"unsupported Content-Encoding {encoding!r}")
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > cap:
-                raise FetchError(f"body too large: more than {cap} bytes (cap), download stopped")
+        for raw in response.iter_raw():
             if time.monotonic() > deadline:
                 raise FetchError(f"response not complete within {self.policy.total_timeout:g} s")
-            chunks.append(chunk)
+            pieces = [raw] if inflater is None else _inflate(inflater, raw, cap - size + 1, encoding)
+            for piece in pieces:
+                size += len(piece)
+                if size > cap:
+                    raise FetchError(f"body too large: more than {cap} bytes (cap), download stopped")
+                chunks.append(piece)
         return b"".join(chunks)
+
+
+def _inflate(inflater: Any, raw: bytes, limit: int, encoding: str) -> list[bytes]:
+    """Inflate ``raw`` in steps of at most ``limit`` bytes, stopping once the limit is passed, so a
+    compression bomb never allocates much more than the cap."""
+    out: list[bytes] = []
+    produced = 0
+    data = raw
+    try:
+        while data and produced <= limit:
+            piece = inflater.decompress(data, max(limit - produced, 1))
+            out.append(piece)
+            produced += len(piece)
+            data = inflater.unconsumed_tail
+    except zlib.error as exc:
+        raise FetchError(f"undecodable {encoding} body: {exc}") from exc
+    return out
 
 
 def _keep_headers(response: httpx.Response) -> dict[str, str]:

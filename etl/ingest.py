@@ -29,6 +29,7 @@ import feedparser
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from etl.fetch import PAGE_ACCEPT, Fetcher, FetchError, FetchPolicy, FetchResult
@@ -38,7 +39,9 @@ from etl.urls import canonical_url
 from models import Article, Feed, FeedFetch
 
 # A DOCTYPE that declares entities is how entity-expansion bombs are built; real feeds do not.
+MAX_KEY_BYTES = 2000  # B-tree entries are limited to ~2700 bytes; real GUIDs and URLs are far shorter
 STORE_LOCK_KEY = 0x7061726C6579  # "parley": the advisory lock that serialises article stores
+CHAR_REF = re.compile(rb"&#([xX][0-9a-fA-F]{1,8}|[0-9]{1,10});")
 ENTITY_DECLARATION = re.compile(rb"<!DOCTYPE[^>\[]*\[[^\]]*<!ENTITY", re.IGNORECASE | re.DOTALL)
 
 
@@ -66,6 +69,7 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
+    body = CHAR_REF.sub(_safe_char_ref, body)
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True, resolve_relative_uris=True)
     entries = list(parsed.entries)
     problem = None
@@ -84,6 +88,19 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
         entries=entries,
         problem=problem,
     )
+
+
+def _safe_char_ref(match: re.Match[bytes]) -> bytes:
+    """A numeric character reference to NUL, a surrogate or past U+10FFFF becomes U+FFFD: feedparser
+    would otherwise build strings that cannot be encoded (and raise) or stored."""
+    digits = match.group(1)
+    try:
+        code = int(digits[1:], 16) if digits[:1] in (b"x", b"X") else int(digits)
+    except ValueError:
+        return match.group(0)
+    if code == 0 or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+        return b"&#xFFFD;"
+    return match.group(0)
 
 
 def _bozo_reason(exc: object) -> str:
@@ -138,23 +155,33 @@ def content_hash(title: str, text: str) -> str:
     return hashlib.sha256(normal.encode("utf-8")).hexdigest()
 
 
+def clean_text(value: object) -> str:
+    """A string PostgreSQL will store: no NUL characters, no lone surrogates."""
+    if not isinstance(value, str):
+        return ""
+    return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
 def draft_from_entry(entry: Any, feed_language: str | None) -> ArticleDraft | None:
     """Normalise one feedparser entry; None when it has nothing to identify it by."""
-    link = entry.get("link") or None
-    if isinstance(link, str):
-        link = link.strip() or None
-    title = strip_tags(entry.get("title", ""))
-    summary = strip_tags(entry.get("summary", "") or _first_content(entry))
-    guid = (entry.get("id") or link or "").strip()
+    link = clean_text(entry.get("link")).strip() or None
+    title = clean_text(strip_tags(clean_text(entry.get("title", ""))))
+    summary = clean_text(strip_tags(clean_text(entry.get("summary", "") or _first_content(entry))))
+    guid = clean_text(entry.get("id")).strip() or link or ""
     if not guid:
         if not title and not summary:
             return None
         guid = "sha256:" + content_hash(title, summary)
+    if len(guid.encode()) > MAX_KEY_BYTES:  # keys must fit a B-tree index entry
+        guid = "sha256:" + hashlib.sha256(guid.encode()).hexdigest()
+    canonical = canonical_url(link) if link else None
+    if canonical is not None and len(canonical.encode()) > MAX_KEY_BYTES:
+        canonical = None  # an absurdly long URL: identified by feed and GUID only
     published = _entry_time(entry)
     return ArticleDraft(
-        guid=guid[:2000],
+        guid=guid,
         url=link,
-        canonical_url=canonical_url(link) if link else None,
+        canonical_url=canonical,
         title=title,
         summary=summary,
         published_at=published,
@@ -190,11 +217,13 @@ def _jsonable(value: Any) -> Any:
         return {str(k): _jsonable(v) for k, v in value.items() if not str(k).endswith("_parsed")}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value.replace("\x00", "") if isinstance(value, str) else value
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, int | float | bool) or value is None:
+        return value
     if isinstance(value, bytes):
-        return value.decode("utf-8", "replace").replace("\x00", "")
-    return str(value)
+        return clean_text(value.decode("utf-8", "replace"))
+    return clean_text(str(value))
 
 
 def fill_from_page(draft: ArticleDraft, fetcher: Fetcher) -> None:
@@ -275,7 +304,7 @@ def store_articles(session: Session, feed_id: int, drafts: Sequence[ArticleDraft
         select(Article.content_hash, func.min(Article.id))
         .where(Article.content_hash.in_(hashes))
         .group_by(Article.content_hash)
-    ).tuples()
+    )
     originals: dict[str, int] = {digest: article_id for digest, article_id in known}
     first_copies: list[ArticleDraft] = []
     later_copies: list[ArticleDraft] = []
@@ -367,7 +396,7 @@ def due_feeds(
 ) -> list[_FeedToPoll]:
     query = select(Feed).where(Feed.active.is_(True)).order_by(Feed.id)
     if tag is not None:
-        query = query.where(Feed.tags.any(tag))
+        query = query.where(Feed.tags.contains([tag]))
     if not poll_all:
         query = query.where(or_(Feed.next_poll_at.is_(None), Feed.next_poll_at <= now))
     return [
@@ -414,10 +443,19 @@ def poll_feed(engine: Engine, fetcher: Fetcher, settings: Settings, feed: _FeedT
             with ThreadPoolExecutor(settings.page_workers, thread_name_prefix="page") as pages:
                 list(pages.map(lambda draft: fill_from_page(draft, fetcher), fresh))
 
-    with Session(engine) as session, session.begin():
-        outcome.new_items = store_articles(session, feed.id, fresh)
-        outcome.duration_ms = int((time.monotonic() - clock) * 1000)
-        _record_poll(session, feed, outcome, started_at, result, parsed, settings)
+    try:
+        with Session(engine) as session, session.begin():
+            outcome.new_items = store_articles(session, feed.id, fresh)
+            outcome.duration_ms = int((time.monotonic() - clock) * 1000)
+            _record_poll(session, feed, outcome, started_at, result, parsed, settings)
+    except DBAPIError as exc:
+        if getattr(exc.orig, "pgcode", None) is None:
+            raise  # no answer from the server: the database is down, the run cannot go on
+        # the server refused this feed's rows: the feed fails, its transaction is rolled back whole
+        outcome.status, outcome.new_items = "failed", 0
+        outcome.error = f"could not store entries: {_one_line(exc.orig or exc)}"
+        with Session(engine) as session, session.begin():
+            _record_poll(session, feed, outcome, started_at, None, None, settings)
     return outcome
 
 

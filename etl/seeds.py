@@ -79,6 +79,7 @@ class IssueSeed(_Seed):
     terms: dict[str, str] = Field(default_factory=dict, description="surface word -> canonical value")
     stance_cues: dict[Stance, list[str]] = Field(default_factory=dict, description="cue words by stance")
     deal_cues: list[str] = Field(default_factory=list, description="nouns naming an agreement")
+    context: list[str] = Field(default_factory=list, description="lemmas one of which must govern a value")
 
     @field_validator("key")
     @classmethod

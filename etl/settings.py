@@ -7,9 +7,10 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -17,6 +18,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 HostOrNetwork = str
+
+# A comma followed by "scheme://" separates two alert URLs in PARLEY_ALERT_URLS.
+_NEXT_URL = re.compile(r",\s*(?=[A-Za-z][A-Za-z0-9+.\-]*://)")
 
 
 class ConfigError(Exception):
@@ -50,11 +54,39 @@ class Settings(BaseSettings):
     ingest_workers: int = Field(default=4, ge=1, le=64, description="feeds polled concurrently")
     page_workers: int = Field(default=4, ge=1, le=32, description="article pages fetched at once per feed")
 
+    # Alert channels (etl.channels). The URLs may carry SMTP passwords and Apprise tokens: secrets.
+    alert_urls: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=lambda: [SecretStr("console://")],
+        description="where alerts go: console://, jsonl:///path, webhook+https://…, smtp://…, Apprise URLs",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="key of the X-Parley-Signature HMAC-SHA256 on webhook alerts"
+    )
+    alert_timeout: float = Field(
+        default=10.0, gt=0, description="seconds to deliver one alert (webhook, SMTP)"
+    )
+
+    # Ledger and alerts
+    confirm_outlets: int = Field(default=2, ge=1, description="distinct outlets that confirm a position")
+    alert_on: Literal["first", "confirmed"] = Field(
+        default="first", description="alert on the first report of a change, or once it is confirmed"
+    )
+    alert_retry_base_seconds: float = Field(default=60.0, ge=0, description="first retry delay")
+    alert_retry_max_seconds: float = Field(default=6 * 3600.0, ge=0, description="longest retry delay")
+
     @field_validator("allowed_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("alert_urls", mode="before")
+    @classmethod
+    def _split_alert_urls(cls, value: object) -> object:
+        # Split only at commas that start a new URL: e-mail URLs list recipients with commas too.
+        if isinstance(value, str):
+            return [part.strip() for part in _NEXT_URL.split(value) if part.strip()]
         return value
 
     @field_validator("allowed_hosts")
@@ -67,6 +99,11 @@ class Settings(BaseSettings):
                 except ValueError as exc:
                     raise ValueError(f"{entry!r} is not a valid CIDR") from exc
         return [entry.lower() for entry in value]
+
+    def with_changes(self, **changes: object) -> Settings:
+        """A copy with some fields changed, validated like the original (unlike ``model_copy``)."""
+        fields = {name: getattr(self, name) for name in type(self).model_fields}
+        return type(self)(**{**fields, **changes})
 
     @cached_property
     def allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
