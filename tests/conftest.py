@@ -18,13 +18,18 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
 from etl import db
+from etl.seeds import load_actors, load_issues
 from etl.settings import Settings
+
+if TYPE_CHECKING:
+    from etl.extract import Extractor
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -45,6 +50,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def extractor() -> Extractor:
+    """The extractor built from the shipped seeds, loaded once per test session."""
+    from etl.extract import Extractor
+
+    seeds = REPO / "seeds"
+    return Extractor.load(load_actors(seeds / "actors.yaml"), load_issues(seeds / "issues.yaml"))
 
 
 @pytest.fixture(scope="session")
@@ -100,16 +114,23 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     )
 
 
-@pytest.fixture
-def cli_env(database_url: str) -> dict[str, str]:
-    """Environment for running the ``parley`` command as a subprocess against the test database."""
+def cli_env_for(database_url: str, **extra: str) -> dict[str, str]:
+    """Environment for the ``parley`` command: the test database, loopback allowed, short timeouts;
+    ``extra`` adds PARLEY_<NAME> variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
     env.update(
         PARLEY_DATABASE_URL=database_url,
         PARLEY_ALLOWED_HOSTS="127.0.0.1,localhost",
         PARLEY_TOTAL_TIMEOUT="3",
     )
+    env.update({f"PARLEY_{name}": value for name, value in extra.items()})
     return env
+
+
+@pytest.fixture
+def cli_env(database_url: str) -> dict[str, str]:
+    """Environment for running the ``parley`` command as a subprocess against the test database."""
+    return cli_env_for(database_url)
 
 
 def run_parley(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:

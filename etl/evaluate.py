@@ -1,0 +1,265 @@
+"""Extraction without a database: JSONL items in, JSON claims out, and scoring against a gold set.
+
+This module owns the evaluation interface behind ``parley extract-file`` and ``parley eval``: reading
+item files (``{"id", "title", "text", "published"}`` per line), writing one result line per item in
+input order, and scoring ``(actor, issue, value)`` triples per article against hand-labelled gold, as
+``../shared/eval/README.md`` describes. A bad line costs that item only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from etl.extract import ArticleResult, Claim, Extractor
+
+Triple = tuple[str, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One input line: an article to extract from, or the reason it could not be read."""
+
+    line: int
+    id: str
+    title: str = ""
+    text: str = ""
+    error: str | None = None
+
+
+def read_items(path: Path) -> Iterator[Item]:
+    """Items of a JSONL file in order; an unreadable line becomes an :class:`Item` with ``error``."""
+    with path.open(encoding="utf-8", errors="replace") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            yield _parse_item(number, line)
+
+
+def _parse_item(number: int, line: str) -> Item:
+    fallback_id = f"line-{number}"
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return Item(number, fallback_id, error=f"invalid JSON: {exc.msg} (column {exc.colno})")
+    if not isinstance(data, dict):
+        return Item(number, fallback_id, error="expected a JSON object")
+    item_id = data.get("id")
+    item_id = str(item_id) if item_id is not None else fallback_id
+    title, text = data.get("title") or "", data.get("text") or ""
+    if not isinstance(title, str) or not isinstance(text, str):
+        return Item(number, item_id, error="title and text must be strings")
+    return Item(number, item_id, title, text)
+
+
+def claim_json(claim: Claim) -> dict[str, Any]:
+    return {
+        "actor": claim.actor,
+        "issue": claim.issue,
+        "value": claim.value,
+        "stance": claim.stance,
+        "evidence": claim.evidence,
+        "start": claim.start,
+        "end": claim.end,
+        "confidence": claim.confidence,
+    }
+
+
+def _results(
+    items: list[Item], extractor: Extractor, batch_size: int, n_process: int = 1
+) -> Iterator[tuple[Item, ArticleResult]]:
+    readable = [item for item in items if item.error is None]
+    extracted = extractor.extract_many(
+        ((i.title, i.text) for i in readable), batch_size=batch_size, n_process=n_process
+    )
+    for item in items:
+        if item.error is not None:
+            yield item, ArticleResult(error=item.error)
+        else:
+            yield item, next(extracted)
+
+
+def extract_file(
+    items_path: Path,
+    out: TextIO,
+    extractor: Extractor,
+    progress: Callable[[int], None] | None = None,
+    batch_size: int = 64,
+    n_process: int = 1,
+) -> Counter[str]:
+    """Write one JSON line per input item, in input order; returns counts (items, claims, errors).
+
+    ``progress`` is called with the number of items written so far, once per item.
+    """
+    counts: Counter[str] = Counter()
+    items = read_items(items_path)
+    # stream in chunks so a 46k-item file never sits in memory as parsed docs
+    while chunk := [item for _, item in zip(range(batch_size * 16), items, strict=False)]:
+        for item, result in _results(chunk, extractor, batch_size, n_process):
+            line: dict[str, Any] = {"id": item.id, "claims": [claim_json(c) for c in result.claims]}
+            if result.error is not None:
+                line["error"] = result.error
+                counts["errors"] += 1
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+            counts["items"] += 1
+            counts["claims"] += len(result.claims)
+            if progress is not None:
+                progress(counts["items"])
+    return counts
+
+
+# --- scoring --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """Precision, recall and F1 of triples for one issue (or overall)."""
+
+    true_positives: int
+    false_positives: int
+    false_negatives: int
+
+    @property
+    def precision(self) -> float:
+        found = self.true_positives + self.false_positives
+        return self.true_positives / found if found else 0.0
+
+    @property
+    def recall(self) -> float:
+        gold = self.true_positives + self.false_negatives
+        return self.true_positives / gold if gold else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Error:
+    """A miss (gold triple not found) or a false alarm (triple found that gold lacks)."""
+
+    item_id: str
+    actor: str
+    issue: str
+    value: str
+    stance: str
+    evidence: str
+
+
+@dataclass(slots=True)
+class EvalReport:
+    overall: Score
+    per_issue: dict[str, Score]
+    stance_correct: int
+    stance_total: int
+    misses: list[Error] = field(default_factory=list)
+    false_alarms: list[Error] = field(default_factory=list)
+    item_errors: list[tuple[str, str]] = field(default_factory=list)
+    items: int = 0
+
+    @property
+    def stance_accuracy(self) -> float:
+        return self.stance_correct / self.stance_total if self.stance_total else 0.0
+
+
+def _triple(claim: dict[str, Any]) -> Triple:
+    # gold and output both print integers as JSON numbers; compare as text so 60 == 60.0 never bites
+    value = claim["value"]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(claim["actor"]), str(claim["issue"]), str(value)
+
+
+def read_gold(path: Path) -> dict[str, list[dict[str, Any]]]:
+    gold: dict[str, list[dict[str, Any]]] = {}
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}: line {number}: invalid JSON: {exc.msg}") from exc
+            gold[str(data["id"])] = list(data.get("claims") or [])
+    return gold
+
+
+def score(gold: dict[str, list[dict[str, Any]]], found: dict[str, list[dict[str, Any]]]) -> EvalReport:
+    """Compare triples per article; stance is scored on the triples both sides have."""
+    counts: dict[str, Counter[str]] = {}
+    stance_correct = stance_total = 0
+    misses: list[Error] = []
+    alarms: list[Error] = []
+    for item_id in list(gold) + [i for i in found if i not in gold]:
+        expected = {_triple(c): c for c in gold.get(item_id, [])}
+        got = {_triple(c): c for c in found.get(item_id, [])}
+        for triple in expected.keys() | got.keys():
+            tally = counts.setdefault(triple[1], Counter())
+            if triple in expected and triple in got:
+                tally["tp"] += 1
+                stance_total += 1
+                stance_correct += expected[triple].get("stance") == got[triple].get("stance")
+            elif triple in expected:
+                tally["fn"] += 1
+                misses.append(_error(item_id, triple, expected[triple]))
+            else:
+                tally["fp"] += 1
+                alarms.append(_error(item_id, triple, got[triple]))
+    per_issue = {issue: Score(c["tp"], c["fp"], c["fn"]) for issue, c in sorted(counts.items())}
+    overall = Score(
+        sum(s.true_positives for s in per_issue.values()),
+        sum(s.false_positives for s in per_issue.values()),
+        sum(s.false_negatives for s in per_issue.values()),
+    )
+    return EvalReport(overall, per_issue, stance_correct, stance_total, misses, alarms, items=len(gold))
+
+
+def _error(item_id: str, triple: Triple, claim: dict[str, Any]) -> Error:
+    return Error(
+        item_id, *triple, stance=str(claim.get("stance", "")), evidence=str(claim.get("evidence", ""))
+    )
+
+
+def evaluate(gold_path: Path, items_path: Path, extractor: Extractor, batch_size: int = 64) -> EvalReport:
+    """Run the extractor over ``items_path`` and score it against ``gold_path``."""
+    gold = read_gold(gold_path)
+    found: dict[str, list[dict[str, Any]]] = {}
+    item_errors: list[tuple[str, str]] = []
+    items = list(read_items(items_path))
+    for item, result in _results(items, extractor, batch_size):
+        found[item.id] = [claim_json(c) for c in result.claims]
+        if result.error is not None:
+            item_errors.append((item.id, result.error))
+    report = score(gold, found)
+    report.item_errors = item_errors
+    return report
+
+
+def format_report(report: EvalReport, max_errors: int = 50) -> str:
+    """The report for a terminal: a table per issue, then misses and false alarms to read."""
+    lines = [f"{'issue':<22} {'tp':>4} {'fp':>4} {'fn':>4} {'prec':>6} {'recall':>6} {'f1':>6}"]
+    rows = [*report.per_issue.items(), ("OVERALL", report.overall)]
+    for issue, s in rows:
+        lines.append(
+            f"{issue:<22} {s.true_positives:>4} {s.false_positives:>4} {s.false_negatives:>4} "
+            f"{s.precision:>6.3f} {s.recall:>6.3f} {s.f1:>6.3f}"
+        )
+    lines.append(
+        f"stance accuracy on matched triples: {report.stance_accuracy:.3f} "
+        f"({report.stance_correct}/{report.stance_total}); items: {report.items}"
+    )
+    for title, errors in (("misses", report.misses), ("false alarms", report.false_alarms)):
+        lines.append(f"\n{title} ({len(errors)}):")
+        for e in errors[:max_errors]:
+            lines.append(f"  {e.item_id}  {e.actor} {e.issue}={e.value} ({e.stance})  | {e.evidence[:140]}")
+        if len(errors) > max_errors:
+            lines.append(f"  ... and {len(errors) - max_errors} more")
+    if report.item_errors:
+        lines.append(f"\nitems that failed ({len(report.item_errors)}):")
+        lines += [f"  {item_id}: {error}" for item_id, error in report.item_errors[:max_errors]]
+    return "\n".join(lines)

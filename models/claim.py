@@ -1,0 +1,64 @@
+"""Claims and mentions: what the extractor read in each article, per extractor version."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base
+
+
+class ArticleExtraction(Base):
+    """That an article was processed by an extractor version (with or without claims)."""
+
+    __tablename__ = "article_extractions"
+
+    article_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    extractor_version: Mapped[str] = mapped_column(String(32), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    claims: Mapped[int] = mapped_column(server_default="0")
+    mentions: Mapped[int] = mapped_column(server_default="0")
+    error: Mapped[str | None] = mapped_column(Text, comment="why the article could not be read, if so")
+
+
+class Mention(Base):
+    """An actor named in an article: characters [start_offset, end_offset) of title + blank line + text."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (Index("ix_mentions_article_id", "article_id"), Index("ix_mentions_actor", "actor"))
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("articles.id", ondelete="CASCADE"))
+    actor: Mapped[str] = mapped_column(String(64), ForeignKey("actors.id", ondelete="CASCADE"))
+    start_offset: Mapped[int]
+    end_offset: Mapped[int]
+    text: Mapped[str] = mapped_column(Text)
+    extractor_version: Mapped[str] = mapped_column(String(32))
+
+
+class Claim(Base):
+    """One position an article attributes to one actor (codebook rule 7: one per triple per article)."""
+
+    __tablename__ = "claims"
+    __table_args__ = (
+        UniqueConstraint("article_id", "actor", "issue", "value", "extractor_version"),
+        Index("ix_claims_actor_issue", "actor", "issue"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("articles.id", ondelete="CASCADE"))
+    actor: Mapped[str] = mapped_column(String(64), ForeignKey("actors.id"), comment="canonical actor id")
+    issue: Mapped[str] = mapped_column(String(64), ForeignKey("issues.key"), comment="issue key")
+    value: Mapped[str] = mapped_column(Text, comment="normalised value as text: 60, all, yes, children,women")
+    value_number: Mapped[float | None] = mapped_column(Numeric, comment="the value when it is a number")
+    stance: Mapped[str] = mapped_column(String(16), comment="proposes | demands | accepts | rejects")
+    evidence: Mapped[str] = mapped_column(Text, comment="the sentence the claim was read from")
+    start_offset: Mapped[int]
+    end_offset: Mapped[int]
+    confidence: Mapped[float] = mapped_column(Float)
+    extractor_version: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -1,0 +1,138 @@
+"""The evaluation interface: reading item files, extract-file output, and triple scoring."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from etl.evaluate import evaluate, extract_file, format_report, read_items, score
+from etl.extract import Extractor
+from tests.conftest import shared_path
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def item(item_id: str, title: str, text: str) -> str:
+    return json.dumps({"id": item_id, "title": title, "text": text, "published": "2024-01-01T00:00:00Z"})
+
+
+def test_invalid_json_line_becomes_an_item_error(tmp_path: Path) -> None:
+    path = write_lines(
+        tmp_path / "items.jsonl", [item("a", "T", "x"), "{not json", "[1, 2]", item("b", "U", "y")]
+    )
+    items = list(read_items(path))
+    assert [i.id for i in items] == ["a", "line-2", "line-3", "b"]
+    assert items[0].error is None and items[3].error is None
+    assert items[1].error is not None and "invalid JSON" in items[1].error
+    assert items[2].error == "expected a JSON object"
+
+
+def test_extract_file_writes_one_line_per_item_in_input_order(tmp_path: Path, extractor: Extractor) -> None:
+    path = write_lines(
+        tmp_path / "items.jsonl",
+        [
+            item("first", "Hamas terms", "Hamas demands a permanent ceasefire."),
+            "not json at all",
+            item("third", "", ""),
+            item("fourth", "Israel and Hamas agree to a four-day truce", ""),
+        ],
+    )
+    out = io.StringIO()
+    seen: list[int] = []
+    counts = extract_file(path, out, extractor, progress=seen.append, batch_size=2)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [line["id"] for line in lines] == ["first", "line-2", "third", "fourth"]
+    assert lines[0]["claims"][0] == {
+        **lines[0]["claims"][0],
+        "actor": "hamas",
+        "issue": "permanent_ceasefire",
+        "value": "yes",
+        "stance": "demands",
+    }
+    assert set(lines[0]["claims"][0]) == {
+        "actor",
+        "issue",
+        "value",
+        "stance",
+        "evidence",
+        "start",
+        "end",
+        "confidence",
+    }
+    assert lines[1]["claims"] == [] and "invalid JSON" in lines[1]["error"]
+    assert lines[2] == {"id": "third", "claims": []}
+    assert {(c["actor"], c["value"]) for c in lines[3]["claims"]} == {("israel", 4), ("hamas", 4)}
+    assert isinstance(lines[3]["claims"][0]["value"], int)
+    assert seen == [1, 2, 3, 4]
+    assert counts["items"] == 4 and counts["errors"] == 1
+
+
+def claim(actor: str, issue: str, value: Any, stance: str = "demands") -> dict[str, Any]:
+    return {"actor": actor, "issue": issue, "value": value, "stance": stance, "evidence": "..."}
+
+
+@pytest.mark.parametrize(
+    ("gold", "found", "tp", "fp", "fn", "stance_ok"),
+    [
+        ({"a": [claim("hamas", "guarantees", "yes")]},
+         {"a": [claim("hamas", "guarantees", "yes")]}, 1, 0, 0, 1),
+        ({"a": [claim("hamas", "guarantees", "yes")]}, {"a": []}, 0, 0, 1, 0),
+        ({"a": []}, {"a": [claim("israel", "ceasefire_duration", 4)]}, 0, 1, 0, 0),
+        # same triple, other stance: a match for F1, a miss for stance accuracy
+        ({"a": [claim("israel", "ceasefire_duration", 4, "accepts")]},
+         {"a": [claim("israel", "ceasefire_duration", 4, "proposes")]}, 1, 0, 0, 0),
+        # triples are per article: the right claim on the wrong item is a miss and a false alarm
+        ({"a": [claim("qatar", "permanent_ceasefire", "yes")], "b": []},
+         {"a": [], "b": [claim("qatar", "permanent_ceasefire", "yes")]}, 0, 1, 1, 0),
+        # 60.0 and 60 are the same value
+        ({"a": [claim("israel", "ceasefire_duration", 60)]},
+         {"a": [claim("israel", "ceasefire_duration", 60.0)]}, 1, 0, 0, 1),
+    ],
+)  # fmt: skip
+def test_score_counts_triples_per_article(
+    gold: dict[str, list[dict[str, Any]]],
+    found: dict[str, list[dict[str, Any]]],
+    tp: int,
+    fp: int,
+    fn: int,
+    stance_ok: int,
+) -> None:
+    report = score(gold, found)
+    assert (
+        report.overall.true_positives,
+        report.overall.false_positives,
+        report.overall.false_negatives,
+    ) == (
+        tp,
+        fp,
+        fn,
+    )
+    assert report.stance_correct == stance_ok
+    assert len(report.misses) == fn and len(report.false_alarms) == fp
+
+
+def test_score_reports_per_issue_f1() -> None:
+    gold = {"a": [claim("hamas", "guarantees", "yes"), claim("israel", "ceasefire_duration", 4)]}
+    found = {"a": [claim("hamas", "guarantees", "yes"), claim("israel", "ceasefire_duration", 5)]}
+    report = score(gold, found)
+    assert report.per_issue["guarantees"].f1 == 1.0
+    assert report.per_issue["ceasefire_duration"].f1 == 0.0
+    assert report.overall.precision == 0.5 and report.overall.recall == 0.5
+    text = format_report(report)
+    assert "ceasefire_duration" in text and "OVERALL" in text
+    assert "israel ceasefire_duration=4" in text  # the miss is printed so it can be read
+    assert "israel ceasefire_duration=5" in text  # and so is the false alarm
+
+
+def test_dev_set_f1_meets_target(extractor: Extractor) -> None:
+    gold, items = shared_path("eval", "dev_gold.jsonl"), shared_path("eval", "dev_items.jsonl")
+    report = evaluate(gold, items, extractor)
+    assert report.item_errors == []
+    assert report.overall.f1 >= 0.75, format_report(report)

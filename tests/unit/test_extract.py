@@ -1,0 +1,261 @@
+"""The extractor on sentences written for these tests: values, actors, stances, the codebook's rules,
+and bad input. Every case names the triples it must yield (exactly) in ``(actor, issue, value, stance)``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from etl.extract import (
+    MAX_ARTICLE_CHARS,
+    TITLE_SEPARATOR,
+    ArticleResult,
+    Extractor,
+    article_text,
+    parse_number,
+)
+from tests.conftest import shared_path
+
+
+def quads(result: ArticleResult) -> set[tuple[str, str, int | float | str, str]]:
+    return {(c.actor, c.issue, c.value, c.stance) for c in result.claims}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("60", 60),
+        ("1,200", 1200),
+        ("two", 2),
+        ("Twenty-five", 25),
+        ("sixty", 60),
+        ("a hundred", 100),
+        ("2.5", 2.5),
+        ("several", None),
+        ("", None),
+    ],
+)
+def test_parse_number_reads_digits_and_words(text: str, expected: int | float | None) -> None:
+    assert parse_number(text) == expected
+
+
+CASES: list[tuple[str, str, str, set[tuple[str, str, int | float | str, str]]]] = [
+    (
+        "offer_of_days",
+        "Truce talks resume",
+        "Hamas has offered a five-day truce in exchange for fuel deliveries.",
+        {("hamas", "ceasefire_duration", 5, "proposes")},
+    ),
+    (
+        "agreed_deal_binds_both_parties",
+        "Breakthrough in talks",
+        "Israel and Hamas agreed to a six-week ceasefire on Thursday.",
+        {("israel", "ceasefire_duration", 42, "accepts"), ("hamas", "ceasefire_duration", 42, "accepts")},
+    ),
+    (
+        "negated_acceptance_is_rejection",
+        "Cabinet meets",
+        "The Israeli cabinet will not agree to a permanent ceasefire, officials said on Monday.",
+        {("israel", "permanent_ceasefire", "yes", "rejects")},
+    ),
+    (
+        "past_release_is_no_position",
+        "Exchange continues",
+        "Hamas freed 12 hostages on Sunday evening and Israel freed 36 prisoners.",
+        set(),
+    ),
+    (
+        "mediator_proposal_is_the_mediator_s",
+        "Mediators busy",
+        "Egypt proposed a truce of 10 days to both warring parties.",
+        {("egypt", "ceasefire_duration", 10, "proposes")},
+    ),
+    (
+        "both_sides_are_the_parties_named",
+        "Israel-Hamas talks in Doha",
+        "Qatar says both sides have agreed to extend the pause by one day.",
+        {("israel", "ceasefire_extension", 1, "accepts"), ("hamas", "ceasefire_extension", 1, "accepts")},
+    ),
+    (
+        "all_prisoners",
+        "Hamas sets out terms",
+        "Hamas demands the release of all Palestinian prisoners before any further exchange.",
+        {("hamas", "prisoners_released", "all", "demands")},
+    ),
+    (
+        "exchange_ratio",
+        "Hamas terms",
+        "Hamas is seeking three Palestinian prisoners for each hostage, a negotiator said.",
+        {("hamas", "exchange_ratio", 3, "demands")},
+    ),
+    (
+        "exchange_ratio_with_a_verb_between",
+        "Mediator's framework",
+        "Egypt proposes that two Palestinian detainees be released for every captive freed.",
+        {("egypt", "exchange_ratio", 2, "proposes")},
+    ),
+    (
+        "range_gives_no_value",
+        "Talks continue",
+        "Israel has proposed a three- to four-day pause in the fighting.",
+        set(),
+    ),
+    (
+        "aid_trucks_per_day",
+        "Aid appeal",
+        "The United Nations called for 300 aid trucks a day to enter the territory.",
+        {("united_nations", "aid_trucks_per_day", 300, "demands")},
+    ),
+    (
+        "unnamed_actor_gives_no_claim",
+        "Vigil in the square",
+        "Families of the captives called for a permanent ceasefire at a vigil.",
+        set(),
+    ),
+    (
+        "position_reported_by_adversary_does_not_count",
+        "Netanyahu speaks",
+        "Netanyahu said Hamas had rejected a two-week truce offered by mediators.",
+        set(),
+    ),
+    (
+        "guarantees",
+        "Hamas position",
+        "Hamas says it wants guarantees that the war will not resume after the exchange.",
+        {("hamas", "guarantees", "yes", "demands")},
+    ),
+    (
+        "return_of_displaced",
+        "Hamas position",
+        "Hamas insists on the return of displaced families to the north of the strip.",
+        {("hamas", "return_of_displaced", "yes", "demands")},
+    ),
+    (
+        "offer_to_release_prisoners",
+        "New offer",
+        "Israel offered to release 150 Palestinian prisoners in a new proposal.",
+        {("israel", "prisoners_released", 150, "proposes")},
+    ),
+    (
+        "batch_under_a_deal_is_implementation",
+        "Exchange schedule",
+        "Israel agreed to free the first 30 prisoners on Friday.",
+        set(),
+    ),
+    (
+        "hours_become_days",
+        "Truce extended",
+        "Israel agreed to a 48-hour extension of the truce with Hamas.",
+        {("israel", "ceasefire_extension", 2, "accepts")},
+    ),
+    (
+        "categories_sorted",
+        "Release terms",
+        "Israel has proposed the release of elderly, women and children hostages first.",
+        {("israel", "release_categories", "children,elderly,women", "proposes")},
+    ),
+    (
+        "headline_in_title_case",
+        "Hamas Rejects Four-Day Truce Offer",
+        "",
+        {("hamas", "ceasefire_duration", 4, "rejects")},
+    ),
+    (
+        "killing_is_no_release",
+        "Outrage in Israel",
+        "Netanyahu insists the offensive will go on despite the deaths of three hostages.",
+        set(),
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "title", "text", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_claims_follow_the_codebook(
+    extractor: Extractor,
+    name: str,
+    title: str,
+    text: str,
+    expected: set[tuple[str, str, int | float | str, str]],
+) -> None:
+    result = extractor.extract(title, text)
+    assert result.error is None
+    assert quads(result) == expected
+
+
+def test_one_triple_per_article_however_often_repeated(extractor: Extractor) -> None:
+    text = "Hamas demands a permanent ceasefire. Hamas again demanded a permanent ceasefire on Friday."
+    result = extractor.extract("Hamas repeats demand", text)
+    assert [(c.actor, c.issue, c.value) for c in result.claims] == [("hamas", "permanent_ceasefire", "yes")]
+
+
+def test_evidence_offsets_point_into_the_returned_text(extractor: Extractor) -> None:
+    result = extractor.extract(
+        "Hamas Demands", "<p>Officials said <b>Hamas</b> demands a permanent&nbsp;ceasefire.</p>"
+    )
+    assert result.claims
+    assert "<" not in result.text and "&nbsp;" not in result.text
+    for claim in result.claims:
+        assert result.text[claim.start : claim.end] == claim.evidence
+        assert 0.0 <= claim.confidence <= 1.0
+    for mention in result.mentions:
+        assert result.text[mention.start : mention.end] == mention.text
+
+
+def test_title_and_text_are_joined_by_a_blank_line() -> None:
+    text, truncated = article_text("A <i>title</i>", "Body &amp; more")
+    assert text == "A title" + TITLE_SEPARATOR + "Body & more"
+    assert not truncated
+
+
+def test_weak_alias_counts_only_beside_a_plain_name(extractor: Extractor) -> None:
+    alone = extractor.extract("Doha talks", "Talks in Doha resumed on Monday.")
+    assert alone.mentions == []
+    beside = extractor.extract("Qatar hosts talks", "Talks in Doha resumed on Monday.")
+    assert {m.text for m in beside.mentions} == {"Qatar", "Doha"}
+    assert {m.actor for m in beside.mentions} == {"qatar"}
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        ("", ""),
+        ("Israël et le Hamas", "Le Hamas exige un cessez-le-feu permanent de quatre jours, selon l'Égypte."),
+        ("<script>alert(1)</script>", "<div><<<>>> unclosed <b tag"),
+        ("\x00\x01", "\u200b\u202e reversed"),
+    ],
+)
+def test_odd_input_yields_a_result_not_a_crash(extractor: Extractor, title: str, text: str) -> None:
+    result = extractor.extract(title, text)
+    assert result.error is None
+    assert result.claims == []
+
+
+def test_huge_text_is_truncated_and_still_read(extractor: Extractor) -> None:
+    sentence = "Hamas demands a permanent ceasefire. " + "Nothing else happened today. " * 20
+    huge = sentence * (2_000_000 // len(sentence))
+    result = extractor.extract("Long read", huge)
+    assert result.error is None
+    assert result.truncated
+    assert len(result.text) <= MAX_ARTICLE_CHARS
+    assert ("hamas", "permanent_ceasefire", "yes", "demands") in quads(result)
+
+
+def test_non_string_item_fails_alone_in_a_batch(extractor: Extractor) -> None:
+    items = [("Hamas demands", "Hamas demands a permanent ceasefire."), (None, 42), ("", "")]
+    results = list(extractor.extract_many(items, batch_size=2))  # type: ignore[arg-type]
+    assert len(results) == 3
+    assert results[0].claims and results[0].error is None
+    assert results[1].error is not None and results[1].claims == []
+    assert results[2].error is None
+
+
+def test_seed_article_yields_the_positions_it_states(extractor: Extractor) -> None:
+    path = shared_path("seed_article.txt")
+    result = extractor.extract("", path.read_text(encoding="utf-8"))
+    found = quads(result)
+    assert ("israel", "ceasefire_duration", 60, "proposes") in found
+    assert ("hamas", "permanent_ceasefire", "yes", "demands") in found
+    assert ("hamas", "prisoners_released", "all", "demands") in found
+    assert ("hamas", "guarantees", "yes", "demands") in found
+    categories = [c.value for c in result.claims if c.actor == "israel" and c.issue == "release_categories"]
+    assert any({"children", "women"} <= set(str(v).split(",")) for v in categories)
