@@ -19,7 +19,8 @@ demo: $(STAMP)
 
 # The whole suite, slow end-to-end tests included (CI runs this).
 test: $(STAMP)
-	$(BIN)/ruff check etl models migrations tests
+	$(BIN)/ruff check etl models migrations tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 # Everything but the tests marked slow, for a quick loop while developing.
@@ -27,7 +28,7 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m 'not slow'
 
 lint: $(STAMP)
-	$(BIN)/ruff check etl models migrations tests
+	$(BIN)/ruff check etl models migrations tests bench
 	$(BIN)/mypy
 
 clean:

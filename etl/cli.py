@@ -6,23 +6,24 @@ stderr and exit status 1; nothing is half-written because every stage writes in 
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from etl import catalog, db
-from etl.demo import DemoError
-from etl.ingest import FeedOutcome, IngestSummary, ingest
+from etl import catalog, claims, db, ledger, outbox, pipeline
+from etl.demo import DemoError, positions_table
 from etl.seeds import FeedSeed, SeedError
 from etl.settings import ConfigError, Settings, load_settings
 from etl.urls import UrlError, check_feed_url
@@ -33,7 +34,9 @@ app = typer.Typer(
 db_app = typer.Typer(no_args_is_help=True, help="Schema migrations (Alembic).")
 feeds_app = typer.Typer(no_args_is_help=True, help="The feeds parley polls.")
 app.add_typer(db_app, name="db")
+alerts_app = typer.Typer(no_args_is_help=True, help="The alert outbox.")
 app.add_typer(feeds_app, name="feeds")
+app.add_typer(alerts_app, name="alerts")
 
 out = Console()
 err = Console(stderr=True)
@@ -201,35 +204,6 @@ def feeds_export(
 # --- ingest --------------------------------------------------------------------------------------
 
 
-def run_ingest(
-    engine: Engine, settings: Settings, *, poll_all: bool = False, tag: str | None = None
-) -> IngestSummary:
-    """Ingest with a progress bar on a terminal, and a line per failed feed everywhere."""
-    progress = Progress(
-        TextColumn("polling feeds"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
-    task = progress.add_task("poll", total=None)
-
-    def started(total: int) -> None:
-        progress.update(task, total=total)
-
-    def done(outcome: FeedOutcome) -> None:
-        progress.advance(task)
-        if outcome.status in ("failed", "partial"):
-            progress.console.print(
-                f"[yellow]{outcome.status}[/] {outcome.url}: {outcome.error}", highlight=False, soft_wrap=True
-            )
-
-    with progress:
-        return ingest(engine, settings, poll_all=poll_all, tag=tag, on_start=started, on_feed=done)
-
-
 @app.command("ingest")
 @handles_errors
 def ingest_command(
@@ -239,8 +213,152 @@ def ingest_command(
     """Poll every due feed, store new articles (exit 0 even when some feeds failed)."""
     settings = load_settings()
     with database(settings) as engine:
-        summary = run_ingest(engine, settings, poll_all=poll_all, tag=tag)
+        summary = pipeline.run_ingest(engine, settings, err, poll_all=poll_all, tag=tag)
     out.print(summary.line())
+
+
+# --- extract -------------------------------------------------------------------------------------
+
+
+@app.command("extract")
+@handles_errors
+def extract_command(
+    reprocess: Annotated[
+        bool, typer.Option(help="recompute every article (after an extractor change)")
+    ] = False,
+) -> None:
+    """Extract claims from every article the current extractor version has not processed."""
+    settings = load_settings()
+    with database(settings) as engine:
+        summary = pipeline.run_extract(engine, settings, err, reprocess=reprocess)
+    out.print(summary.line())
+
+
+@app.command("extract-file")
+@handles_errors
+def extract_file_command(
+    items: Annotated[Path, typer.Argument(help='JSON lines {"id", "title", "text", "published"}')],
+) -> None:
+    """Print one JSON line of claims per input item, in input order (no database needed)."""
+    from etl.evaluate import extract_file
+
+    extractor = claims.load_extractor(load_settings())
+    with pipeline.progress_bar("extracting", err) as progress:
+        task = progress.add_task("extract", total=None)
+        extract_file(
+            items, sys.stdout, extractor, progress=lambda done: progress.update(task, completed=done)
+        )
+
+
+@app.command("eval")
+@handles_errors
+def eval_command(
+    gold: Annotated[Path, typer.Argument(help="gold claims, JSON lines {id, claims}")],
+    items: Annotated[Path, typer.Argument(help="the items the gold set labels")],
+) -> None:
+    """Precision, recall and F1 of (actor, issue, value) against a gold set, with the errors."""
+    from etl.evaluate import evaluate, format_report
+
+    extractor = claims.load_extractor(load_settings())
+    sys.stdout.write(format_report(evaluate(gold, items, extractor)) + "\n")
+
+
+# --- ledger and alerts ---------------------------------------------------------------------------
+
+
+@app.command("diff")
+@handles_errors
+def diff_command() -> None:
+    """Apply new claims to the position ledger; record changes and queue their alerts."""
+    settings = load_settings()
+    with database(settings) as engine:
+        out.print(pipeline.run_diff(engine, settings).line())
+
+
+@app.command("run")
+@handles_errors
+def run_command(
+    poll_all: Annotated[bool, typer.Option("--all", help="poll every feed, due or not")] = False,
+) -> None:
+    """One pass of the pipeline: ingest → extract → diff → alerts."""
+    settings = load_settings()
+    with database(settings) as engine:
+        for line in pipeline.run_once(engine, settings, err, poll_all=poll_all):
+            out.print(line)
+
+
+@app.command("positions")
+@handles_errors
+def positions_command() -> None:
+    """The current position of every actor on every issue."""
+    with database(load_settings()) as engine:
+        out.print(positions_table(ledger.current_positions(engine)))
+
+
+@app.command("changes")
+@handles_errors
+def changes_command(
+    since: Annotated[str, typer.Option(help="ISO date/time, or a duration like 24h, 7d")] = "7d",
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """Position changes detected since a time."""
+    moment = parse_since(since)
+    with database(load_settings()) as engine:
+        changes = ledger.changes_since(engine, moment)
+    if as_json:
+        for change in changes:
+            sys.stdout.write(json.dumps(ledger.change_payload(change), ensure_ascii=False) + "\n")
+        return
+    table = Table(
+        "published", "actor", "issue", "old", "new", "outlet", "evidence", title=f"changes since {since}"
+    )
+    for c in changes:
+        table.add_row(
+            f"{c.published_at:%Y-%m-%d}", c.actor, c.issue,
+            f"{c.old_value} ({c.old_stance})" if c.old_value is not None else "—",
+            f"{c.new_value} ({c.new_stance})", c.outlet or "", c.new_evidence[:100],
+        )  # fmt: skip
+    out.print(table)
+
+
+def parse_since(text: str) -> datetime:
+    match = re.fullmatch(r"(\d+)\s*([hdw])", text.strip())
+    if match:
+        hours = int(match.group(1)) * {"h": 1, "d": 24, "w": 168}[match.group(2)]
+        return datetime.now(UTC) - timedelta(hours=hours)
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"--since must be an ISO date/time or a duration like 24h or 7d, not {text!r}"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@alerts_app.command("send")
+@handles_errors
+def alerts_send() -> None:
+    """Deliver every due pending alert."""
+    settings = load_settings()
+    with database(settings) as engine:
+        out.print(pipeline.run_alerts(engine, settings, err).line())
+
+
+@alerts_app.command("list")
+@handles_errors
+def alerts_list(
+    pending: Annotated[bool, typer.Option("--pending", help="only alerts not yet delivered")] = True,
+) -> None:
+    """Alerts waiting in the outbox, with their attempts and last error."""
+    with database(load_settings()) as engine:
+        alerts = outbox.pending_alerts(engine) if pending else outbox.recent_alerts(engine)
+    table = Table("id", "channel", "status", "attempts", "next attempt", "subject", "last error")
+    for a in alerts:
+        table.add_row(
+            a.alert_key, a.channel, a.status, str(a.attempts), f"{a.next_attempt_at:%Y-%m-%d %H:%M}",
+            a.subject[:80], (a.last_error or "")[:60],
+        )  # fmt: skip
+    out.print(table)
 
 
 @app.command("demo")
@@ -249,7 +367,7 @@ def demo(port: Annotated[int, typer.Option(help="loopback port for the demo feed
     """One full pass of the pipeline over the demo feeds in seeds/demo/, on the embedded database."""
     from etl.demo import run_demo
 
-    run_demo(load_settings(), port=port, console=out, run_ingest=run_ingest)
+    run_demo(load_settings(), port=port, console=out, progress=err)
 
 
 def main() -> None:  # pragma: no cover - console-script entry point

@@ -8,7 +8,7 @@ parse and store path as production; only 127.0.0.1 is added to the allowed hosts
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,11 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, aliased
 
-from etl import catalog, db
-from etl.ingest import IngestSummary
+from etl import catalog, db, ledger, pipeline
 from etl.seeds import FeedSeed
 from etl.settings import Settings
-from models import Article, Feed
+from models import Article, Claim, Feed, Position
 
 DEMO_TAG = "demo"
 CONTENT_TYPES = {".xml": "application/xml; charset=utf-8", ".html": "text/html; charset=utf-8"}
@@ -86,10 +85,10 @@ def run_demo(
     *,
     port: int,
     console: Console,
-    run_ingest: Callable[..., IngestSummary],
+    progress: Console,
 ) -> None:
     root = demo_dir(settings)
-    settings = settings.model_copy(update={"allowed_hosts": [*settings.allowed_hosts, "127.0.0.1"]})
+    settings = settings.with_changes(allowed_hosts=[*settings.allowed_hosts, "127.0.0.1"])
     where = (
         "embedded PostgreSQL in " + str(settings.data_dir) if settings.database_url is None else "database"
     )
@@ -103,9 +102,15 @@ def run_demo(
         )
         with serve_directory(root, port) as base:
             catalog.add_feeds(engine, demo_feeds(root, base))
-            summary = run_ingest(engine, settings, poll_all=True, tag=DEMO_TAG)
+            summary = pipeline.run_ingest(engine, settings, progress, poll_all=True, tag=DEMO_TAG)
         console.print(summary.line())
         console.print(articles_table(engine))
+        console.print(pipeline.run_extract(engine, settings, progress).line())
+        console.print(claims_table(engine))
+        console.print(pipeline.run_diff(engine, settings).line())
+        console.print(positions_table(ledger.current_positions(engine)))
+        console.rule("alerts")
+        console.print(pipeline.run_alerts(engine, settings, progress).line())
     finally:
         engine.dispose()
 
@@ -116,13 +121,13 @@ def articles_table(engine: Engine, limit: int = 40) -> Table:
         select(Article, Feed.title, original.title)
         .join(Feed, Feed.id == Article.feed_id)
         .outerjoin(original, original.id == Article.duplicate_of)
-        .where(Feed.tags.any(DEMO_TAG))
+        .where(Feed.tags.contains([DEMO_TAG]))
         .order_by(Article.published_at, Article.id)
         .limit(limit)
     )
     table = Table("published", "outlet", "title", "text from", "words", "note", title="demo articles")
     with Session(engine) as session:
-        for article, outlet, original_title in session.execute(query).tuples():
+        for article, outlet, original_title in session.execute(query):
             note = f"copy of: {original_title[:40]}" if original_title else (article.page_status or "")
             table.add_row(
                 f"{article.published_at:%Y-%m-%d}" if article.published_at else "?",
@@ -132,4 +137,40 @@ def articles_table(engine: Engine, limit: int = 40) -> Table:
                 str(len(article.text.split())),
                 note[:60],
             )
+    return table
+
+
+def claims_table(engine: Engine, limit: int = 60) -> Table:
+    query = (
+        select(Article.published_at, Feed.title, Claim)
+        .join(Article, Article.id == Claim.article_id)
+        .join(Feed, Feed.id == Article.feed_id)
+        .where(Feed.tags.contains([DEMO_TAG]))
+        .order_by(Article.published_at, Claim.id)
+        .limit(limit)
+    )
+    table = Table("published", "outlet", "actor", "issue", "value", "stance", "evidence", title="claims")
+    with Session(engine) as session:
+        for published, outlet, claim in session.execute(query):
+            table.add_row(
+                f"{published:%Y-%m-%d}" if published else "?",
+                outlet or "",
+                claim.actor,
+                claim.issue,
+                claim.value,
+                claim.stance,
+                " ".join(claim.evidence.split())[:90],
+            )
+    return table
+
+
+def positions_table(positions: Sequence[Position]) -> Table:
+    table = Table(
+        "actor", "issue", "value", "stance", "since", "outlets", "confirmed", title="current positions"
+    )
+    for p in positions:
+        table.add_row(
+            p.actor, p.issue, p.value, p.stance, f"{p.valid_from:%Y-%m-%d}", str(p.outlets),
+            "yes" if p.confirmed_at else "",
+        )  # fmt: skip
     return table

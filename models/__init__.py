@@ -2,7 +2,23 @@
 
 from models.article import Article
 from models.base import Base
+from models.claim import ArticleExtraction, Claim, Mention
 from models.feed import Feed, FeedFetch
+from models.position import Alert, Position, PositionChange, PositionSupport
 from models.reference import Actor, Issue
 
-__all__ = ["Actor", "Article", "Base", "Feed", "FeedFetch", "Issue"]
+__all__ = [
+    "Actor",
+    "Alert",
+    "Article",
+    "ArticleExtraction",
+    "Base",
+    "Claim",
+    "Feed",
+    "FeedFetch",
+    "Issue",
+    "Mention",
+    "Position",
+    "PositionChange",
+    "PositionSupport",
+]

@@ -1,0 +1,95 @@
+"""Two weeks of real news (18 Nov – 2 Dec 2023, the first truce) replayed in 12-hour steps through
+the whole pipeline: the ledger's history, its change events, and the alerts they produce."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from etl import pipeline
+from etl.catalog import add_feeds
+from etl.seeds import FeedSeed
+from etl.settings import Settings
+from models import Alert, Article, Claim, Position, PositionChange
+from tests.conftest import Replay, cli_env_for, run_parley
+
+START = datetime(2023, 11, 18, tzinfo=UTC)
+END = datetime(2023, 12, 2, tzinfo=UTC)
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    with Session(engine) as session:
+        return {
+            model.__tablename__: int(session.scalar(select(func.count()).select_from(model)) or 0)
+            for model in (Article, Claim, Position, PositionChange, Alert)
+        }
+
+
+@pytest.mark.slow
+def test_two_weeks_of_news_build_the_truce_history_and_alert_once_per_change(
+    clean_db: Engine, settings: Settings, replay: Replay, tmp_path: Path, database_url: str
+) -> None:
+    alerts_file = tmp_path / "alerts.jsonl"
+    run_settings = settings.with_changes(
+        alert_urls=[f"jsonl://{alerts_file}"], fetch_articles=True, total_timeout=5.0
+    )
+    add_feeds(clean_db, [FeedSeed(url=url, tags=["replay"]) for url in replay.feeds()])
+    quiet = Console(quiet=True)
+
+    moment = START
+    while moment <= END:
+        replay.set_clock(moment.isoformat().replace("+00:00", "Z"))
+        pipeline.run_once(clean_db, run_settings, quiet, poll_all=True)
+        moment += timedelta(hours=12)
+
+    with Session(clean_db) as session:
+        accepted_four = {
+            actor: valid_from
+            for actor, valid_from in session.execute(
+                select(Position.actor, func.min(Position.valid_from))
+                .where(
+                    Position.issue == "ceasefire_duration",
+                    Position.value == "4",
+                    Position.stance == "accepts",
+                    Position.actor.in_(["israel", "hamas"]),
+                )
+                .group_by(Position.actor)
+            )
+        }
+        extension = session.execute(
+            select(Position.actor, Position.valid_from).where(
+                Position.issue == "ceasefire_extension", Position.stance == "accepts"
+            )
+        ).all()
+        events = session.scalar(select(func.count()).select_from(PositionChange))
+        alert_rows = session.scalars(select(Alert)).all()
+
+    # the four-day truce was agreed on 22 November (announced overnight into the 22nd)
+    assert set(accepted_four) == {"israel", "hamas"}
+    for actor, since in accepted_four.items():
+        assert datetime(2023, 11, 21, 12, tzinfo=UTC) <= since <= datetime(2023, 11, 23, tzinfo=UTC), actor
+    # and extended later, by both parties
+    assert {actor for actor, _ in extension} >= {"israel", "hamas"}
+    assert all(since > datetime(2023, 11, 24, tzinfo=UTC) for _, since in extension)
+
+    # one alert per event on the one channel, every one delivered exactly once
+    assert events and len(alert_rows) == events
+    assert all(a.status == "sent" for a in alert_rows)
+    delivered = [json.loads(line)["alert_id"] for line in alerts_file.read_text().splitlines()]
+    assert len(delivered) == len(set(delivered)) == events
+
+    # running the last step again adds no rows and sends nothing
+    before = counts(clean_db)
+    env = cli_env_for(database_url, ALERT_URLS=f"jsonl://{alerts_file}")
+    again = run_parley("run", "--all", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "0 new articles" in again.stdout and "0 alerts sent" in again.stdout
+    assert counts(clean_db) == before
+    assert len(alerts_file.read_text().splitlines()) == events
