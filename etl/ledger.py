@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from etl.routing import AlertRules
 from etl.settings import Settings
 from models import Alert, Article, Claim, Feed, Issue, Position, PositionChange, PositionSupport
 
@@ -69,12 +70,17 @@ class _PendingClaim:
 def apply_claims(
     engine: Engine, settings: Settings, channels: Sequence[str], *, version: str | None = None
 ) -> DiffSummary:
-    """Apply every claim not yet in the ledger, in publication order, in one transaction."""
+    """Apply every claim not yet in the ledger, in publication order, in one transaction.
+
+    Alerts go to the ``channels`` (outbox names) that the rules of ``settings.alert_rules`` route
+    each event to; the rules are read before anything is written, so a bad file changes nothing.
+    """
     summary = DiffSummary()
+    rules = AlertRules.load(settings)
     with Session(engine) as session, session.begin():
         session.execute(select(func.pg_advisory_xact_lock(LEDGER_LOCK_KEY)))
         units = dict(session.execute(select(Issue.key, Issue.value_type)).all())
-        ledger = _Ledger(session, settings, channels, units, summary)
+        ledger = _Ledger(session, settings, channels, rules, units, summary)
         for claim in _pending_claims(session, version):
             ledger.apply(claim)
             summary.claims += 1
@@ -112,12 +118,14 @@ class _Ledger:
         session: Session,
         settings: Settings,
         channels: Sequence[str],
+        rules: AlertRules,
         units: dict[str, str],
         summary: DiffSummary,
     ) -> None:
         self.session = session
         self.settings = settings
         self.channels = channels
+        self.rules = rules
         self.units = units
         self.summary = summary
 
@@ -243,6 +251,9 @@ class _Ledger:
     def _queue_alerts(self, change: PositionChange) -> None:
         subject, body = describe_change(change, self.units.get(change.issue, ""))
         payload = change_payload(change)
+        channels = self.rules.channels_for(
+            change.kind, change.actor, change.issue, self.channels, datetime.now(UTC)
+        )
         rows = [
             {
                 "alert_key": f"parley-change-{change.id}",
@@ -253,7 +264,7 @@ class _Ledger:
                 "body": body,
                 "payload": payload,
             }
-            for channel in self.channels
+            for channel in channels
         ]
         if rows:
             result = self.session.execute(

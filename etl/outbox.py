@@ -5,10 +5,17 @@ sent, and marked sent in its own transaction: a crash between sending and markin
 most that one alert, with the same ``alert_key`` for the receiver to dedupe on. A failure leaves
 the alert pending with its attempts, last error and an exponentially later next attempt; a channel
 that fails is not tried again for the rest of the run.
+
+A digest channel (:mod:`etl.routing`) gets its alerts batched instead: once the oldest due pending
+alert of the channel is a digest period old (or when digests are flushed), the due alerts created
+within one period of it are locked together and sent as one message whose id is derived from their
+rows, so a repeat after a crash carries the same id; they are marked sent together, or all stay
+pending with their attempts and backoff when the send fails.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,8 +25,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from etl.channels import AlertMessage, Channel, ChannelError
+from etl.routing import AlertRules
 from etl.settings import Settings
 from models import Alert
+
+# The most alerts one digest message carries: a channel down for days catches up in several messages.
+DIGEST_MAX_ALERTS = 100
 
 
 @dataclass
@@ -27,10 +38,15 @@ class DeliverySummary:
     sent: int = 0
     failed: int = 0
     channels_down: list[str] = field(default_factory=list)
+    digests: int = 0
+    digested: int = 0
 
     def line(self) -> str:
         down = f" (down: {', '.join(self.channels_down)})" if self.channels_down else ""
-        return f"{self.sent} alerts sent, {self.failed} failed and kept for retry{down}"
+        batched = ""
+        if self.digests:
+            batched = f" ({self.digested} in {self.digests} digest{'s' if self.digests > 1 else ''})"
+        return f"{self.sent} alerts sent{batched}, {self.failed} failed and kept for retry{down}"
 
 
 def retry_delay(settings: Settings, attempts: int) -> timedelta:
@@ -44,10 +60,29 @@ def deliver_pending(
     channels: Sequence[Channel],
     *,
     on_alert: Callable[[Alert, str | None], None] | None = None,
+    flush_digests: bool = False,
+    rules: AlertRules | None = None,
 ) -> DeliverySummary:
-    """Send every due pending alert of the configured channels, one transaction per alert."""
+    """Send every due pending alert of the configured channels: one transaction per alert, or per
+    digest on a digest channel. ``flush_digests`` sends digests without waiting for their period.
+    ``rules`` defaults to those of ``settings.alert_rules``."""
+    rules = rules if rules is not None else AlertRules.load(settings)
     summary = DeliverySummary()
-    live = {channel.name: channel for channel in channels}
+    singles = {channel.name: channel for channel in channels if not rules.is_digest(channel.name)}
+    _deliver_singly(engine, settings, singles, summary, on_alert)
+    for channel in channels:
+        if rules.is_digest(channel.name):
+            _deliver_digests(engine, settings, channel, rules.digest_period, flush_digests, summary, on_alert)
+    return summary
+
+
+def _deliver_singly(
+    engine: Engine,
+    settings: Settings,
+    live: dict[str, Channel],
+    summary: DeliverySummary,
+    on_alert: Callable[[Alert, str | None], None] | None,
+) -> None:
     while live:
         with Session(engine, expire_on_commit=False) as session, session.begin():
             alert = session.scalar(
@@ -64,25 +99,119 @@ def deliver_pending(
             if alert is None:
                 break
             channel = live[alert.channel]
-            error: str | None = None
-            try:
-                channel.send(AlertMessage(alert.alert_key, alert.subject, alert.body, alert.payload))
-            except ChannelError as exc:
-                error = str(exc)
-            now = datetime.now(UTC)
+            error = _send(channel, AlertMessage(alert.alert_key, alert.subject, alert.body, alert.payload))
+            _mark(settings, [alert], error)
             if error is None:
-                alert.status, alert.sent_at, alert.last_error = "sent", now, None
                 summary.sent += 1
             else:
-                alert.attempts += 1
-                alert.last_error = error
-                alert.next_attempt_at = now + retry_delay(settings, alert.attempts)
                 summary.failed += 1
                 summary.channels_down.append(channel.name)
                 del live[channel.name]  # its other alerts wait for the next run
         if on_alert:
             on_alert(alert, error)
-    return summary
+
+
+def _deliver_digests(
+    engine: Engine,
+    settings: Settings,
+    channel: Channel,
+    period: timedelta,
+    flush: bool,
+    summary: DeliverySummary,
+    on_alert: Callable[[Alert, str | None], None] | None,
+) -> None:
+    """Send the channel's due alerts one period at a time, each period as one message."""
+    while True:
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            now = session.scalar(select(func.now()))
+            due = session.scalars(
+                select(Alert)
+                .where(
+                    Alert.status == "pending",
+                    Alert.next_attempt_at <= now,
+                    Alert.channel == channel.name,
+                )
+                .order_by(Alert.created_at, Alert.id)
+                .limit(DIGEST_MAX_ALERTS)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if not due or now is None:
+                return
+            # The batch is a function of the rows, not of when we look: a retry sends the same one.
+            window_end = due[0].created_at + period
+            if window_end > now and not flush:
+                return  # the oldest is not a period old yet
+            batch = [alert for alert in due if alert.created_at < window_end]
+            error = _send(channel, digest_message(batch))
+            _mark(settings, batch, error)
+            if error is None:
+                summary.sent += len(batch)
+                summary.digests += 1
+                summary.digested += len(batch)
+            else:
+                summary.failed += len(batch)
+                summary.channels_down.append(channel.name)
+        if on_alert:
+            for alert in batch:
+                on_alert(alert, error)
+        if error is not None:
+            return  # the channel's other alerts wait for the next run
+
+
+def _send(channel: Channel, message: AlertMessage) -> str | None:
+    """Deliver ``message``; the one-line reason when it failed."""
+    try:
+        channel.send(message)
+    except ChannelError as exc:
+        return str(exc)
+    return None
+
+
+def _mark(settings: Settings, alerts: Sequence[Alert], error: str | None) -> None:
+    now = datetime.now(UTC)
+    for alert in alerts:
+        if error is None:
+            alert.status, alert.sent_at, alert.last_error = "sent", now, None
+        else:
+            alert.attempts += 1
+            alert.last_error = error
+            alert.next_attempt_at = now + retry_delay(settings, alert.attempts)
+
+
+def digest_message(alerts: Sequence[Alert]) -> AlertMessage:
+    """One message for several alerts: their bodies in order, their payloads and ids in the payload.
+
+    The id names the first and last row and hashes them all, so the same rows always give the same
+    id and different rows never do.
+    """
+    ids = sorted(alert.id for alert in alerts)
+    fingerprint = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:8]
+    changes = sum(alert.kind == "position_change" for alert in alerts)
+    health = sum(alert.kind == "feed_health" for alert in alerts)
+    counts = [
+        _count(changes, "position change"),
+        _count(health, "feed health alert"),
+        _count(len(alerts) - changes - health, "other alert"),
+    ]
+    first = min(alert.created_at for alert in alerts).astimezone(UTC)
+    last = max(alert.created_at for alert in alerts).astimezone(UTC)
+    if first.date() == last.date():
+        span = f"{first:%Y-%m-%d %H:%M}–{last:%H:%M} UTC"
+    else:
+        span = f"{first:%Y-%m-%d %H:%M}–{last:%Y-%m-%d %H:%M} UTC"
+    return AlertMessage(
+        alert_id=f"parley-digest-{ids[0]}-{ids[-1]}-{fingerprint}",
+        subject=f"parley digest: {', '.join(c for c in counts if c)} ({span})",
+        body="\n\n".join(alert.body.rstrip() for alert in alerts),
+        payload={
+            "alerts": [alert.payload for alert in alerts],
+            "alert_ids": [alert.alert_key for alert in alerts],
+        },
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    return "" if n == 0 else f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def pending_alerts(engine: Engine, limit: int = 200) -> list[Alert]:

@@ -73,6 +73,15 @@ class Settings(BaseSettings):
     )
     alert_retry_base_seconds: float = Field(default=60.0, ge=0, description="first retry delay")
     alert_retry_max_seconds: float = Field(default=6 * 3600.0, ge=0, description="longest retry delay")
+    alert_rules: Path | None = Field(
+        default=None, description="YAML routing, mute and digest rules (etl.routing); unset = all to all"
+    )
+    # Feed health: failed polls in a row that alert; silence (in usual intervals, and at least
+    # min_seconds) that alerts, judged once a feed has min_history polls that brought news
+    feed_failure_alert_after: int = Field(default=3, ge=1)
+    feed_silence_factor: float = Field(default=5.0, gt=1)
+    feed_silence_min_seconds: int = Field(default=6 * 3600, ge=0)
+    feed_silence_min_history: int = Field(default=5, ge=2)
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod

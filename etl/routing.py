@@ -1,0 +1,251 @@
+"""Alert routing: which channels an event is alerted on, which events are muted, which channels digest.
+
+The rules are a YAML file named by ``PARLEY_ALERT_RULES``; without one every event goes to every
+channel. ``routes`` limit a channel to the events one of its routes matches (a channel with no route
+gets everything); ``mute`` entries silence matching events on every channel (the ledger still records
+them), until an optional ``until`` time; ``digest`` names channels that get one message per period
+instead of one per event (the batching itself is :func:`etl.outbox.deliver_pending`'s).
+
+Channels are named in the file by their URL as written in ``PARLEY_ALERT_URLS`` — or by its masked
+form, so that secrets need not be repeated — and resolved here to the masked channel names that key
+the outbox. Actors and issues are checked against the seeds and channels against
+``PARLEY_ALERT_URLS`` when the file is loaded: a typo would otherwise route or mute nothing, silently.
+A bad file raises :class:`~etl.settings.ConfigError` with one line naming the file, entry and field.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import yaml
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from etl.channels import channel_from_url, channels_from_settings, mask_url
+from etl.seeds import SeedError, load_actors, load_issues
+from etl.settings import ConfigError, Settings
+
+AlertKind = Literal["new", "change", "feed_health"]
+ALERT_KINDS: frozenset[str] = frozenset(get_args(AlertKind))
+DEFAULT_DIGEST_PERIOD = timedelta(minutes=60)
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Criteria(_Rule):
+    """What an entry matches: every listed criterion must hold; an absent one matches anything."""
+
+    actors: list[str] | None = Field(default=None, min_length=1)
+    issues: list[str] | None = Field(default=None, min_length=1)
+    kinds: list[AlertKind] | None = Field(default=None, min_length=1)
+
+    def matches(self, kind: str, actor: str | None, issue: str | None) -> bool:
+        # an event without an actor or issue (feed health) never matches a rule that lists some
+        return (
+            (self.kinds is None or kind in self.kinds)
+            and (self.actors is None or (actor is not None and actor in self.actors))
+            and (self.issues is None or (issue is not None and issue in self.issues))
+        )
+
+
+class RouteRule(_Criteria):
+    channel: str
+
+
+class MuteRule(_Criteria):
+    until: AwareDatetime | None = None
+
+    @field_validator("until", mode="before")
+    @classmethod
+    def _a_moment(cls, value: object) -> object:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            raise ValueError("give a time with its zone, e.g. 2026-12-31T00:00:00Z, not a bare date")
+        return value
+
+    @model_validator(mode="after")
+    def _says_what(self) -> MuteRule:
+        if self.actors is None and self.issues is None and self.kinds is None:
+            raise ValueError("a mute needs actors, issues or kinds (an empty one would mute every alert)")
+        return self
+
+    def silences(self, kind: str, actor: str | None, issue: str | None, now: datetime) -> bool:
+        return (self.until is None or now < self.until) and self.matches(kind, actor, issue)
+
+
+class DigestRule(_Rule):
+    channels: list[str] = Field(min_length=1)
+    period_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+
+
+class RulesFile(_Rule):
+    routes: list[RouteRule] = Field(default_factory=list)
+    mute: list[MuteRule] = Field(default_factory=list)
+    digest: DigestRule | None = None
+
+
+@dataclass(frozen=True)
+class AlertRules:
+    """Loaded rules, with channels resolved to their outbox names. ``AlertRules()`` sends all to all."""
+
+    routes: dict[str, tuple[RouteRule, ...]] = field(default_factory=dict)
+    mutes: tuple[MuteRule, ...] = ()
+    digest_channels: frozenset[str] = frozenset()
+    digest_period: timedelta = DEFAULT_DIGEST_PERIOD
+
+    @classmethod
+    def load(cls, settings: Settings) -> AlertRules:
+        """The rules of ``settings.alert_rules`` (none when it is unset); :class:`ConfigError` if bad."""
+        if settings.alert_rules is None:
+            return cls()
+        return _load(settings.alert_rules, settings)
+
+    def channels_for(
+        self, kind: str, actor: str | None, issue: str | None, channels: Sequence[str], now: datetime
+    ) -> list[str]:
+        """The names among ``channels`` that an event of ``kind`` about ``actor``/``issue`` goes to at
+        ``now`` (timezone-aware): none when a mute matches, else each channel that has no route or
+        has a route that matches."""
+        if kind not in ALERT_KINDS:
+            raise ValueError(f"unknown alert kind {kind!r}: one of {', '.join(sorted(ALERT_KINDS))}")
+        if any(mute.silences(kind, actor, issue, now) for mute in self.mutes):
+            return []
+        return [
+            name
+            for name in channels
+            if name not in self.routes or any(r.matches(kind, actor, issue) for r in self.routes[name])
+        ]
+
+    def is_digest(self, channel_name: str) -> bool:
+        return channel_name in self.digest_channels
+
+
+def _load(path: Path, settings: Settings) -> AlertRules:
+    raw = _read_yaml(path)
+    if raw is None:  # an empty file: no rules
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping with routes, mute and/or digest")
+    try:
+        rules = RulesFile.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_validation_line(path, raw, exc)) from exc
+
+    configured = [channel.name for channel in channels_from_settings(settings)]
+    actors, issues = _known_keys(settings.seeds_dir)
+    routes: dict[str, list[RouteRule]] = {}
+    for index, route in enumerate(rules.routes):
+        where = f"{path}: routes entry #{index + 1} ({_shown(route.channel)})"
+        name = _resolve_channel(route.channel, settings, configured, f"{where} field 'channel'")
+        _check_keys(route, actors, issues, where)
+        routes.setdefault(name, []).append(route)
+    for index, mute in enumerate(rules.mute):
+        _check_keys(mute, actors, issues, f"{path}: mute entry #{index + 1}")
+    digest_channels: set[str] = set()
+    digest_period = DEFAULT_DIGEST_PERIOD
+    if rules.digest is not None:
+        for index, ref in enumerate(rules.digest.channels):
+            where = f"{path}: digest field 'channels' item #{index + 1}"
+            digest_channels.add(_resolve_channel(ref, settings, configured, where))
+        digest_period = timedelta(minutes=rules.digest.period_minutes)
+    return AlertRules(
+        routes={name: tuple(entries) for name, entries in routes.items()},
+        mutes=tuple(rules.mute),
+        digest_channels=frozenset(digest_channels),
+        digest_period=digest_period,
+    )
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: alert rules file not found (PARLEY_ALERT_RULES)") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}:{where} invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+
+
+def _validation_line(path: Path, raw: dict[str, Any], exc: ValidationError) -> str:
+    """The first error as ``<file>: <section> entry #n (<channel>) field '<name>' item #m: <message>``."""
+    err = exc.errors()[0]
+    loc = list(err["loc"])
+    where = f"{path}:"
+    if len(loc) > 1 and isinstance(loc[0], str):
+        section = loc.pop(0)
+        where += f" {section}"
+        if loc and isinstance(loc[0], int):
+            index = loc.pop(0)
+            where += f" entry #{index + 1}"
+            item = raw.get(section)[index] if isinstance(raw.get(section), list) else None
+            if isinstance(item, dict) and isinstance(item.get("channel"), str):
+                where += f" ({_shown(item['channel'])})"
+    names = [str(part) for part in loc if isinstance(part, str)]
+    items = [part for part in loc if isinstance(part, int)]
+    if names:
+        where += f" field '{'.'.join(names)}'"
+    if items:
+        where += f" item #{items[0] + 1}"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}"
+
+
+def _resolve_channel(ref: str, settings: Settings, configured: Sequence[str], where: str) -> str:
+    """The outbox name of the channel ``ref`` names, given as written in PARLEY_ALERT_URLS or masked."""
+    ref = ref.strip()
+    candidates = [ref, mask_url(ref)]
+    with contextlib.suppress(ConfigError):  # a masked URL need not build a channel; its name may match
+        candidates.append(channel_from_url(ref, settings).name)
+    for candidate in candidates:
+        if candidate in configured:
+            return candidate
+    listed = ", ".join(configured) or "none"
+    raise ConfigError(f"{where}: {_shown(ref)} is not a channel of PARLEY_ALERT_URLS (it has: {listed})")
+
+
+def _shown(ref: str) -> str:
+    """A channel URL fit for an error message: secrets (a password, a token parameter) masked."""
+    # mask_url rebuilds the URL, which turns console:// into console:, so only use it when needed
+    return mask_url(ref) if "@" in ref or "?" in ref else ref
+
+
+def _known_keys(seeds_dir: Path) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+    """Actor ids and issue keys from the seeds, or None for a seed file that is not there to check."""
+    try:
+        actors_file, issues_file = seeds_dir / "actors.yaml", seeds_dir / "issues.yaml"
+        actors = frozenset(a.id for a in load_actors(actors_file)) if actors_file.exists() else None
+        issues = frozenset(i.key for i in load_issues(issues_file)) if issues_file.exists() else None
+    except SeedError as exc:
+        raise ConfigError(f"cannot check the alert rules against the seeds: {exc}") from exc
+    return actors, issues
+
+
+def _check_keys(
+    rule: _Criteria, actors: frozenset[str] | None, issues: frozenset[str] | None, where: str
+) -> None:
+    for label, given, known in (("actor", rule.actors, actors), ("issue", rule.issues, issues)):
+        if given is None or known is None:
+            continue
+        for index, key in enumerate(given):
+            if key not in known:
+                raise ConfigError(
+                    f"{where} field '{label}s' item #{index + 1}: unknown {label} {key!r} (not in the seeds)"
+                )
