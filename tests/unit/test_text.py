@@ -1,0 +1,39 @@
+"""Plain text from markup: what feed summaries and titles become before anything reads them."""
+
+from __future__ import annotations
+
+import pytest
+
+from etl.extract import Extractor
+from etl.text import html_language, strip_tags
+
+
+@pytest.mark.parametrize(
+    ("markup", "text"),
+    [
+        ("<p>Hamas demands a <b>permanent ceasefire</b>.</p>", "Hamas demands a permanent ceasefire."),
+        ("<script>track()</script><p>Talks resume</p>", "Talks resume"),
+        ("<style>p {color: red}</style>Doha &amp; Cairo", "Doha & Cairo"),
+        ("Truce<br/>extended", "Truce extended"),
+        ("line one\n\n  <i>line two</i>  ", "line one\nline two"),
+        ("a\x00b", "ab"),
+        ("", ""),
+    ],
+)
+def test_strip_tags_keeps_the_words_and_drops_markup_and_invisible_content(markup: str, text: str) -> None:
+    assert strip_tags(markup) == text
+
+
+@pytest.mark.parametrize(
+    ("markup", "language"),
+    [("<html lang='en-GB'><body>", "en"), ('<html class="x" lang="ar">', "ar"), ("<html>", None)],
+)
+def test_html_language_reads_the_primary_subtag(markup: str, language: str | None) -> None:
+    assert html_language(markup) == language
+
+
+def test_evidence_is_the_sentence_without_surrounding_whitespace(extractor: Extractor) -> None:
+    result = extractor.extract("Israel agrees to a four-day truce", "Fighting continued elsewhere.")
+    claim = next(c for c in result.claims if c.issue == "ceasefire_duration")
+    assert claim.evidence == "Israel agrees to a four-day truce"
+    assert result.text[claim.start : claim.end] == claim.evidence
