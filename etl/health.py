@@ -59,7 +59,7 @@ def find_problems(session: Session, settings: Settings, now: datetime) -> list[F
                 FeedProblem(
                     feed.id,
                     "failing",
-                    f"{since:%Y%m%dT%H%M%S}",
+                    f"{since:%Y%m%dT%H%M%S.%f}",
                     f"Feed failing: {name} — {feed.consecutive_failures} polls in a row",
                     f"{feed.url} has failed {feed.consecutive_failures} polls in a row"
                     f" (last success: {_when(feed.last_success_at)}); last error: {feed.last_error}",
@@ -80,7 +80,7 @@ def find_problems(session: Session, settings: Settings, now: datetime) -> list[F
                 FeedProblem(
                     feed.id,
                     "silent",
-                    f"{last_news:%Y%m%dT%H%M%S}",
+                    f"{last_news:%Y%m%dT%H%M%S.%f}",
                     f"Feed silent: {name} — no new items for {_hours(now - last_news)}",
                     f"{feed.url} has brought no new items since {_when(last_news)}; it usually does"
                     f" every {_hours(usual)}. Its polls still succeed: the feed may have moved or stalled.",

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -21,61 +18,21 @@ from etl.channels import channels_from_settings
 from etl.outbox import deliver_pending
 from etl.settings import Settings
 from models import Alert
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO
+from tests.receivers import WebhookReceiver
 
 SECRET = "test-webhook-secret"
 
 
-class Receiver:
-    """A webhook receiver on loopback that records alert ids; it can be down, or kill a sender."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.received: list[str] = []
-        self.kill_pid_on_first: int | None = None
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"webhook+http://127.0.0.1:{self.port}/hook"
-
-    def start(self) -> None:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append(json.loads(body)["alert_id"])
-                if receiver.kill_pid_on_first is not None:
-                    # the sender dies after the receiver has the alert, before it hears back
-                    os.kill(receiver.kill_pid_on_first, signal.SIGKILL)
-                    receiver.kill_pid_on_first = None
-                    return
-                self.send_response(204)
-                self.end_headers()
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
+def receiver() -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver()
     yield server
     server.stop()
 
 
 @pytest.fixture
-def hook_settings(settings: Settings, receiver: Receiver) -> Settings:
+def hook_settings(settings: Settings, receiver: WebhookReceiver) -> Settings:
     return settings.with_changes(
         alert_urls=[receiver.url], webhook_secret=SECRET, alert_retry_base_seconds=0.0, alert_timeout=2.0
     )
@@ -103,7 +60,7 @@ def pending(engine: Engine) -> int:
 
 
 def test_alerts_wait_while_the_channel_is_down_and_arrive_once_when_it_is_back(
-    clean_db: Engine, hook_settings: Settings, receiver: Receiver
+    clean_db: Engine, hook_settings: Settings, receiver: WebhookReceiver
 ) -> None:
     channels = channels_from_settings(hook_settings)
     queue(clean_db, channels[0].name, 3)
@@ -122,12 +79,12 @@ def test_alerts_wait_while_the_channel_is_down_and_arrive_once_when_it_is_back(
     again = deliver_pending(clean_db, hook_settings, channels)
 
     assert (back.sent, again.sent) == (5, 0)
-    assert sorted(receiver.received) == sorted(f"parley-change-{i}" for i in range(5))
+    assert sorted(receiver.ids) == sorted(f"parley-change-{i}" for i in range(5))
     assert pending(clean_db) == 0
 
 
 def test_a_failed_alert_backs_off_before_its_next_attempt(
-    clean_db: Engine, hook_settings: Settings, receiver: Receiver
+    clean_db: Engine, hook_settings: Settings, receiver: WebhookReceiver
 ) -> None:
     slow_retry = hook_settings.with_changes(alert_retry_base_seconds=3600.0)
     channels = channels_from_settings(slow_retry)
@@ -135,7 +92,7 @@ def test_a_failed_alert_backs_off_before_its_next_attempt(
     deliver_pending(clean_db, slow_retry, channels)
     receiver.start()
     too_early = deliver_pending(clean_db, slow_retry, channels)
-    assert too_early.sent == 0 and receiver.received == []
+    assert too_early.sent == 0 and receiver.ids == []
     with Session(clean_db) as session:
         alert = session.scalars(select(Alert)).one()
         assert alert.attempts == 1
@@ -143,7 +100,7 @@ def test_a_failed_alert_backs_off_before_its_next_attempt(
 
 
 def test_alerts_of_channels_no_longer_configured_stay_pending(
-    clean_db: Engine, hook_settings: Settings, receiver: Receiver
+    clean_db: Engine, hook_settings: Settings, receiver: WebhookReceiver
 ) -> None:
     receiver.start()
     queue(clean_db, "jsonl:///nowhere/removed.jsonl", 2)
@@ -153,7 +110,7 @@ def test_alerts_of_channels_no_longer_configured_stay_pending(
 
 
 def test_a_sender_killed_between_sending_and_marking_repeats_at_most_that_alert(
-    clean_db: Engine, database_url: str, receiver: Receiver, tmp_path: Path
+    clean_db: Engine, database_url: str, receiver: WebhookReceiver, tmp_path: Path
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
     env.update(
@@ -176,7 +133,7 @@ def test_a_sender_killed_between_sending_and_marking_repeats_at_most_that_alert(
     receiver.kill_pid_on_first = sender.pid
     sender.wait(timeout=60)
     assert sender.returncode == -signal.SIGKILL
-    assert receiver.received == ["parley-change-0"]
+    assert receiver.ids == ["parley-change-0"]
     assert pending(clean_db) == 4  # nothing was marked sent
 
     rerun = subprocess.run(
@@ -185,8 +142,8 @@ def test_a_sender_killed_between_sending_and_marking_repeats_at_most_that_alert(
     )  # fmt: skip
     assert rerun.returncode == 0, rerun.stderr
     assert "4 alerts sent" in rerun.stdout
-    assert sorted(receiver.received) == sorted(["parley-change-0", *(f"parley-change-{i}" for i in range(4))])
-    duplicates = [key for key in set(receiver.received) if receiver.received.count(key) > 1]
+    assert sorted(receiver.ids) == sorted(["parley-change-0", *(f"parley-change-{i}" for i in range(4))])
+    duplicates = [key for key in set(receiver.ids) if receiver.ids.count(key) > 1]
     assert duplicates == ["parley-change-0"]  # the one in flight, with the same id
 
     third = subprocess.run(
@@ -194,4 +151,4 @@ def test_a_sender_killed_between_sending_and_marking_repeats_at_most_that_alert(
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert "0 alerts sent" in third.stdout
-    assert len(receiver.received) == 5
+    assert len(receiver.ids) == 5

@@ -8,92 +8,32 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from etl.catalog import load_reference
 from etl.channels import channels_from_settings
 from etl.ledger import apply_claims
 from etl.outbox import deliver_pending
-from etl.settings import PROJECT_ROOT, ConfigError, Settings
-from models import Alert, Feed, Position, PositionChange
-from tests.conftest import REPO, free_port
-from tests.db.test_ledger import VERSION, day, state
+from etl.settings import ConfigError, Settings
+from models import Alert, Position, PositionChange
+from tests.conftest import REPO
+from tests.db.conftest import VERSION, day, state
+from tests.receivers import WebhookReceiver
 
 SECRET = "test-webhook-secret"
 
 
-class DigestReceiver:
-    """A webhook receiver on loopback keeping every request's JSON document; it can answer an error,
-    or kill the sender once it has the request."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.documents: list[dict[str, Any]] = []
-        self.status = 204
-        self.kill_pid_on_first: int | None = None
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"webhook+http://127.0.0.1:{self.port}/hook"
-
-    @property
-    def ids(self) -> list[str]:
-        return [document["alert_id"] for document in self.documents]
-
-    def start(self) -> None:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.documents.append(json.loads(body))
-                if receiver.kill_pid_on_first is not None:
-                    os.kill(receiver.kill_pid_on_first, signal.SIGKILL)
-                    receiver.kill_pid_on_first = None
-                    return
-                self.send_response(receiver.status)
-                self.end_headers()
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-
 @pytest.fixture
-def receiver() -> Iterator[DigestReceiver]:
-    server = DigestReceiver()
+def receiver() -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver()
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def ledger_db(clean_db: Engine) -> Engine:
-    load_reference(clean_db, PROJECT_ROOT / "seeds")
-    with clean_db.begin() as conn:
-        conn.execute(
-            insert(Feed),
-            [{"url": f"http://outlet{i}.example/rss", "title": f"Outlet {i}"} for i in (1, 2, 3)],
-        )
-    return clean_db
 
 
 def with_rules(settings: Settings, tmp_path: Path, rules: str, alert_urls: list[str]) -> Settings:
@@ -209,7 +149,7 @@ def test_a_mute_hides_an_event_from_every_channel_until_it_expires(
 
 
 def test_a_digest_channel_gets_one_message_with_every_event_after_the_period(
-    ledger_db: Engine, settings: Settings, tmp_path: Path, receiver: DigestReceiver
+    ledger_db: Engine, settings: Settings, tmp_path: Path, receiver: WebhookReceiver
 ) -> None:
     single = f"jsonl://{tmp_path}/single.jsonl"
     digesting = with_rules(
@@ -253,7 +193,7 @@ def test_a_digest_channel_gets_one_message_with_every_event_after_the_period(
 
 
 def test_a_digest_waits_for_its_period_unless_flushed(
-    ledger_db: Engine, settings: Settings, tmp_path: Path, receiver: DigestReceiver
+    ledger_db: Engine, settings: Settings, tmp_path: Path, receiver: WebhookReceiver
 ) -> None:
     digesting = with_rules(
         settings, tmp_path, f'digest: {{channels: ["{receiver.url}"], period_minutes: 60}}', [receiver.url]
@@ -297,7 +237,7 @@ def queue_aged(engine: Engine, channel: str, minutes_ago: list[int]) -> None:
 
 
 def test_alerts_more_than_a_period_apart_go_in_separate_digests(
-    clean_db: Engine, settings: Settings, tmp_path: Path, receiver: DigestReceiver
+    clean_db: Engine, settings: Settings, tmp_path: Path, receiver: WebhookReceiver
 ) -> None:
     digesting = with_rules(
         settings, tmp_path, f'digest: {{channels: ["{receiver.url}"], period_minutes: 60}}', [receiver.url]
@@ -316,7 +256,7 @@ def test_alerts_more_than_a_period_apart_go_in_separate_digests(
 
 
 def test_a_failed_digest_keeps_all_its_alerts_pending_and_retries_them_with_the_same_id(
-    clean_db: Engine, settings: Settings, tmp_path: Path, receiver: DigestReceiver
+    clean_db: Engine, settings: Settings, tmp_path: Path, receiver: WebhookReceiver
 ) -> None:
     digesting = with_rules(
         settings, tmp_path, f'digest: {{channels: ["{receiver.url}"], period_minutes: 30}}', [receiver.url]
@@ -355,7 +295,7 @@ def test_a_failed_digest_keeps_all_its_alerts_pending_and_retries_them_with_the_
 
 
 def test_a_digest_sender_killed_between_sending_and_marking_repeats_it_once_with_the_same_id(
-    clean_db: Engine, settings: Settings, database_url: str, tmp_path: Path, receiver: DigestReceiver
+    clean_db: Engine, settings: Settings, database_url: str, tmp_path: Path, receiver: WebhookReceiver
 ) -> None:
     digesting = with_rules(
         settings, tmp_path, f'digest: {{channels: ["{receiver.url}"], period_minutes: 60}}', [receiver.url]
