@@ -95,6 +95,18 @@ CASES: list[tuple[str, str, str, set[tuple[str, str, int | float | str, str]]]] 
         {("egypt", "exchange_ratio", 2, "proposes")},
     ),
     (
+        "categories_named_as_who_is_freed_first",
+        "Offer details",
+        "Egypt proposes that the first captives freed be women and children.",
+        {("egypt", "release_categories", "children,women", "proposes")},
+    ),
+    (
+        "categories_of_a_past_release_are_not_a_position",
+        "Release",
+        "Hamas said the hostages released on Friday were women and children.",
+        set(),
+    ),
+    (
         "range_gives_no_value",
         "Talks continue",
         "Israel has proposed a three- to four-day pause in the fighting.",
