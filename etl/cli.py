@@ -7,6 +7,7 @@ stderr and exit status 1; nothing is half-written because every stage writes in 
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from etl import catalog, claims, db, ledger, outbox, pipeline
+from etl import analysts, catalog, claims, db, ledger, outbox, pipeline
 from etl.demo import DemoError, positions_table
 from etl.seeds import FeedSeed, SeedError
 from etl.settings import ConfigError, Settings, load_settings
@@ -48,6 +49,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     catalog.FeedListError,
     UrlError,
     DemoError,
+    analysts.AnalystRoleError,
 )
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,12 +79,11 @@ def handles_errors(func: F) -> F:
 
 
 @contextmanager
-def database(settings: Settings, *, migrate: bool = False) -> Iterator[Engine]:
+def database(settings: Settings, *, schema: bool = True) -> Iterator[Engine]:
+    """An engine for the command; with ``schema`` it first checks the schema is migrated."""
     engine = db.get_engine(settings)
     try:
-        if migrate:
-            db.upgrade(engine)
-        else:
+        if schema:
             db.require_schema(engine)
         yield engine
     finally:
@@ -96,35 +97,53 @@ def database(settings: Settings, *, migrate: bool = False) -> Iterator[Engine]:
 @handles_errors
 def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
     """Apply migrations up to REVISION (default: the latest)."""
-    engine = db.get_engine(load_settings())
-    try:
+    with database(load_settings(), schema=False) as engine:
         db.upgrade(engine, revision)
         out.print(f"schema at {db.current_revision(engine)}")
-    finally:
-        engine.dispose()
 
 
 @db_app.command("downgrade")
 @handles_errors
 def db_downgrade(revision: Annotated[str, typer.Argument(help="target revision, e.g. base")]) -> None:
     """Revert migrations down to REVISION."""
-    engine = db.get_engine(load_settings())
-    try:
+    with database(load_settings(), schema=False) as engine:
         db.downgrade(engine, revision)
         out.print(f"schema at {db.current_revision(engine) or 'base'}")
-    finally:
-        engine.dispose()
 
 
 @db_app.command("current")
 @handles_errors
 def db_current() -> None:
     """Print the schema revision of the database."""
-    engine = db.get_engine(load_settings())
-    try:
+    with database(load_settings(), schema=False) as engine:
         out.print(db.current_revision(engine) or "base (empty)")
-    finally:
-        engine.dispose()
+
+
+@db_app.command("grant-analyst")
+@handles_errors
+def db_grant_analyst(
+    password_env: Annotated[
+        str, typer.Option("--password-env", help="environment variable holding the role's password")
+    ],
+    role: Annotated[str, typer.Option(help="role name")] = analysts.ANALYST_ROLE,
+    statement_timeout: Annotated[str, typer.Option(help="longest statement, e.g. 30s")] = "30s",
+    idle_timeout: Annotated[
+        str, typer.Option("--idle-in-transaction-timeout", help="longest idle open transaction")
+    ] = "5min",
+) -> None:
+    """Create or update the read-only analyst role (idempotent)."""
+    password = os.environ.get(password_env)
+    if not password:
+        raise fail(f"environment variable {password_env} is not set or empty: it must hold the password")
+    with database(load_settings()) as engine:
+        grant = analysts.grant_analyst(
+            engine,
+            password,
+            role=role,
+            statement_timeout=statement_timeout,
+            idle_in_transaction_timeout=idle_timeout,
+        )
+    out.print(grant.line())
 
 
 # --- seeds and feeds -----------------------------------------------------------------------------
@@ -366,6 +385,19 @@ def alerts_list(
             a.subject[:80], (a.last_error or "")[:60],
         )  # fmt: skip
     out.print(table)
+
+
+@app.command("report")
+@handles_errors
+def report_command(
+    out_dir: Annotated[Path, typer.Option("--out", help="directory to write index.html into")],
+    recent: Annotated[int, typer.Option(help="how many recent changes to list")] = 50,
+) -> None:
+    """Write a self-contained HTML page: positions over time per issue, recent changes, feed health."""
+    from etl.report import write_report
+
+    with database(load_settings()) as engine:
+        out.print(write_report(engine, out_dir, recent=recent).line(), soft_wrap=True)
 
 
 @app.command("demo")

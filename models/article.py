@@ -5,8 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, func
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import (
+    BigInteger,
+    Computed,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -22,6 +32,7 @@ class Article(Base):
         UniqueConstraint("canonical_url"),
         Index("ix_articles_content_hash", "content_hash"),
         Index("ix_articles_published_at", "published_at"),
+        Index("ix_articles_search_vector", "search_vector", postgresql_using="gin"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -41,3 +52,10 @@ class Article(Base):
     page_status: Mapped[str | None] = mapped_column(Text, comment="why the page was not used, if not")
     raw_entry: Mapped[dict[str, Any]] = mapped_column(JSONB, comment="the feed entry as parsed")
     raw_html: Mapped[bytes | None] = mapped_column(LargeBinary, comment="zlib-compressed page HTML")
+    # For analysts' full-text search (migration 0004). Deferred: the pipeline never reads it.
+    search_vector: Mapped[str | None] = mapped_column(
+        TSVECTOR,
+        Computed("to_tsvector('english'::regconfig, title || ' ' || text)", persisted=True),
+        deferred=True,
+        comment="full-text search: title + text, 'english' configuration",
+    )

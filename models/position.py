@@ -70,6 +70,7 @@ class PositionChange(Base):
     __table_args__ = (
         UniqueConstraint("new_position_id"),
         Index("ix_position_changes_detected_at", "detected_at"),
+        Index("ix_position_changes_actor_issue_published_at", "actor", "issue", "published_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

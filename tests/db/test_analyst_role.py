@@ -1,0 +1,220 @@
+"""The analysts' role: it reads every table and view, writes nothing, and a runaway query is cancelled.
+
+Roles are cluster-wide, so each test module uses role names unique to the run and drops them at the end.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, InternalError, OperationalError, ProgrammingError
+from sqlalchemy.pool import NullPool
+
+from etl import db
+from etl.analysts import AnalystRoleError, drop_analyst, grant_analyst
+from tests.conftest import cli_env_for, run_parley
+
+PASSWORD = "s3cret-'quoted'-%s"
+VIEWS = [
+    "current_positions",
+    "position_history",
+    "position_change_events",
+    "claims_with_evidence",
+    "feed_health",
+]
+
+
+def unique_role() -> str:
+    return f"parley_analyst_t{uuid.uuid4().hex[:10]}"
+
+
+def connect_as(database_url: str, role: str, password: str = PASSWORD) -> Engine:
+    url = make_url(database_url).set(username=role, password=password)
+    return create_engine(url, poolclass=NullPool)
+
+
+@pytest.fixture(scope="module")
+def analyst(engine: Engine, database_url: str) -> Iterator[tuple[str, Engine]]:
+    """A fresh analyst role with a 1 s statement timeout, and an engine logged in as it."""
+    role = unique_role()
+    grant_analyst(engine, PASSWORD, role=role, statement_timeout="1s", idle_in_transaction_timeout="10s")
+    as_analyst = connect_as(database_url, role)
+    yield role, as_analyst
+    as_analyst.dispose()
+    drop_analyst(engine, role)
+
+
+def role_exists(engine: Engine, role: str) -> bool:
+    with engine.connect() as conn:
+        return bool(conn.scalar(text("SELECT count(*) FROM pg_roles WHERE rolname = :r"), {"r": role}))
+
+
+def test_analyst_logs_in_read_only_with_both_timeouts(analyst: tuple[str, Engine]) -> None:
+    role, as_analyst = analyst
+    with as_analyst.connect() as conn:
+        assert conn.scalar(text("SELECT current_user")) == role
+        assert conn.scalar(text("SHOW default_transaction_read_only")) == "on"
+        assert conn.scalar(text("SHOW statement_timeout")) == "1s"
+        assert conn.scalar(text("SHOW idle_in_transaction_session_timeout")) == "10s"
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_analyst_can_select_from_every_view(analyst: tuple[str, Engine], view: str) -> None:
+    with analyst[1].connect() as conn:
+        assert conn.execute(text(f"SELECT * FROM {view} LIMIT 5")).keys()
+
+
+def test_analyst_can_select_from_every_base_table(engine: Engine, analyst: tuple[str, Engine]) -> None:
+    with engine.connect() as conn:
+        tables = conn.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).all()
+    assert "positions" in tables
+    with analyst[1].connect() as conn:
+        for table in tables:
+            conn.execute(text(f'SELECT count(*) FROM "{table}"'))
+
+
+WRITES = {
+    "insert": "INSERT INTO actors (id, name, kind) VALUES ('mallory', 'Mallory', 'other')",
+    "update": "UPDATE feeds SET title = 'defaced'",
+    "delete": "DELETE FROM positions",
+    "create": "CREATE TABLE public.analyst_scratch (id int)",
+}
+
+
+@pytest.mark.parametrize("statement", WRITES.values(), ids=WRITES.keys())
+def test_analyst_cannot_write_in_its_default_read_only_session(
+    analyst: tuple[str, Engine], statement: str
+) -> None:
+    with analyst[1].connect() as conn, pytest.raises(InternalError, match="read-only transaction"):
+        conn.execute(text(statement))
+
+
+@pytest.mark.parametrize("statement", WRITES.values(), ids=WRITES.keys())
+def test_analyst_cannot_write_even_after_turning_read_only_off(
+    analyst: tuple[str, Engine], statement: str
+) -> None:
+    """The read-only default is a convenience an analyst can switch off; the privileges are the wall."""
+    with analyst[1].connect() as conn:
+        conn.execute(text("SET default_transaction_read_only = off"))
+        conn.commit()
+        with pytest.raises(ProgrammingError, match="permission denied"):
+            conn.execute(text(statement))
+
+
+def test_runaway_query_is_cancelled_by_the_statement_timeout(analyst: tuple[str, Engine]) -> None:
+    started = time.monotonic()
+    with analyst[1].connect() as conn, pytest.raises(OperationalError, match="statement timeout"):
+        conn.execute(text("SELECT pg_sleep(10)"))
+    assert time.monotonic() - started < 5
+
+
+def test_granting_twice_changes_nothing_but_the_password(engine: Engine, database_url: str) -> None:
+    role = unique_role()
+    try:
+        first = grant_analyst(engine, "first-password", role=role)
+        snapshot = role_snapshot(engine, role)
+        again = grant_analyst(engine, PASSWORD, role=role)
+        assert (first.created, again.created) == (True, False)
+        assert role_snapshot(engine, role) == snapshot
+        assert sorted(snapshot["config"]) == [
+            "default_transaction_read_only=on",
+            "idle_in_transaction_session_timeout=5min",
+            "statement_timeout=30s",
+        ]
+        with connect_as(database_url, role).connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM current_positions")) is not None
+    finally:
+        drop_analyst(engine, role)
+    assert not role_exists(engine, role)
+
+
+def role_snapshot(engine: Engine, role: str) -> dict[str, object]:
+    with engine.connect() as conn:
+        found = conn.execute(
+            text(
+                "SELECT rolcanlogin, rolsuper, rolcreatedb, rolcreaterole, rolconfig"
+                " FROM pg_roles WHERE rolname = :r"
+            ),
+            {"r": role},
+        ).one()
+        grants = conn.scalars(
+            text(
+                "SELECT table_name || ':' || privilege_type FROM information_schema.role_table_grants"
+                " WHERE grantee = :r ORDER BY 1"
+            ),
+            {"r": role},
+        ).all()
+        defaults = conn.scalars(
+            text("SELECT defaclacl::text FROM pg_default_acl WHERE defaclacl::text LIKE :pattern"),
+            {"pattern": f"%{role}=%"},
+        ).all()
+    assert found.rolcanlogin and not (found.rolsuper or found.rolcreatedb or found.rolcreaterole)
+    assert grants and all(g.endswith(":SELECT") for g in grants)
+    return {"config": found.rolconfig, "grants": grants, "defaults": defaults}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"role": "Robert'); DROP TABLE feeds;--"}, "role name"),
+        ({"statement_timeout": "30s; DROP TABLE feeds"}, "not a duration"),
+        ({"idle_in_transaction_timeout": "forever"}, "not a duration"),
+    ],
+)
+def test_bad_role_names_and_timeouts_are_refused_before_anything_runs(
+    engine: Engine, kwargs: dict[str, str], message: str
+) -> None:
+    with pytest.raises(AnalystRoleError, match=message):
+        grant_analyst(engine, PASSWORD, **kwargs)
+
+
+def test_downgrade_base_then_upgrade_head_with_the_role_in_place(
+    engine: Engine, analyst: tuple[str, Engine]
+) -> None:
+    """Dropping views and tables the role may read is not blocked by its grants, and the default
+    privileges give it the rebuilt ones without granting again."""
+    head = db.current_revision(engine)
+    db.downgrade(engine, "base")
+    with engine.connect() as conn:
+        assert not conn.scalar(
+            text("SELECT count(*) FROM pg_views WHERE schemaname = 'public' AND viewname = ANY(:v)"),
+            {"v": VIEWS},
+        )
+    db.upgrade(engine)
+    assert db.current_revision(engine) == head
+    with analyst[1].connect() as conn:
+        for view in VIEWS:
+            conn.execute(text(f"SELECT * FROM {view} LIMIT 1"))
+        with pytest.raises(DBAPIError):
+            conn.execute(text("DELETE FROM feeds"))
+
+
+def test_cli_grants_the_role_and_says_so_each_time(engine: Engine, database_url: str) -> None:
+    role = unique_role()
+    env = cli_env_for(database_url) | {"ANALYST_PW": PASSWORD}
+    try:
+        first = run_parley("db", "grant-analyst", "--password-env", "ANALYST_PW", "--role", role, env=env)
+        again = run_parley("db", "grant-analyst", "--password-env", "ANALYST_PW", "--role", role, env=env)
+        assert first.returncode == 0, first.stderr
+        assert f"role {role} created" in first.stdout
+        assert again.returncode == 0, again.stderr
+        assert f"role {role} updated" in again.stdout
+        with connect_as(database_url, role).connect() as conn:
+            assert conn.scalar(text("SHOW statement_timeout")) == "30s"
+    finally:
+        drop_analyst(engine, role)
+
+
+def test_cli_without_the_password_variable_fails_in_one_line(engine: Engine, database_url: str) -> None:
+    role = unique_role()
+    env = cli_env_for(database_url)
+    env.pop("NO_SUCH_PW", None)
+    result = run_parley("db", "grant-analyst", "--password-env", "NO_SUCH_PW", "--role", role, env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0 and "NO_SUCH_PW" in result.stderr
+    assert not role_exists(engine, role)

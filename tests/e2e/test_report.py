@@ -1,0 +1,139 @@
+"""`parley report`: a self-contained page, looked at in headless Chromium with the network off."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert
+from sqlalchemy.engine import Engine
+
+from etl.catalog import load_reference
+from etl.ledger import apply_claims
+from etl.settings import PROJECT_ROOT, Settings
+from models import Feed
+from tests.conftest import run_parley
+from tests.db.conftest import VERSION, day, state
+
+PLOTLY_FIRST_COLOUR = (0x63, 0x6E, 0xFA)  # the first trace's line and markers (plotly's default colorway)
+HOSTILE = "</script><script>document.title='pwned'</script><img src=x onerror=alert(1)>"
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: CI must install Debian's chromium package")
+        pytest.skip("needs headless chromium (apt-get install -y chromium)")
+    return found
+
+
+def run_chromium(page: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [
+            chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run", f"--user-data-dir={tmp_path / 'chromium'}",
+            "--hide-scrollbars", "--window-size=1200,1600", "--virtual-time-budget=15000",
+            *args, page.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )  # fmt: skip
+
+
+def png_pixels(path: Path) -> tuple[int, int, list[bytes]]:
+    """Width, height and rows of RGB(A) pixels of a non-interlaced 8-bit PNG (what Chromium writes)."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, header = 8, b"", b""
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        chunk = data[pos + 8 : pos + 8 + length]
+        if kind == b"IHDR":
+            header = chunk
+        elif kind == b"IDAT":
+            idat += chunk
+        pos += 12 + length
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", header)
+    assert depth == 8 and colour in (2, 6) and interlace == 0, "unexpected PNG format"
+    bpp = 3 if colour == 2 else 4
+    raw = zlib.decompress(idat)
+    stride = width * bpp
+    rows: list[bytes] = []
+    previous = bytearray(stride)
+    for y in range(height):
+        kind = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+        for x in range(stride):
+            a = line[x - bpp] if x >= bpp else 0
+            b = previous[x]
+            c = previous[x - bpp] if x >= bpp else 0
+            if kind == 1:
+                line[x] = (line[x] + a) & 0xFF
+            elif kind == 2:
+                line[x] = (line[x] + b) & 0xFF
+            elif kind == 3:
+                line[x] = (line[x] + (a + b) // 2) & 0xFF
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+        rows.append(bytes(line) if bpp == 3 else bytes(v for i, v in enumerate(line) if i % 4 != 3))
+        previous = line
+    return width, height, rows
+
+
+@pytest.fixture
+def ledger_with_history(clean_db: Engine, settings: Settings) -> Engine:
+    load_reference(clean_db, PROJECT_ROOT / "seeds")
+    with clean_db.begin() as conn:
+        conn.execute(
+            insert(Feed),
+            [{"url": f"http://outlet{i}.example/rss", "title": f"Outlet {i}"} for i in (1, 2, 3)],
+        )
+    state(clean_db, "israel", "ceasefire_duration", "4", "proposes", day(2), outlet=1)
+    state(clean_db, "hamas", "ceasefire_duration", "5", "demands", day(3), outlet=2)
+    state(clean_db, "israel", "ceasefire_duration", "6", "accepts", day(6), outlet=2)
+    state(clean_db, "hamas", "ceasefire_duration", "6", "accepts", day(6), outlet=3)
+    state(clean_db, "hamas", "prisoners_released", "all", "demands", day(1), outlet=1)
+    state(clean_db, "hamas", "prisoners_released", "150", "accepts", day(7), outlet=3)
+    with clean_db.begin() as conn:  # evidence is text from the web: it must stay text in the page
+        conn.exec_driver_sql("UPDATE claims SET evidence = evidence || %s", (HOSTILE,))
+    apply_claims(clean_db, settings, ["console://"], version=VERSION)
+    return clean_db
+
+
+def test_report_page_renders_a_chart_per_issue_offline(
+    ledger_with_history: Engine, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "report"
+    result = run_parley("report", "--out", str(out), env=cli_env)
+    assert result.returncode == 0, result.stderr
+    assert "2 issue charts" in result.stdout and "6 recent changes" in result.stdout
+    page = out / "index.html"
+    source = page.read_text(encoding="utf-8")
+    assert not re.search(r"<script[^>]+src=", source), "the page must carry its scripts inline"
+    assert "onerror=alert" not in source.replace("&lt;img src=x onerror=alert(1)&gt;", "")
+
+    dom = run_chromium(page, tmp_path, "--dump-dom").stdout.decode()
+    for issue in ("ceasefire_duration", "prisoners_released"):
+        chart = dom[dom.index(f'id="chart-{issue}"') :]
+        assert 'class="main-svg"' in chart[:5000], f"plotly did not draw the {issue} chart"
+    assert dom.count('class="trace scatter') >= 3  # israel and hamas on the truce, hamas on prisoners
+    assert "<title>parley: how positions moved</title>" in dom  # the hostile evidence ran no script
+    assert "http://outlet3.example/" in dom and "Outlet 3" in dom  # the changes table, with links
+
+    shot = tmp_path / "report.png"
+    run_chromium(page, tmp_path, f"--screenshot={shot}")
+    width, height, rows = png_pixels(shot)
+    assert (width, height) == (1200, 1600)
+    first_colour = bytes(PLOTLY_FIRST_COLOUR)
+    drawn = sum(1 for row in rows for x in range(0, len(row), 3) if row[x : x + 3] == first_colour)
+    assert drawn > 200, f"only {drawn} pixels of the first trace's colour: the chart did not render"
