@@ -19,7 +19,7 @@ import hashlib
 import re
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -517,11 +517,15 @@ def ingest(
     on_start: Callable[[int], None] | None = None,
     on_feed: Callable[[FeedOutcome], None] | None = None,
     fetcher: Fetcher | None = None,
+    feed_ids: Collection[int] | None = None,
 ) -> IngestSummary:
-    """Poll every due feed (or all with ``poll_all``; only those tagged ``tag`` if given),
-    ``settings.ingest_workers`` at a time."""
+    """Poll every due feed (or all with ``poll_all``; only those tagged ``tag`` if given; only those
+    among ``feed_ids`` if given), ``settings.ingest_workers`` at a time."""
     with Session(engine) as session:
         feeds = due_feeds(session, datetime.now(UTC), poll_all=poll_all, tag=tag)
+    if feed_ids is not None:
+        wanted = set(feed_ids)
+        feeds = [f for f in feeds if f.id in wanted]
     if on_start:
         on_start(len(feeds))
     summary = IngestSummary()

@@ -1,0 +1,60 @@
+"""
+### parley_extract
+
+Runs when `parley_ingest` stored new articles (the `parley_new_articles` Asset): extracts claims from
+every article the current extractor has not read, applies every claim not yet in the position ledger
+(queueing alerts), and emits the `parley_positions` Asset when the ledger recorded something, which
+starts `parley_alerts`.
+
+Asset events coalesce, so this never relies on an event to name its articles: it processes everything
+not yet processed, and a run with nothing to do is a no-op.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import dag, task
+from airflow.sdk.exceptions import AirflowSkipException
+
+from assets import NEW_ARTICLES, POSITIONS
+from parley_common import DEFAULT_ARGS, START_DATE, TAGS, parley_settings
+
+
+@dag(
+    schedule=[NEW_ARTICLES],
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=[*TAGS, "extract"],
+    doc_md=__doc__,
+)
+def parley_extract() -> None:
+    @task
+    def extract_claims() -> dict[str, int]:
+        from etl.orchestration import extract_pending
+
+        return extract_pending(parley_settings())
+
+    @task
+    def apply_claims() -> dict[str, int]:
+        from etl.orchestration import apply_claims
+
+        return apply_claims(parley_settings())
+
+    @task(outlets=[POSITIONS])
+    def announce_positions(diff: dict[str, int], *, outlet_events: Any = None) -> dict[str, int]:
+        from etl.orchestration import positions_moved
+
+        if not positions_moved(diff):
+            raise AirflowSkipException("the ledger recorded nothing: nothing for parley_alerts")  # no event
+        outlet_events[POSITIONS].extra = diff
+        return diff
+
+    diff = apply_claims()
+    extract_claims() >> diff
+    announce_positions(diff)
+
+
+parley_extract()

@@ -1,0 +1,65 @@
+"""
+### parley_ingest
+
+Every hour: poll the feeds that are due, in batches fanned out with dynamic task mapping (so a Celery
+or Kubernetes executor spreads them over workers), then check feed health. When articles were stored
+it emits the `parley_new_articles` Asset, with `new_articles` in the event's extra, which starts
+`parley_extract`.
+
+A batch polls only those of its feeds that are still due, so a retried batch skips the feeds it
+already polled; a feed that fails is recorded and backed off by parley, never fails the task.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import dag, task
+from airflow.sdk.exceptions import AirflowSkipException
+
+from assets import NEW_ARTICLES
+from parley_common import DEFAULT_ARGS, START_DATE, TAGS, parley_settings
+
+
+@dag(
+    schedule="@hourly",
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=[*TAGS, "ingest"],
+    doc_md=__doc__,
+)
+def parley_ingest() -> None:
+    @task
+    def plan_batches() -> list[list[int]]:
+        from etl.orchestration import plan_ingest
+
+        return plan_ingest(parley_settings())
+
+    @task(max_active_tis_per_dagrun=8)
+    def ingest_batch(feed_ids: list[int]) -> dict[str, int]:
+        from etl.orchestration import ingest_batch
+
+        return ingest_batch(parley_settings(), feed_ids)
+
+    @task(outlets=[NEW_ARTICLES])
+    def announce_new_articles(batches: list[dict[str, int]], *, outlet_events: Any = None) -> dict[str, int]:
+        new_articles = sum(batch["new_articles"] for batch in batches)
+        if new_articles == 0:
+            raise AirflowSkipException("no new articles: nothing for parley_extract")  # no event
+        outlet_events[NEW_ARTICLES].extra = {"new_articles": new_articles}
+        return {"batches": len(batches), "new_articles": new_articles}
+
+    @task(trigger_rule="none_failed")  # also when no feed was due: silence grows all the same
+    def check_feed_health() -> dict[str, int]:
+        from etl.orchestration import check_health
+
+        return check_health(parley_settings())
+
+    batches = ingest_batch.expand(feed_ids=plan_batches())
+    announce_new_articles(batches)
+    batches >> check_feed_health()
+
+
+parley_ingest()
