@@ -22,7 +22,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-import yaml
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -34,7 +33,7 @@ from pydantic import (
 )
 
 from etl.channels import channel_from_url, channels_from_settings, mask_url
-from etl.seeds import SeedError, load_actors, load_issues
+from etl.seeds import SeedError, load_actors, load_issues, read_yaml
 from etl.settings import ConfigError, Settings
 
 AlertKind = Literal["new", "change", "feed_health"]
@@ -170,18 +169,7 @@ def _load(path: Path, settings: Settings) -> AlertRules:
 
 
 def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: alert rules file not found (PARLEY_ALERT_RULES)") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}:{where} invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+    return read_yaml(path, ConfigError, not_found="alert rules file not found (PARLEY_ALERT_RULES)")
 
 
 def _validation_line(path: Path, raw: dict[str, Any], exc: ValidationError) -> str:

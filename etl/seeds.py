@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -104,19 +104,25 @@ class IssuesFile(_Seed):
 _File = TypeVar("_File", FeedsFile, ActorsFile, IssuesFile)
 
 
-def _load(path: Path, model: type[_File], list_field: str, id_field: str) -> _File:
+def read_yaml(path: Path, error: type[Exception], not_found: str = "file not found") -> Any:
+    """The YAML document in ``path``; every way it can be unreadable raises ``error`` with one line
+    naming the file (and the line, for bad YAML)."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise SeedError(f"{path}: file not found") from exc
+        raise error(f"{path}: {not_found}") from exc
     except UnicodeDecodeError as exc:
-        raise SeedError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+        raise error(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     except OSError as exc:
-        raise SeedError(f"{path}: cannot read: {exc.strerror}") from exc
+        raise error(f"{path}: cannot read: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
-        raise SeedError(f"{path}:{where} invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+        raise error(f"{path}:{where} invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+
+
+def _load(path: Path, model: type[_File], list_field: str, id_field: str) -> _File:
+    raw = read_yaml(path, SeedError)
     if not isinstance(raw, dict) or not isinstance(raw.get(list_field), list):
         raise SeedError(f"{path}: expected a mapping with a list under '{list_field}'")
     try:
