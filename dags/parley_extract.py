@@ -54,7 +54,7 @@ def parley_extract() -> None:
 
     diff = apply_claims()
     extract_claims() >> diff
-    announce_positions(diff)
+    announce_positions(diff)  # type: ignore[arg-type]  # the XComArg is the dict at run time
 
 
 parley_extract()

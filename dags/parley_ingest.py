@@ -58,7 +58,7 @@ def parley_ingest() -> None:
         return check_health(parley_settings())
 
     batches = ingest_batch.expand(feed_ids=plan_batches())
-    announce_new_articles(batches)
+    announce_new_articles(batches)  # type: ignore[arg-type]  # the XComArg is the list at run time
     batches >> check_feed_health()
 
 

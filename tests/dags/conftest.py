@@ -14,6 +14,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,35 +46,45 @@ def airflow_environment(home: Path, metadata_url: str, parley_url: str) -> dict[
     }
 
 
-@pytest.fixture(scope="session")
-def airflow_env(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """Airflow configured for this test session, in os.environ too; yields the variables it set."""
+@contextmanager
+def airflow_metadata(home: Path, parley_url: str) -> Iterator[dict[str, str]]:
+    """A new Airflow metadata database on the test server, migrated with ``airflow db migrate``;
+    yields the Airflow variables for it (``home`` as AIRFLOW_HOME) and drops it afterwards."""
     name = f"airflow_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    metadata_url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    env = airflow_environment(tmp_path_factory.mktemp("airflow_home"), metadata_url, database_url)
-    migrate = subprocess.run(
-        [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if migrate.returncode != 0:
-        pytest.fail(f"airflow db migrate failed:\n{migrate.stderr[-3000:]}")
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    yield env
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        metadata_url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        env = airflow_environment(home, metadata_url, parley_url)
+        migrate = subprocess.run(
+            [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if migrate.returncode != 0:
+            pytest.fail(f"airflow db migrate failed:\n{migrate.stderr[-3000:]}")
+        yield env
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def airflow_env(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Airflow configured for this test session, in os.environ too; yields the variables it set."""
+    with airflow_metadata(tmp_path_factory.mktemp("airflow_home"), database_url) as env:
+        saved = {key: os.environ.get(key) for key in env}
+        os.environ.update(env)
+        yield env
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @pytest.fixture(scope="session")
