@@ -33,7 +33,7 @@ from pydantic import (
 )
 
 from etl.channels import channel_from_url, channels_from_settings, mask_url
-from etl.seeds import SeedError, load_actors, load_issues, read_yaml
+from etl.seeds import SeedError, load_actors, load_issues, read_yaml, validation_line
 from etl.settings import ConfigError, Settings
 
 AlertKind = Literal["new", "change", "feed_health"]
@@ -141,7 +141,7 @@ def _load(path: Path, settings: Settings) -> AlertRules:
     try:
         rules = RulesFile.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_validation_line(path, raw, exc)) from exc
+        raise ConfigError(validation_line(path, raw, exc, _channel_of)) from exc
 
     configured = [channel.name for channel in channels_from_settings(settings)]
     actors, issues = _known_keys(settings.seeds_dir)
@@ -172,28 +172,10 @@ def _read_yaml(path: Path) -> Any:
     return read_yaml(path, ConfigError, not_found="alert rules file not found (PARLEY_ALERT_RULES)")
 
 
-def _validation_line(path: Path, raw: dict[str, Any], exc: ValidationError) -> str:
-    """The first error as ``<file>: <section> entry #n (<channel>) field '<name>' item #m: <message>``."""
-    err = exc.errors()[0]
-    loc = list(err["loc"])
-    where = f"{path}:"
-    if len(loc) > 1 and isinstance(loc[0], str):
-        section = loc.pop(0)
-        where += f" {section}"
-        if loc and isinstance(loc[0], int):
-            index = loc.pop(0)
-            where += f" entry #{index + 1}"
-            item = raw.get(section)[index] if isinstance(raw.get(section), list) else None
-            if isinstance(item, dict) and isinstance(item.get("channel"), str):
-                where += f" ({_shown(item['channel'])})"
-    names = [str(part) for part in loc if isinstance(part, str)]
-    items = [part for part in loc if isinstance(part, int)]
-    if names:
-        where += f" field '{'.'.join(names)}'"
-    if items:
-        where += f" item #{items[0] + 1}"
-    message = str(err["msg"]).removeprefix("Value error, ")
-    return f"{where}: {message}"
+def _channel_of(entry: Any) -> str | None:
+    """How an error names a route: by its channel, secrets masked."""
+    channel = entry.get("channel") if isinstance(entry, dict) else None
+    return _shown(channel) if isinstance(channel, str) else None
 
 
 def _resolve_channel(ref: str, settings: Settings, configured: Sequence[str], where: str) -> str:

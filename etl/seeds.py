@@ -8,6 +8,7 @@ message names the file, the entry and the field.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -121,23 +122,56 @@ def read_yaml(path: Path, error: type[Exception], not_found: str = "file not fou
         raise error(f"{path}:{where} invalid YAML: {getattr(exc, 'problem', exc)}") from exc
 
 
+def validation_line(
+    path: Path,
+    raw: dict[str, Any],
+    exc: ValidationError,
+    label: Callable[[Any], str | None],
+    *,
+    list_field: str | None = None,
+) -> str:
+    """The first error of ``exc`` as one line:
+    ``<file>: <section> entry #n (<label>) field '<name>' item #m: <message>``.
+
+    ``label(entry)`` names an entry of a list (its key, its channel) or gives None. ``<section>`` is
+    left out when it is ``list_field``, the one list of a file such as ``feeds.yaml``.
+    """
+    err = exc.errors()[0]
+    loc = list(err["loc"])
+    where = f"{path}:"
+    if len(loc) > 1 and isinstance(loc[0], str):
+        section = loc.pop(0)
+        if section != list_field:
+            where += f" {section}"
+        if loc and isinstance(loc[0], int):
+            index = loc.pop(0)
+            where += f" entry #{index + 1}"
+            entries = raw.get(section)
+            name = label(entries[index]) if isinstance(entries, list) else None
+            if name:
+                where += f" ({name})"
+    names = [str(part) for part in loc if isinstance(part, str)]
+    items = [part for part in loc if isinstance(part, int)]
+    if names:
+        where += f" field '{'.'.join(names)}'"
+    if items:
+        where += f" item #{items[0] + 1}"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}"
+
+
 def _load(path: Path, model: type[_File], list_field: str, id_field: str) -> _File:
     raw = read_yaml(path, SeedError)
     if not isinstance(raw, dict) or not isinstance(raw.get(list_field), list):
         raise SeedError(f"{path}: expected a mapping with a list under '{list_field}'")
+
+    def label(entry: Any) -> str | None:
+        return entry.get(id_field) if isinstance(entry, dict) else None
+
     try:
         parsed = model.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = list(err["loc"])
-        entry = ""
-        if len(loc) >= 2 and loc[0] == list_field and isinstance(loc[1], int):
-            item = raw[list_field][loc[1]]
-            name = item.get(id_field) if isinstance(item, dict) else None
-            entry = f" entry #{loc[1] + 1}" + (f" ({name})" if name else "")
-            loc = loc[2:]
-        field = ".".join(str(p) for p in loc) or "(entry)"
-        raise SeedError(f"{path}:{entry} field '{field}': {err['msg']}") from exc
+        raise SeedError(validation_line(path, raw, exc, label, list_field=list_field)) from exc
     seen: set[str] = set()
     for index, item in enumerate(getattr(parsed, list_field)):
         key = getattr(item, id_field)

@@ -100,7 +100,7 @@ BAD_FILES = [
     (
         "tag-wrong-type",
         "feeds:\n  - url: https://news.example.com/rss\n    tags: [gaza-talks, 7]\n",
-        ["entry #1 (https://news.example.com/rss)", "field 'tags.1'", "string"],
+        ["entry #1 (https://news.example.com/rss)", "field 'tags' item #2", "string"],
     ),
     (
         "unknown-field",
@@ -110,7 +110,7 @@ BAD_FILES = [
     (
         "entry-not-a-mapping",
         "feeds:\n" + GOOD_ENTRY + "  - https://b.example.com/rss\n",
-        ["entry #2", "field '(entry)'"],
+        ["feeds.yaml: entry #2: ", "dictionary"],
     ),
     (
         "duplicate-url",
