@@ -6,8 +6,9 @@ or Kubernetes executor spreads them over workers), then check feed health. When 
 it emits the `parley_new_articles` Asset, with `new_articles` in the event's extra, which starts
 `parley_extract`.
 
-A batch polls only those of its feeds that are still due, so a retried batch skips the feeds it
-already polled; a feed that fails is recorded and backed off by parley, never fails the task.
+A batch polls only those of its feeds that are still due, so a retried batch skips the feeds whose
+articles it already stored (one that had only answered 304 may be asked again: one conditional GET);
+a feed that fails is recorded and backed off by parley, never fails the task.
 """
 
 from __future__ import annotations

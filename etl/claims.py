@@ -79,13 +79,23 @@ def extract_articles(
     summary = ExtractSummary()
     last_id = 0
     while True:
-        query = select(Article.id, Article.title, Article.text).where(Article.id > last_id)
+        query = select(Article.id).where(Article.id > last_id)
         if not reprocess:
             query = query.where(~_processed(EXTRACTOR_VERSION))
         with Session(engine) as session:
-            rows = session.execute(query.order_by(Article.id).limit(batch_size)).all()
-        if not rows:
-            return summary
+            # ids first, from the primary-key index; selecting the texts in the same query made
+            # PostgreSQL scan the whole articles table to find the few pending ones
+            ids = list(session.scalars(query.order_by(Article.id).limit(batch_size)))
+            if not ids:
+                return summary
+            rows = session.execute(
+                select(Article.id, Article.title, Article.text)
+                .where(Article.id.in_(ids))
+                .order_by(Article.id)
+            ).all()
+        if not rows:  # deleted meanwhile
+            last_id = ids[-1]
+            continue
         results = list(extractor.extract_many(((title, text) for _, title, text in rows)))
         with Session(engine) as session, session.begin():
             store_results(session, [row[0] for row in rows], results, EXTRACTOR_VERSION)
@@ -135,15 +145,20 @@ def store_results(
         )
     in_batch = and_(Mention.article_id.in_(article_ids), Mention.extractor_version == version)
     session.execute(delete(Mention).where(in_batch))
+    # Inserts name the tables, not the entities: the ORM's bulk insert would send one statement per
+    # run of rows with the same NULL columns (value_number alternates). The upserts return a column
+    # because SQLAlchemy batches an INSERT .. ON CONFLICT into multi-row statements only then; without
+    # it, psycopg2 sends one statement per row.
     if mention_rows:
-        session.execute(pg_insert(Mention), mention_rows)
+        session.execute(pg_insert(Mention.metadata.tables["mentions"]), mention_rows)
     kept = [(r["article_id"], r["actor"], r["issue"], r["value"]) for r in claim_rows]
     stale = delete(Claim).where(Claim.article_id.in_(article_ids), Claim.extractor_version == version)
     if kept:
         stale = stale.where(tuple_(Claim.article_id, Claim.actor, Claim.issue, Claim.value).not_in(kept))
     session.execute(stale)
     if claim_rows:
-        stmt = pg_insert(Claim)
+        claims = Claim.metadata.tables["claims"]
+        stmt = pg_insert(claims)
         session.execute(
             stmt.on_conflict_do_update(
                 constraint="uq_claims_article_id_actor_issue_value_extractor_version",
@@ -158,9 +173,9 @@ def store_results(
                         "confidence",
                     )
                 },
-            ),
+            ).returning(claims.c.id),
             claim_rows,
-        )
+        ).all()
     marks = [
         {
             "article_id": article_id,
@@ -171,7 +186,8 @@ def store_results(
         }
         for article_id, result in zip(article_ids, results, strict=True)
     ]
-    mark = pg_insert(ArticleExtraction)
+    extractions = ArticleExtraction.metadata.tables["article_extractions"]
+    mark = pg_insert(extractions)
     session.execute(
         mark.on_conflict_do_update(
             index_elements=["article_id", "extractor_version"],
@@ -181,9 +197,9 @@ def store_results(
                 "mentions": mark.excluded.mentions,
                 "error": mark.excluded.error,
             },
-        ),
+        ).returning(extractions.c.article_id),
         marks,
-    )
+    ).all()
 
 
 def value_text(value: int | float | str) -> str:

@@ -20,12 +20,13 @@ nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -35,6 +36,12 @@ from etl.settings import Settings
 from models import Alert, Article, Claim, Feed, Issue, Position, PositionChange, PositionSupport
 
 LEDGER_LOCK_KEY = 0x6C6564676572  # "ledger": one writer applies claims at a time
+PENDING_CHUNK = 5000  # pending claims read, applied and written at a time (a server-side cursor)
+# the ledger's writes are Core statements on the tables (the ORM's bulk path would split them)
+POSITIONS = cast(Table, Position.__table__)
+CHANGES = cast(Table, PositionChange.__table__)
+SUPPORT = cast(Table, PositionSupport.__table__)
+ALERTS = cast(Table, Alert.__table__)
 
 
 @dataclass
@@ -68,12 +75,19 @@ class _PendingClaim:
 
 
 def apply_claims(
-    engine: Engine, settings: Settings, channels: Sequence[str], *, version: str | None = None
+    engine: Engine,
+    settings: Settings,
+    channels: Sequence[str],
+    *,
+    version: str | None = None,
+    chunk: int = PENDING_CHUNK,
 ) -> DiffSummary:
     """Apply every claim not yet in the ledger, in publication order, in one transaction.
 
     Alerts go to the ``channels`` (outbox names) that the rules of ``settings.alert_rules`` route
     each event to; the rules are read before anything is written, so a bad file changes nothing.
+    Pending claims are streamed ``chunk`` at a time: each chunk is applied in memory to the versions
+    of the (actor, issue) pairs it touches (read once per run) and written in bulk.
     """
     summary = DiffSummary()
     rules = AlertRules.load(settings)
@@ -81,13 +95,12 @@ def apply_claims(
         session.execute(select(func.pg_advisory_xact_lock(LEDGER_LOCK_KEY)))
         units = dict(session.execute(select(Issue.key, Issue.value_type)).all())
         ledger = _Ledger(session, settings, channels, rules, units, summary)
-        for claim in _pending_claims(session, version):
-            ledger.apply(claim)
-            summary.claims += 1
+        for claims in _pending_claims(session, version, chunk):
+            ledger.apply_all(claims)
     return summary
 
 
-def _pending_claims(session: Session, version: str | None) -> list[_PendingClaim]:
+def _pending_claims(session: Session, version: str | None, chunk: int) -> Iterator[list[_PendingClaim]]:
     published = func.coalesce(Article.published_at, Article.fetched_at)
     query = (
         select(
@@ -96,23 +109,100 @@ def _pending_claims(session: Session, version: str | None) -> list[_PendingClaim
         )
         .join(Article, Article.id == Claim.article_id)
         .join(Feed, Feed.id == Article.feed_id)
-        .outerjoin(PositionSupport, PositionSupport.claim_id == Claim.id)
-        .where(PositionSupport.claim_id.is_(None))
+        .where(~select(PositionSupport.claim_id).where(PositionSupport.claim_id == Claim.id).exists())
         .order_by(published, Claim.id)
     )  # fmt: skip
     if version is not None:
         query = query.where(Claim.extractor_version == version)
-    return [
-        _PendingClaim(
-            id, actor, issue, value, float(number) if number is not None else None, stance,
-            " ".join(evidence.split()), when, feed_id, outlet, url,
-        )
-        for id, actor, issue, value, number, stance, evidence, when, feed_id, outlet, url
-        in session.execute(query)
-    ]  # fmt: skip
+    # a server-side cursor: the writes of one chunk go through the same connection meanwhile, and
+    # the cursor reads the snapshot it was opened with
+    rows = session.execute(query.execution_options(yield_per=chunk))
+    for part in rows.partitions():
+        yield [
+            _PendingClaim(
+                id, actor, issue, value, float(number) if number is not None else None, stance,
+                " ".join(evidence.split()), when, feed_id, outlet, url,
+            )
+            for id, actor, issue, value, number, stance, evidence, when, feed_id, outlet, url in part
+        ]  # fmt: skip
+
+
+@dataclass(eq=False)
+class _Event:
+    """A ``position_changes`` row, written when its chunk is (``id`` is None until then)."""
+
+    id: int | None
+    actor: str
+    issue: str
+    kind: str
+    old_position: _Version | None
+    new_position: _Version
+    old_value: str | None
+    old_stance: str | None
+    new_value: str
+    new_stance: str
+    old_evidence: str | None
+    old_url: str | None
+    new_evidence: str
+    new_url: str | None
+    outlet: str | None
+    published_at: datetime
+    confirmed_at: datetime | None = None
+    confirmed_dirty: bool = False
+
+    def as_change(self, confirmed_at: datetime | None) -> PositionChange:
+        """A detached ``PositionChange`` for the alert text, as the event stood when it was queued."""
+        return PositionChange(
+            id=self.id, actor=self.actor, issue=self.issue, kind=self.kind,
+            old_value=self.old_value, old_stance=self.old_stance, new_value=self.new_value,
+            new_stance=self.new_stance, old_evidence=self.old_evidence, old_url=self.old_url,
+            new_evidence=self.new_evidence, new_url=self.new_url, outlet=self.outlet,
+            published_at=self.published_at, confirmed_at=confirmed_at,
+        )  # fmt: skip
+
+
+@dataclass(eq=False)
+class _Version:
+    """One version of a position as the ledger holds it in memory (``id`` is None until written)."""
+
+    id: int | None
+    actor: str
+    issue: str
+    value: str
+    value_number: float | None
+    stance: str
+    valid_from: datetime
+    valid_to: datetime | None
+    opened_by_claim_id: int | None
+    claims: int = 0
+    feeds: set[int] = field(default_factory=set)
+    confirmed_at: datetime | None = None
+    opened_by: _Event | None = None
+    """The event that opened it, while it may still be confirmed (None for versions a late article
+    placed in history, and for stored versions already confirmed)."""
+    opening: tuple[str, str | None] | None = None
+    """Evidence and URL of the opening claim (what a change from this version reports as 'before')."""
+    dirty: bool = False
+
+    def holds_at(self, t: datetime) -> bool:
+        return self.valid_from <= t and (self.valid_to is None or t < self.valid_to)
+
+
+@dataclass(eq=False)
+class _QueuedAlert:
+    event: _Event
+    channels: list[str]
+    confirmed_at: datetime | None
 
 
 class _Ledger:
+    """Applies claims to the versions of each (actor, issue) in memory and writes them in bulk.
+
+    The versions of a pair are read the first time a claim touches it in a run and stay in memory
+    for the rest of it (their number is small next to the number of claims), so each claim costs no
+    query; what a chunk changed is written by :meth:`_write` before the next chunk is read.
+    """
+
     def __init__(
         self,
         session: Session,
@@ -128,26 +218,33 @@ class _Ledger:
         self.rules = rules
         self.units = units
         self.summary = summary
+        self.versions: dict[tuple[str, str], list[_Version]] = {}
+        self.new_versions: list[_Version] = []
+        self.new_events: list[_Event] = []
+        self.stored_events: list[_Event] = []
+        self.support: list[dict[str, Any]] = []
+        self.alerts: list[_QueuedAlert] = []
+
+    def apply_all(self, claims: Sequence[_PendingClaim]) -> None:
+        self._load({(c.actor, c.issue) for c in claims} - self.versions.keys())
+        for claim in claims:
+            self.apply(claim)
+            self.summary.claims += 1
+        self._write()
 
     def apply(self, claim: _PendingClaim) -> None:
-        versions = list(
-            self.session.scalars(
-                select(Position)
-                .where(Position.actor == claim.actor, Position.issue == claim.issue)
-                .order_by(Position.valid_from)
-            )
-        )
+        versions = self.versions[(claim.actor, claim.issue)]
         t = claim.published_at
         if not versions:
             self._open(claim, previous=None)
             return
-        at_t = next(
-            (v for v in versions if v.valid_from <= t and (v.valid_to is None or t < v.valid_to)), None
-        )
+        # versions tile time, so at most one holds at t; claims mostly arrive in order: look from the end
+        at_t = next((v for v in reversed(versions) if v.holds_at(t)), None)
         if at_t is None:  # earlier than all history: a late article
             first = versions[0]
             if _same(first, claim):
                 first.valid_from = t
+                first.dirty = True
                 self._support(first, claim)
             else:
                 self._support(self._insert(claim, valid_to=first.valid_from), claim)
@@ -161,11 +258,12 @@ class _Ledger:
         # a late article that differs from the version valid at its time: split that version
         later_part_end = at_t.valid_to
         at_t.valid_to = t
-        self.session.flush()
+        at_t.dirty = True
         self._support(self._insert(claim, valid_to=later_part_end), claim)
 
-    def _insert(self, claim: _PendingClaim, *, valid_to: datetime | None) -> Position:
-        position = Position(
+    def _insert(self, claim: _PendingClaim, *, valid_to: datetime | None) -> _Version:
+        version = _Version(
+            id=None,
             actor=claim.actor,
             issue=claim.issue,
             value=claim.value,
@@ -174,25 +272,26 @@ class _Ledger:
             valid_from=claim.published_at,
             valid_to=valid_to,
             opened_by_claim_id=claim.id,
-            outlets=0,
-            claims=0,
+            opening=(claim.evidence, claim.url),
         )
-        self.session.add(position)
-        self.session.flush()
-        return position
+        versions = self.versions[(claim.actor, claim.issue)]
+        versions.insert(bisect_right([v.valid_from for v in versions], version.valid_from), version)
+        self.new_versions.append(version)
+        return version
 
-    def _open(self, claim: _PendingClaim, previous: Position | None) -> None:
+    def _open(self, claim: _PendingClaim, previous: _Version | None) -> None:
         if previous is not None:
             previous.valid_to = claim.published_at
-            self.session.flush()  # the current-version unique index must see it closed first
+            previous.dirty = True
         position = self._insert(claim, valid_to=None)
-        old = self._opening_claim(previous) if previous is not None else None
-        change = PositionChange(
+        old = previous.opening if previous is not None else None
+        event = _Event(
+            id=None,
             actor=claim.actor,
             issue=claim.issue,
             kind="change" if previous is not None else "new",
-            old_position_id=previous.id if previous is not None else None,
-            new_position_id=position.id,
+            old_position=previous,
+            new_position=position,
             old_value=previous.value if previous is not None else None,
             old_stance=previous.stance if previous is not None else None,
             new_value=claim.value,
@@ -204,57 +303,199 @@ class _Ledger:
             outlet=claim.outlet,
             published_at=claim.published_at,
         )
-        self.session.add(change)
-        self.session.flush()
+        position.opened_by = event
+        self.new_events.append(event)
         if previous is None:
             self.summary.new_positions += 1
         else:
             self.summary.changes += 1
         self._support(position, claim)
         if self.settings.alert_on == "first":
-            self._queue_alerts(change)
+            self._queue_alerts(event)
 
-    def _opening_claim(self, position: Position) -> tuple[str, str | None] | None:
-        if position.opened_by_claim_id is None:
-            return None
-        row = self.session.execute(
-            select(Claim.evidence, Article.url)
-            .join(Article, Article.id == Claim.article_id)
-            .where(Claim.id == position.opened_by_claim_id)
-        ).first()
-        return (" ".join(row[0].split()), row[1]) if row else None
-
-    def _support(self, position: Position, claim: _PendingClaim) -> None:
-        support = pg_insert(PositionSupport).values(
-            position_id=position.id, claim_id=claim.id, feed_id=claim.feed_id, published_at=claim.published_at
-        )
-        self.session.execute(support.on_conflict_do_nothing())
-        counts = self.session.execute(
-            select(func.count(), func.count(func.distinct(PositionSupport.feed_id))).where(
-                PositionSupport.position_id == position.id
-            )
-        ).one()
-        position.claims, position.outlets = int(counts[0]), int(counts[1])
-        if position.confirmed_at is None and position.outlets >= self.settings.confirm_outlets:
+    def _support(self, position: _Version, claim: _PendingClaim) -> None:
+        # the version object stands in for its id, which is known only when the chunk is written
+        self.support.append(
+            {"position": position, "claim_id": claim.id, "feed_id": claim.feed_id,
+             "published_at": claim.published_at}
+        )  # fmt: skip
+        position.claims += 1
+        position.feeds.add(claim.feed_id)
+        position.dirty = True
+        if position.confirmed_at is None and len(position.feeds) >= self.settings.confirm_outlets:
             now = datetime.now(UTC)
             position.confirmed_at = now
             self.summary.confirmations += 1
-            change = self.session.scalar(
-                select(PositionChange).where(PositionChange.new_position_id == position.id)
-            )
-            if change is not None:
-                change.confirmed_at = now
+            event = position.opened_by
+            if event is not None:
+                event.confirmed_at = now
+                if event.id is not None:
+                    event.confirmed_dirty = True
+                    self.stored_events.append(event)
                 if self.settings.alert_on == "confirmed":
-                    self._queue_alerts(change)
-        self.session.flush()
+                    self._queue_alerts(event)
 
-    def _queue_alerts(self, change: PositionChange) -> None:
+    def _queue_alerts(self, event: _Event) -> None:
+        channels = self.rules.channels_for(
+            event.kind, event.actor, event.issue, self.channels, datetime.now(UTC)
+        )
+        if channels:
+            self.alerts.append(_QueuedAlert(event, channels, event.confirmed_at))
+
+    # --- reading and writing -------------------------------------------------------------------
+
+    def _load(self, pairs: set[tuple[str, str]]) -> None:
+        """Read the stored versions of ``pairs``, with what claims and outlets support each, the
+        events that opened those not yet confirmed, and the opening evidence of the current ones."""
+        for pair in pairs:
+            self.versions[pair] = []
+        if not pairs:
+            return
+        in_pairs = tuple_(Position.actor, Position.issue).in_(sorted(pairs))
+        by_id: dict[int, _Version] = {}
+        for row in self.session.execute(
+            select(
+                Position.id, Position.actor, Position.issue, Position.value, Position.value_number,
+                Position.stance, Position.valid_from, Position.valid_to, Position.opened_by_claim_id,
+                Position.confirmed_at,
+            )
+            .where(in_pairs)
+            .order_by(Position.actor, Position.issue, Position.valid_from, Position.id)
+        ):  # fmt: skip
+            number = float(row.value_number) if row.value_number is not None else None
+            version = _Version(
+                id=row.id, actor=row.actor, issue=row.issue, value=row.value, value_number=number,
+                stance=row.stance, valid_from=row.valid_from, valid_to=row.valid_to,
+                opened_by_claim_id=row.opened_by_claim_id, confirmed_at=row.confirmed_at,
+            )  # fmt: skip
+            self.versions[(row.actor, row.issue)].append(version)
+            by_id[row.id] = version
+        if not by_id:
+            return
+        for position_id, feed_id, claims in self.session.execute(
+            select(PositionSupport.position_id, PositionSupport.feed_id, func.count())
+            .join(Position, Position.id == PositionSupport.position_id)
+            .where(in_pairs)
+            .group_by(PositionSupport.position_id, PositionSupport.feed_id)
+        ):
+            by_id[position_id].claims += claims
+            by_id[position_id].feeds.add(feed_id)
+        unconfirmed = [v.id for v in by_id.values() if v.confirmed_at is None]
+        if unconfirmed:
+            for change in self.session.scalars(
+                select(PositionChange).where(PositionChange.new_position_id.in_(unconfirmed))
+            ):
+                position = by_id[change.new_position_id]
+                old_id = change.old_position_id
+                position.opened_by = _Event(
+                    id=change.id, actor=change.actor, issue=change.issue, kind=change.kind,
+                    old_position=by_id.get(old_id) if old_id is not None else None, new_position=position,
+                    old_value=change.old_value, old_stance=change.old_stance, new_value=change.new_value,
+                    new_stance=change.new_stance, old_evidence=change.old_evidence, old_url=change.old_url,
+                    new_evidence=change.new_evidence, new_url=change.new_url, outlet=change.outlet,
+                    published_at=change.published_at, confirmed_at=change.confirmed_at,
+                )  # fmt: skip
+        current = {v.opened_by_claim_id: v for v in by_id.values() if v.valid_to is None}
+        opening_ids = [claim_id for claim_id in current if claim_id is not None]
+        if opening_ids:
+            for claim_id, evidence, url in self.session.execute(
+                select(Claim.id, Claim.evidence, Article.url)
+                .join(Article, Article.id == Claim.article_id)
+                .where(Claim.id.in_(opening_ids))
+            ):
+                current[claim_id].opening = (" ".join(evidence.split()), url)
+
+    def _write(self) -> None:
+        """Write what the chunk changed: versions first (closing before opening, for the index of
+        current versions), then events, support, and the alerts of the events."""
+        stored = [v for pair in self.versions.values() for v in pair if v.dirty and v.id is not None]
+        for version, new_id in zip(
+            self.new_versions, self._next_ids("positions", len(self.new_versions)), strict=True
+        ):
+            version.id = new_id
+        for event, new_id in zip(
+            self.new_events, self._next_ids("position_changes", len(self.new_events)), strict=True
+        ):
+            event.id = new_id
+        if stored:
+            self.session.execute(
+                update(POSITIONS)
+                .where(POSITIONS.c.id == bindparam("b_id"))
+                .values(
+                    valid_from=bindparam("b_valid_from"), valid_to=bindparam("b_valid_to"),
+                    claims=bindparam("b_claims"), outlets=bindparam("b_outlets"),
+                    confirmed_at=bindparam("b_confirmed_at"),
+                ),
+                [
+                    {"b_id": v.id, "b_valid_from": v.valid_from, "b_valid_to": v.valid_to,
+                     "b_claims": v.claims, "b_outlets": len(v.feeds), "b_confirmed_at": v.confirmed_at}
+                    for v in stored
+                ],
+            )  # fmt: skip
+        if self.new_versions:
+            self.session.execute(
+                insert(POSITIONS),
+                [
+                    {"id": v.id, "actor": v.actor, "issue": v.issue, "value": v.value,
+                     "value_number": v.value_number, "stance": v.stance, "valid_from": v.valid_from,
+                     "valid_to": v.valid_to, "opened_by_claim_id": v.opened_by_claim_id,
+                     "claims": v.claims, "outlets": len(v.feeds), "confirmed_at": v.confirmed_at}
+                    for v in self.new_versions
+                ],
+            )  # fmt: skip
+        if self.new_events:
+            self.session.execute(
+                insert(CHANGES),
+                [
+                    {"id": e.id, "actor": e.actor, "issue": e.issue, "kind": e.kind,
+                     "old_position_id": e.old_position.id if e.old_position is not None else None,
+                     "new_position_id": e.new_position.id, "old_value": e.old_value,
+                     "old_stance": e.old_stance, "new_value": e.new_value, "new_stance": e.new_stance,
+                     "old_evidence": e.old_evidence, "old_url": e.old_url, "new_evidence": e.new_evidence,
+                     "new_url": e.new_url, "outlet": e.outlet, "published_at": e.published_at,
+                     "confirmed_at": e.confirmed_at}
+                    for e in self.new_events
+                ],
+            )  # fmt: skip
+        confirmed = [e for e in self.stored_events if e.confirmed_dirty]
+        if confirmed:
+            self.session.execute(
+                update(CHANGES)
+                .where(CHANGES.c.id == bindparam("b_id"))
+                .values(confirmed_at=bindparam("b_confirmed_at")),
+                [{"b_id": e.id, "b_confirmed_at": e.confirmed_at} for e in confirmed],
+            )
+        if self.support:
+            rows = [{**row, "position_id": row.pop("position").id} for row in self.support]
+            self.session.execute(pg_insert(SUPPORT).on_conflict_do_nothing(), rows)
+        if self.alerts:
+            returned = self.session.execute(
+                pg_insert(ALERTS).on_conflict_do_nothing().returning(ALERTS.c.id),
+                [row for queued in self.alerts for row in self._alert_rows(queued)],
+            )
+            self.summary.alerts += len(returned.all())
+        for version in stored + self.new_versions:
+            version.dirty = False
+        for event in confirmed:
+            event.confirmed_dirty = False
+        self.new_versions, self.new_events, self.stored_events = [], [], []
+        self.support, self.alerts = [], []
+
+    def _next_ids(self, table: str, n: int) -> list[int]:
+        """``n`` ids from the table's sequence, so that rows can refer to each other before insert."""
+        if n == 0:
+            return []
+        ids = self.session.scalars(
+            text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+            {"table": table, "n": n},
+        )
+        return sorted(ids)
+
+    def _alert_rows(self, queued: _QueuedAlert) -> list[dict[str, Any]]:
+        change = queued.event.as_change(queued.confirmed_at)
         subject, body = describe_change(change, self.units.get(change.issue, ""))
         payload = change_payload(change)
-        channels = self.rules.channels_for(
-            change.kind, change.actor, change.issue, self.channels, datetime.now(UTC)
-        )
-        rows = [
+        return [
             {
                 "alert_key": f"parley-change-{change.id}",
                 "kind": "position_change",
@@ -264,16 +505,11 @@ class _Ledger:
                 "body": body,
                 "payload": payload,
             }
-            for channel in channels
+            for channel in queued.channels
         ]
-        if rows:
-            result = self.session.execute(
-                pg_insert(Alert).values(rows).on_conflict_do_nothing().returning(Alert.id)
-            )
-            self.summary.alerts += len(result.all())
 
 
-def _same(position: Position, claim: _PendingClaim) -> bool:
+def _same(position: _Version, claim: _PendingClaim) -> bool:
     return position.value == claim.value and position.stance == claim.stance
 
 

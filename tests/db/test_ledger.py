@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from etl.ledger import apply_claims, describe_change
+from etl.ledger import PENDING_CHUNK, apply_claims, describe_change
 from etl.settings import Settings
-from models import Alert, Position, PositionChange
+from models import Alert, Claim, Position, PositionChange, PositionSupport
 from tests.db.conftest import VERSION, day, state
 
 
@@ -28,6 +29,23 @@ def changes(engine: Engine) -> list[tuple[str, str, str | None, str]]:
     with Session(engine) as session:
         rows = session.scalars(select(PositionChange).order_by(PositionChange.id))
         return [(c.actor, c.kind, c.old_value, c.new_value) for c in rows]
+
+
+def support(engine: Engine, actor: str, issue: str) -> list[tuple[str, int, int]]:
+    """Each version's value, claims and outlets, as stored and as counted from ``position_support``."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(
+                Position.value, Position.claims, Position.outlets, func.count(),
+                func.count(func.distinct(PositionSupport.feed_id)),
+            )
+            .join(PositionSupport, PositionSupport.position_id == Position.id)
+            .where(Position.actor == actor, Position.issue == issue)
+            .group_by(Position.id)
+            .order_by(Position.valid_from, Position.id)
+        ).all()  # fmt: skip
+    assert all((claims, outlets) == (counted, distinct) for _, claims, outlets, counted, distinct in rows)
+    return [(value, claims, outlets) for value, claims, outlets, _, _ in rows]
 
 
 def count_rows(engine: Engine, model: type) -> int:
@@ -165,3 +183,108 @@ def test_claims_of_another_extractor_version_are_not_applied(ledger_db: Engine, 
     summary = apply_claims(ledger_db, settings, ["console://"], version="some-other-version")
     assert summary.claims == 0
     assert count_rows(ledger_db, Position) == 0
+
+
+# --- the batched ledger: runs of many claims, chunk boundaries, stored and new pairs together -----
+
+
+@pytest.mark.parametrize("chunk", [1, 3, PENDING_CHUNK])
+def test_many_claims_for_one_pair_in_one_run_build_the_whole_history(
+    ledger_db: Engine, settings: Settings, chunk: int
+) -> None:
+    said = [  # (value, day, outlet), stored out of publication order
+        ("60", 9, 1), ("42", 2, 1), ("42", 3, 2), ("60", 10, 2), ("42", 4, 1), ("30", 12, 3), ("30", 13, 3),
+    ]  # fmt: skip
+    for value, n, outlet in said:
+        state(ledger_db, "israel", "ceasefire_duration", value, "proposes", day(n), outlet=outlet)
+    summary = apply_claims(ledger_db, settings, ["console://"], version=VERSION, chunk=chunk)
+
+    assert (summary.claims, summary.new_positions, summary.changes, summary.confirmations) == (7, 1, 2, 2)
+    assert summary.alerts == 3
+    assert history(ledger_db, "israel", "ceasefire_duration") == [
+        ("42", "proposes", day(2), day(9)),
+        ("60", "proposes", day(9), day(12)),
+        ("30", "proposes", day(12), None),
+    ]
+    assert support(ledger_db, "israel", "ceasefire_duration") == [("42", 3, 2), ("60", 2, 2), ("30", 2, 1)]
+    with Session(ledger_db) as session:
+        events = session.scalars(select(PositionChange).order_by(PositionChange.id)).all()
+        assert [(e.kind, e.old_value, e.new_value, e.confirmed_at is not None) for e in events] == [
+            ("new", None, "42", True),
+            ("change", "42", "60", True),
+            ("change", "60", "30", False),
+        ]
+        # the 'before' side of a change is the claim that opened the version it closes
+        assert events[2].old_url == events[1].new_url and events[2].old_evidence == events[1].new_evidence
+    again = apply_claims(ledger_db, settings, ["console://"], version=VERSION, chunk=chunk)
+    assert (again.claims, again.alerts) == (0, 0)
+    assert count_rows(ledger_db, Position) == 3 and count_rows(ledger_db, Alert) == 3
+
+
+@pytest.mark.parametrize("chunk", [1, PENDING_CHUNK])
+def test_a_run_mixing_stored_and_new_pairs_continues_the_stored_history(
+    ledger_db: Engine, settings: Settings, chunk: int
+) -> None:
+    opening = state(ledger_db, "hamas", "prisoners_released", "all", "demands", day(3), outlet=1)
+    apply_claims(ledger_db, settings, ["console://"], version=VERSION, chunk=chunk)
+
+    # the stored version is confirmed by a second outlet, then changes; a new pair appears meanwhile
+    state(ledger_db, "hamas", "prisoners_released", "all", "demands", day(4), outlet=2)
+    state(ledger_db, "qatar", "guarantees", "yes", "proposes", day(5), outlet=3)
+    state(ledger_db, "hamas", "prisoners_released", "300", "demands", day(6), outlet=3)
+    summary = apply_claims(ledger_db, settings, ["console://"], version=VERSION, chunk=chunk)
+
+    assert (summary.claims, summary.new_positions, summary.changes, summary.confirmations) == (3, 1, 1, 1)
+    assert summary.alerts == 2
+    assert history(ledger_db, "hamas", "prisoners_released") == [
+        ("all", "demands", day(3), day(6)),
+        ("300", "demands", day(6), None),
+    ]
+    assert support(ledger_db, "hamas", "prisoners_released") == [("all", 2, 2), ("300", 1, 1)]
+    assert history(ledger_db, "qatar", "guarantees") == [("yes", "proposes", day(5), None)]
+    with Session(ledger_db) as session:
+        new, change = session.scalars(
+            select(PositionChange).where(PositionChange.actor == "hamas").order_by(PositionChange.id)
+        ).all()
+        opening_evidence = session.scalar(select(Claim.evidence).where(Claim.id == opening))
+    assert new.confirmed_at is not None  # the stored event is confirmed by this run
+    assert (change.old_value, change.new_value, change.old_evidence) == ("all", "300", opening_evidence)
+    again = apply_claims(ledger_db, settings, ["console://"], version=VERSION, chunk=chunk)
+    assert (again.claims, again.confirmations, again.alerts) == (0, 0, 0)
+
+
+def test_late_article_that_differs_splits_a_stored_version_without_an_event(
+    ledger_db: Engine, settings: Settings
+) -> None:
+    state(ledger_db, "israel", "ceasefire_duration", "42", "proposes", day(5))
+    state(ledger_db, "israel", "ceasefire_duration", "60", "proposes", day(10))
+    apply_claims(ledger_db, settings, ["console://"], version=VERSION)
+
+    state(ledger_db, "israel", "ceasefire_duration", "30", "proposes", day(7), outlet=2)
+    state(ledger_db, "israel", "ceasefire_duration", "60", "proposes", day(11), outlet=2)
+    late = apply_claims(ledger_db, settings, ["console://"], version=VERSION, chunk=1)
+
+    assert (late.claims, late.new_positions, late.changes, late.alerts) == (2, 0, 0, 0)
+    assert late.confirmations == 1  # the current 60-day version, by a second outlet
+    assert history(ledger_db, "israel", "ceasefire_duration") == [
+        ("42", "proposes", day(5), day(7)),
+        ("30", "proposes", day(7), day(10)),
+        ("60", "proposes", day(10), None),
+    ]
+    assert len(changes(ledger_db)) == 2
+
+
+def test_confirmation_on_alert_on_confirmed_alerts_a_stored_event_once(
+    ledger_db: Engine, settings: Settings
+) -> None:
+    confirmed = settings.with_changes(alert_on="confirmed")
+    state(ledger_db, "egypt", "withdrawal", "full", "demands", day(2), outlet=1)
+    apply_claims(ledger_db, confirmed, ["console://"], version=VERSION)
+    state(ledger_db, "egypt", "withdrawal", "full", "demands", day(3), outlet=2)
+    state(ledger_db, "egypt", "withdrawal", "full", "demands", day(4), outlet=3)
+    summary = apply_claims(ledger_db, confirmed, ["console://"], version=VERSION, chunk=1)
+
+    assert (summary.confirmations, summary.alerts) == (1, 1)
+    with Session(ledger_db) as session:
+        alert = session.scalars(select(Alert)).one()
+    assert alert.payload["confirmed"] is True and alert.payload["new"]["value"] == "full"

@@ -1,0 +1,442 @@
+"""Benchmark: articles, claims and ledger writes through the product path versus a plain COPY.
+
+In a PostgreSQL database of its own (``parley_bench_writes_<random>`` on ``--admin-url``, migrated
+with :func:`etl.db.upgrade`, dropped at the end, also on error) it times three stages:
+
+* **articles**: ``--articles`` items of ``../shared/corpus/news_items_2023q4.jsonl`` become drafts
+  with :func:`etl.ingest.draft_from_entry`, grouped per source feed into polls of ``--batch`` items
+  (a poll of the replay server brings up to 50), and each poll is stored the way
+  :func:`etl.ingest.poll_feed` stores it: :func:`etl.ingest.unseen_drafts`, then
+  :func:`etl.ingest.store_articles` in a transaction of its own;
+* **claims**: synthetic extraction results (``--claims-per-article`` claims on the seeds' actors and
+  issues, a mention per claim; the real extractor finds 90 claims in the whole corpus, too few to
+  time) written by :func:`etl.claims.store_results` per batch of ``--extract-batch`` articles,
+  as :func:`etl.claims.extract_articles` does;
+* **ledger**: every claim applied by :func:`etl.ledger.apply_claims` in one run, then a run with
+  nothing pending.
+
+Each product run is compared with ``COPY ... FROM STDIN`` (psycopg2 ``copy_expert``) of exactly the
+rows the product wrote (dumped with ``COPY ... TO STDOUT`` after the first product run) into the same
+tables, truncated: same indexes, constraints and generated columns. The COPY buffer is built before
+the clock starts, so the COPY figure is the server's load floor. Product and COPY runs alternate
+(``--rounds`` times each, the order flipping every round) because the machine is shared; the table
+gives medians and the ratio product / COPY (target: within 2x, issue 7).
+
+    python bench/writes.py --articles 20000 --claims-per-article 2 --rounds 3
+
+Progress goes to stderr, the table to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import random
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
+from sqlalchemy.engine import Engine, make_url  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from etl import db  # noqa: E402
+from etl.catalog import load_reference  # noqa: E402
+from etl.claims import store_results  # noqa: E402
+from etl.extract import ArticleResult, Claim, Mention  # noqa: E402
+from etl.ingest import ArticleDraft, draft_from_entry, store_articles, unseen_drafts  # noqa: E402
+from etl.ledger import apply_claims  # noqa: E402
+from etl.seeds import load_actors, load_issues  # noqa: E402
+from etl.settings import Settings  # noqa: E402
+from models import Article, Feed  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpus" / "news_items_2023q4.jsonl"
+ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+VERSION = "bench-writes"
+
+ARTICLE_TABLES = {"articles": "id"}
+CLAIM_TABLES = {"claims": "id", "mentions": "id", "article_extractions": "article_id"}
+LEDGER_TABLES = {
+    "positions": "id",
+    "position_changes": "id",
+    "position_support": "claim_id",
+    "alerts": "id",
+}
+# values a synthetic claim may state, by the issue's value type (seeds/issues.yaml)
+VALUES: dict[str, list[int | str]] = {
+    "days": [4, 5, 6, 7, 42, 45, 60, 90, 135],
+    "number": [3, 10, 30],
+    "count_or_all": [10, 13, 50, 100, 150, 300, "all"],
+    "count": [100, 200, 300, 500],
+    "categories": ["children,women", "children,elderly,women", "civilians", "soldiers"],
+    "flag": ["yes", "no"],
+    "choice": ["full", "partial"],
+}
+STANCES = ["proposes", "demands", "accepts", "rejects"]
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- the database --------------------------------------------------------------------------------
+
+
+@contextmanager
+def bench_database(admin_url: str) -> Iterator[Engine]:
+    """A fresh, migrated database of this run's own; dropped on the way out, whatever happened."""
+    name = f"parley_bench_writes_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(database=name)
+    engine = create_engine(url, pool_size=2)
+    try:
+        log(f"database {name}: migrating")
+        db.upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        log(f"database {name} dropped")
+
+
+def truncate(engine: Engine, tables: dict[str, str]) -> None:
+    """Empty the tables (and those referring to them) and checkpoint, so each timed run starts alike."""
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("CHECKPOINT"))
+
+
+def dump(engine: Engine, tables: dict[str, str]) -> dict[str, tuple[str, bytes]]:
+    """Every row of each table as COPY text, with the column list to load it back with."""
+    dumped: dict[str, tuple[str, bytes]] = {}
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for table, order in tables.items():
+            cursor.execute(
+                "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute"
+                " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''",
+                (table,),
+            )
+            columns = str(cursor.fetchone()[0])  # type: ignore[index]
+            out = io.BytesIO()
+            cursor.copy_expert(f"COPY (SELECT {columns} FROM {table} ORDER BY {order}) TO STDOUT", out)
+            dumped[table] = (columns, out.getvalue())
+        raw.commit()
+    finally:
+        raw.close()
+    return dumped
+
+
+def copy_in(engine: Engine, dumped: dict[str, tuple[str, bytes]]) -> None:
+    """Load the dumped rows with plain COPY, in one transaction."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for table, (columns, data) in dumped.items():
+            cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", io.BytesIO(data))
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def count(engine: Engine, table: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
+
+
+# --- the data ------------------------------------------------------------------------------------
+
+
+def load_polls(path: Path, limit: int, batch: int) -> tuple[list[str], list[tuple[str, list[ArticleDraft]]]]:
+    """The first ``limit`` corpus items as drafts, in polls of up to ``batch`` items of one feed each."""
+    sources: list[str] = []
+    pending: dict[str, list[ArticleDraft]] = {}
+    polls: list[tuple[str, list[ArticleDraft]]] = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines):
+            if number >= limit:
+                break
+            item = json.loads(line)
+            when = item.get("date_published")
+            entry = {
+                "id": item.get("link"),
+                "link": item.get("link"),
+                "title": item.get("title") or "",
+                "summary": item.get("description") or "",
+                "published_parsed": datetime.fromisoformat(when).utctimetuple() if when else None,
+                "source": item["source"],
+            }
+            draft = draft_from_entry(entry, (item.get("language") or "en")[:2])
+            if draft is None:
+                continue
+            source = item["source"]
+            if source not in pending:
+                sources.append(source)
+                pending[source] = []
+            pending[source].append(draft)
+            if len(pending[source]) == batch:
+                polls.append((source, pending[source]))
+                pending[source] = []
+    polls.extend((source, drafts) for source, drafts in pending.items() if drafts)
+    return sources, polls
+
+
+def synthetic_results(
+    engine: Engine, per_article: float, change_rate: float, seed: int
+) -> tuple[list[int], list[ArticleResult]]:
+    """Extraction results for every stored article: about ``per_article`` claims each, on random
+    (actor, issue) pairs whose stated value moves with probability ``change_rate`` per claim."""
+    rng = random.Random(seed)
+    actors = [a.id for a in load_actors(ROOT / "seeds" / "actors.yaml")]
+    issues = {i.key: i.value_type for i in load_issues(ROOT / "seeds" / "issues.yaml")}
+    pairs = [(actor, issue) for actor in actors for issue in issues]
+    said: dict[tuple[str, str], tuple[int | str, str]] = {}
+    ids: list[int] = []
+    results: list[ArticleResult] = []
+    # values move in publication order, the order the ledger applies them in
+    published = func.coalesce(Article.published_at, Article.fetched_at)
+    with Session(engine) as session:
+        rows = session.execute(select(Article.id, Article.title).order_by(published, Article.id)).all()
+    whole, fraction = int(per_article), per_article - int(per_article)
+    for article_id, title in rows:
+        n = whole + (rng.random() < fraction)
+        claims: list[Claim] = []
+        mentions: list[Mention] = []
+        for actor, issue in rng.sample(pairs, n):
+            if (actor, issue) not in said or rng.random() < change_rate:
+                said[(actor, issue)] = (rng.choice(VALUES[issues[issue]]), rng.choice(STANCES))
+            value, stance = said[(actor, issue)]
+            evidence = title or f"{actor} {stance} {issue} {value}"
+            claims.append(Claim(actor, issue, value, stance, evidence, 0, len(evidence), 0.8))
+            mentions.append(Mention(actor, 0, len(actor), actor))
+        ids.append(article_id)
+        results.append(ArticleResult(claims=claims, mentions=mentions))
+    ordered = sorted(zip(ids, results, strict=True), key=lambda pair: pair[0])  # extraction goes by id
+    return [i for i, _ in ordered], [r for _, r in ordered]
+
+
+# --- the runs ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Stage:
+    name: str
+    unit: str
+    rows: int = 0
+    product: list[float] = field(default_factory=list)
+    copy: list[float] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def alternate(
+    stage: Stage,
+    rounds: int,
+    reset: Callable[[], None],
+    product: Callable[[], float],
+    copy: Callable[[], None],
+    after_first: Callable[[], None],
+) -> None:
+    """Product and COPY runs in turns, each on freshly truncated tables; the order flips each round.
+
+    The first run is a product run, and ``after_first`` dumps what it wrote for the COPY runs."""
+    for number in range(rounds):
+        order = ("product", "copy") if number % 2 == 0 else ("copy", "product")
+        for which in order:
+            reset()
+            if which == "product":
+                seconds = product()
+                stage.product.append(seconds)
+                if len(stage.product) == 1:
+                    after_first()
+            else:
+                start = time.perf_counter()
+                copy()
+                seconds = time.perf_counter() - start
+                stage.copy.append(seconds)
+            log(f"  {stage.name} round {number + 1}/{rounds} {which}: {seconds:.2f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--admin-url", default=ADMIN_URL, help="where to create the bench database")
+    parser.add_argument("--articles", type=int, default=20_000, help="corpus items to store")
+    parser.add_argument("--batch", type=int, default=50, help="items per feed poll (feedreplay: 50)")
+    parser.add_argument("--extract-batch", type=int, default=256, help="articles per store_results call")
+    parser.add_argument("--claims-per-article", type=float, default=2.0)
+    parser.add_argument("--change-rate", type=float, default=0.03, help="chance a claim states a new value")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each path per stage")
+    parser.add_argument("--empty-runs", type=int, default=5, help="apply_claims runs with nothing pending")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    args.empty_timings = []
+    if not args.corpus.exists():
+        sys.exit(f"corpus not found: {args.corpus}")
+
+    sources, polls = load_polls(args.corpus, args.articles, args.batch)
+    drafts = sum(len(p) for _, p in polls)
+    log(f"{drafts} drafts from {len(sources)} feeds in {len(polls)} polls")
+    stages: list[Stage] = []
+    with bench_database(args.admin_url) as engine:
+        load_reference(engine, ROOT / "seeds")
+        with Session(engine) as session, session.begin():
+            feed_ids = {
+                url: session.execute(
+                    insert(Feed).values(url=url, title=url.split("/")[2]).returning(Feed.id)
+                ).scalar_one()
+                for url in sources
+            }
+        stages.append(bench_articles(engine, polls, feed_ids, args.rounds))
+        stages.append(bench_claims(engine, args))
+        stages.append(bench_ledger(engine, args))
+    print_table(stages, args, drafts)
+
+
+def bench_articles(
+    engine: Engine, polls: list[tuple[str, list[ArticleDraft]]], feed_ids: dict[str, int], rounds: int
+) -> Stage:
+    stage = Stage("articles", "articles")
+    split = {"unseen_drafts": 0.0, "store_articles": 0.0}
+
+    def product() -> float:
+        seen = stored = 0.0
+        for source, batch in polls:
+            start = time.perf_counter()
+            with Session(engine) as session:
+                fresh = unseen_drafts(session, feed_ids[source], batch)
+            middle = time.perf_counter()
+            with Session(engine) as session, session.begin():
+                store_articles(session, feed_ids[source], fresh)
+            seen += middle - start
+            stored += time.perf_counter() - middle
+        split["unseen_drafts"], split["store_articles"] = seen, stored
+        return seen + stored
+
+    dumped: dict[str, tuple[str, bytes]] = {}
+
+    def keep() -> None:
+        dumped.update(dump(engine, ARTICLE_TABLES))
+        stage.rows = count(engine, "articles")
+
+    reset = lambda: truncate(engine, ARTICLE_TABLES)  # noqa: E731
+    alternate(stage, rounds, reset, product, lambda: copy_in(engine, dumped), keep)
+    assert count(engine, "articles") == stage.rows
+    stage.notes.append(
+        f"last product run: unseen_drafts {split['unseen_drafts']:.1f} s, "
+        f"store_articles {split['store_articles']:.1f} s"
+    )
+    return stage
+
+
+def bench_claims(engine: Engine, args: argparse.Namespace) -> Stage:
+    stage = Stage("claims", "claims")
+    ids, results = synthetic_results(engine, args.claims_per_article, args.change_rate, args.seed)
+    batches = [
+        (ids[i : i + args.extract_batch], results[i : i + args.extract_batch])
+        for i in range(0, len(ids), args.extract_batch)
+    ]
+
+    def product() -> float:
+        start = time.perf_counter()
+        for batch_ids, batch_results in batches:
+            with Session(engine) as session, session.begin():
+                store_results(session, batch_ids, batch_results, VERSION)
+        return time.perf_counter() - start
+
+    dumped: dict[str, tuple[str, bytes]] = {}
+
+    def keep() -> None:
+        dumped.update(dump(engine, CLAIM_TABLES))
+        stage.rows = count(engine, "claims")
+
+    log(f"claims: {len(ids)} articles' results in {len(batches)} batches")
+    reset = lambda: truncate(engine, CLAIM_TABLES)  # noqa: E731
+    alternate(stage, args.rounds, reset, product, lambda: copy_in(engine, dumped), keep)
+    stage.notes.append(
+        f"{count(engine, 'mentions')} mentions and {count(engine, 'article_extractions')} processed marks "
+        "are written (and COPYed) too"
+    )
+    return stage
+
+
+def bench_ledger(engine: Engine, args: argparse.Namespace) -> Stage:
+    settings = Settings(database_url=engine.url.render_as_string(hide_password=False), alert_rules=None)  # type: ignore[arg-type]
+    stage = Stage("ledger", "claims")
+    summaries: list[str] = []
+    empty = args.empty_timings
+
+    def product() -> float:
+        start = time.perf_counter()
+        summary = apply_claims(engine, settings, ["console://"], version=VERSION)
+        seconds = time.perf_counter() - start
+        summaries.append(summary.line())
+        return seconds
+
+    dumped: dict[str, tuple[str, bytes]] = {}
+
+    def keep() -> None:
+        dumped.update(dump(engine, LEDGER_TABLES))
+        stage.rows = count(engine, "position_support")
+
+    log(f"ledger: apply_claims over {count(engine, 'claims')} claims")
+    reset = lambda: truncate(engine, LEDGER_TABLES)  # noqa: E731
+    alternate(stage, args.rounds, reset, product, lambda: copy_in(engine, dumped), keep)
+    stage.notes.append(f"one run: {summaries[0]}")
+
+    # every claim is applied now (by the last run, product or COPY): the cost of a run with nothing to do
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+    for number in range(args.empty_runs):
+        empty.append(product())
+        log(f"  empty run {number + 1}/{args.empty_runs}: {empty[-1] * 1000:.1f} ms")
+    return stage
+
+
+def print_table(stages: list[Stage], args: argparse.Namespace, drafts: int) -> None:
+    print(
+        f"{args.articles} corpus items ({drafts} drafts), polls of {args.batch}, "
+        f"{args.claims_per_article} claims per article, store_results batches of {args.extract_batch}, "
+        f"{args.rounds} rounds; medians"
+    )
+    print(
+        f"{'stage':<10} {'unit':<8} {'rows':>8} {'product s':>10} {'rows/s':>9} {'COPY s':>8} {'rows/s':>9}"
+        f" {'ratio':>6}"
+    )
+    for stage in stages:
+        product, copy = statistics.median(stage.product), statistics.median(stage.copy)
+        print(
+            f"{stage.name:<10} {stage.unit:<8} {stage.rows:>8} {product:>10.2f} {stage.rows / product:>9.0f}"
+            f" {copy:>8.2f} {stage.rows / copy:>9.0f} {product / copy:>6.2f}"
+        )
+    empty = args.empty_timings
+    print(
+        f"apply_claims with nothing pending ({stages[-1].rows} claims applied): median "
+        f"{statistics.median(empty) * 1000:.1f} ms ({min(empty) * 1000:.1f}–{max(empty) * 1000:.1f}) "
+        f"over {len(empty)} runs"
+    )
+    for stage in stages:
+        spread = f"product {min(stage.product):.2f}–{max(stage.product):.2f} s"
+        spread += f", COPY {min(stage.copy):.2f}–{max(stage.copy):.2f} s"
+        print(f"  {stage.name}: {spread}; " + "; ".join(stage.notes))
+
+
+if __name__ == "__main__":
+    main()
