@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, func
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,7 +38,11 @@ class FeedFetch(Base):
     """One row per poll of a feed, successful or not."""
 
     __tablename__ = "feed_fetches"
-    __table_args__ = (Index("ix_feed_fetches_feed_id_started_at", "feed_id", "started_at"),)
+    __table_args__ = (
+        Index("ix_feed_fetches_feed_id_started_at", "feed_id", "started_at"),
+        # the polls that brought news: a feed's rhythm (etl.health) without walking its empty polls
+        Index("ix_feed_fetches_news", "feed_id", "started_at", postgresql_where=text("new_items > 0")),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))

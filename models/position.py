@@ -53,7 +53,10 @@ class PositionSupport(Base):
     """A claim applied to the ledger, and the version it supports (a claim is applied once)."""
 
     __tablename__ = "position_support"
-    __table_args__ = (Index("ix_position_support_position_id", "position_id"),)
+    __table_args__ = (
+        # a version's claims, latest first (current_positions' last statement, the ledger's counts)
+        Index("ix_position_support_position_id_published_at", "position_id", "published_at", "claim_id"),
+    )
 
     claim_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("claims.id", ondelete="CASCADE"), primary_key=True
