@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, exists, func, select, tuple_
+from sqlalchemy import and_, delete, exists, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -52,15 +52,24 @@ def load_extractor(settings: Settings) -> Extractor:
 def pending_count(engine: Engine, version: str, *, reprocess: bool = False) -> int:
     query = select(func.count()).select_from(Article)
     if not reprocess:
-        query = query.where(~_processed(version))
+        query = query.where(_unread(version))
     with Session(engine) as session:
         return int(session.scalar(query) or 0)
 
 
-def _processed(version: str) -> Any:
-    return exists().where(
+def _unread(version: str) -> Any:
+    """Articles ``version`` has not read. ``extracted_version`` (indexed) narrows them to the few
+    another version or none read last, without reading the history; ``article_extractions``, the
+    record, decides among those."""
+    other = or_(
+        Article.extracted_version.is_(None),
+        Article.extracted_version < version,
+        Article.extracted_version > version,
+    )
+    read = exists().where(
         ArticleExtraction.article_id == Article.id, ArticleExtraction.extractor_version == version
     )
+    return and_(other, ~read)
 
 
 def extract_articles(
@@ -81,7 +90,7 @@ def extract_articles(
     while True:
         query = select(Article.id).where(Article.id > last_id)
         if not reprocess:
-            query = query.where(~_processed(EXTRACTOR_VERSION))
+            query = query.where(_unread(EXTRACTOR_VERSION))
         with Session(engine) as session:
             # ids first, from the primary-key index; selecting the texts in the same query made
             # PostgreSQL scan the whole articles table to find the few pending ones
@@ -113,6 +122,7 @@ def store_results(
     session: Session, article_ids: Sequence[int], results: Sequence[ArticleResult], version: str
 ) -> None:
     """Write one batch's mentions, claims and processed marks, replacing this version's earlier ones."""
+    _mark_read(session, article_ids, version)
     claim_rows: list[dict[str, Any]] = []
     mention_rows: list[dict[str, Any]] = []
     for article_id, result in zip(article_ids, results, strict=True):
@@ -200,6 +210,17 @@ def store_results(
         ).returning(extractions.c.article_id),
         marks,
     ).all()
+
+
+def _mark_read(session: Session, article_ids: Sequence[int], version: str) -> None:
+    """Note on the articles which version read them last (``extracted_version``: how the next tick
+    finds what is left to read without reading the history; ``article_extractions`` is the record)."""
+    session.execute(
+        update(Article)
+        .where(Article.id.in_(article_ids), Article.extracted_version.is_distinct_from(version))
+        .values(extracted_version=version)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def value_text(value: int | float | str) -> str:

@@ -41,6 +41,7 @@ PENDING_CHUNK = 5000  # pending claims read, applied and written at a time (a se
 POSITIONS = cast(Table, Position.__table__)
 CHANGES = cast(Table, PositionChange.__table__)
 SUPPORT = cast(Table, PositionSupport.__table__)
+CLAIMS = cast(Table, Claim.__table__)
 ALERTS = cast(Table, Alert.__table__)
 
 
@@ -109,6 +110,9 @@ def _pending_claims(session: Session, version: str | None, chunk: int) -> Iterat
         )
         .join(Article, Article.id == Claim.article_id)
         .join(Feed, Feed.id == Article.feed_id)
+        # in_ledger finds the few claims to apply by its partial index; position_support, the
+        # record, decides among them
+        .where(~Claim.in_ledger)
         .where(~select(PositionSupport.claim_id).where(PositionSupport.claim_id == Claim.id).exists())
         .order_by(published, Claim.id)
     )  # fmt: skip
@@ -468,6 +472,8 @@ class _Ledger:
         if self.support:
             rows = [{**row, "position_id": row.pop("position").id} for row in self.support]
             self.session.execute(pg_insert(SUPPORT).on_conflict_do_nothing(), rows)
+            applied = [row["claim_id"] for row in rows]
+            self.session.execute(update(CLAIMS).where(CLAIMS.c.id.in_(applied)).values(in_ledger=True))
         if self.alerts:
             returned = self.session.execute(
                 pg_insert(ALERTS).on_conflict_do_nothing().returning(ALERTS.c.id),

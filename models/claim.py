@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -47,6 +59,8 @@ class Claim(Base):
     __table_args__ = (
         UniqueConstraint("article_id", "actor", "issue", "value", "extractor_version"),
         Index("ix_claims_actor_issue", "actor", "issue"),
+        # the claims the ledger has still to apply, and only those
+        Index("ix_claims_not_in_ledger", "id", postgresql_where=text("NOT in_ledger")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -62,3 +76,6 @@ class Claim(Base):
     confidence: Mapped[float] = mapped_column(Float)
     extractor_version: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    in_ledger: Mapped[bool] = mapped_column(
+        server_default=false(), comment="applied to the position ledger (see position_support)"
+    )
