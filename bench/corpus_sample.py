@@ -1,4 +1,4 @@
-"""A second labelled sample: 240 corpus items about the truce and captive talks, scored like ``parley eval``.
+"""A second labelled sample: 360 corpus items about the truce and captive talks, scored like ``parley eval``.
 
 The news corpus (``../shared/corpus/news_items_2023q4.jsonl``) must never be copied into the project,
 so the gold file ``tests/fixtures/corpus_sample_gold.jsonl`` holds only references and labels: one
@@ -12,11 +12,15 @@ was drawn and how it is scored:
   Israel, Hamas, Palestinian); one item per distinct text (the corpus repeats items across daily
   captures); none whose title or description appears in the development set.
 * **strata**: ``random``, ``random.Random(SEED).sample(candidates, SIZE)``, as in a real feed (most
-  state no claim); and ``rich``, ``RICH_SIZE`` more drawn the same way among the other candidates
+  state no claim); ``rich``, ``RICH_SIZE`` more drawn the same way among the other candidates
   that have a position word and something that reads like a value (:func:`states_a_position`), so
-  that recall is measured on more than a handful of triples.
-* **halves** (:func:`half_of`): even corpus lines are the *tune* half, odd lines the *held-back*
-  half. Cues were tuned on the tune half only; the held-back half is the honest figure.
+  that recall is measured on more than a handful of triples; and ``fresh``, drawn later as a test
+  set: every such candidate the first two left, topped up to ``FRESH_SIZE`` with a draw
+  (``FRESH_SEED``) among the remaining candidates.
+* **halves** (:func:`half_of`): even corpus lines of ``random`` and ``rich`` are the *tune* half, odd
+  lines the *held-back* half. Up to extractor 1.3.0 cues were tuned on the tune half only; from 1.4.0
+  on both halves, and ``fresh`` (labelled before 1.4.0 was written, never tuned on) is the honest
+  figure. It is scored only when named and never split.
 * **scoring**: the items are written to a temporary ``extract-file`` input (id = the line number)
   and scored by :func:`etl.evaluate.evaluate`, the code behind ``parley eval``. That scoring compares
   ``(actor, issue, value)`` triples per item and stance on the matched ones; it never reads the
@@ -25,6 +29,7 @@ was drawn and how it is scored:
     python bench/corpus_sample.py eval                        # each stratum and half, and the total
     python bench/corpus_sample.py eval --half held            # one half, with misses and false alarms
     python bench/corpus_sample.py eval --half tune --stratum rich
+    python bench/corpus_sample.py eval --stratum fresh        # the test set, with its errors
     python bench/corpus_sample.py select                      # the lines the procedure draws
 """
 
@@ -57,11 +62,14 @@ GOLD = ROOT / "tests" / "fixtures" / "corpus_sample_gold.jsonl"
 SEED = 20231124  # the day the first truce began
 SIZE = 160
 RICH_SIZE = 80
+FRESH_SEED = 20231201  # the day the truce collapsed: any seed other than SEED would do
+FRESH_SIZE = 120
 
 Half = Literal["tune", "held"]
 HALVES: tuple[Half, ...] = ("tune", "held")
-Stratum = Literal["random", "rich"]
-STRATA: tuple[Stratum, ...] = ("random", "rich")
+Stratum = Literal["random", "rich", "fresh"]
+STRATA: tuple[Stratum, ...] = ("random", "rich", "fresh")
+SPLIT_STRATA: tuple[Stratum, ...] = ("random", "rich")  # the ones split into halves; fresh is test only
 
 _ISSUE_WORDS = re.compile(
     r"\b(?:truce|cease-?fire|cease\s+fire|pause|hostages?|captives?|prisoners?|detainees?|abduct\w*|kidnap\w*)\b",
@@ -136,6 +144,11 @@ def select_lines(corpus: Path = CORPUS, dev_items: Path = DEV_ITEMS) -> dict[int
     rich = [n for n, text in candidates if n not in set(drawn) and states_a_position(text)]
     chosen: dict[int, Stratum] = dict.fromkeys(drawn, "random")
     chosen.update(dict.fromkeys(random.Random(SEED).sample(rich, RICH_SIZE), "rich"))
+    # fresh: every candidate with a position the first draw left (61), topped up at random
+    fresh = [n for n in rich if n not in chosen]
+    others = [n for n, _ in candidates if n not in chosen and n not in set(fresh)]
+    fresh += random.Random(FRESH_SEED).sample(others, max(FRESH_SIZE - len(fresh), 0))
+    chosen.update(dict.fromkeys(fresh, "fresh"))
     return dict(sorted(chosen.items()))
 
 
@@ -178,11 +191,18 @@ def evaluate_sample(
     gold_path: Path = GOLD,
     corpus: Path = CORPUS,
 ) -> EvalReport:
-    """Score ``extractor`` on the sample (or a half, or a stratum) exactly as ``parley eval`` scores."""
+    """Score ``extractor`` on the sample (or a half, or a stratum) exactly as ``parley eval`` scores.
+
+    Without ``stratum`` it is the sample cues are tuned on (``random`` and ``rich``); the ``fresh``
+    stratum, the test set, is scored only when named and is never split into halves.
+    """
+    if half is not None and stratum == "fresh":
+        raise ValueError("the fresh stratum is a test set as a whole: it has no halves")
+    strata = (stratum,) if stratum else SPLIT_STRATA
     gold = {
         g.line: g.claims
         for g in read_gold(gold_path)
-        if (half is None or half_of(g.line) == half) and (stratum is None or g.stratum == stratum)
+        if g.stratum in strata and (half is None or half_of(g.line) == half)
     }
     items = corpus_items(gold, corpus)
     with tempfile.TemporaryDirectory() as tmp:  # the corpus text lives only here, never in the project
@@ -223,17 +243,18 @@ def main() -> None:
         return
     seeds = ROOT / "seeds"
     extractor = Extractor.load(load_actors(seeds / "actors.yaml"), load_issues(seeds / "issues.yaml"))
-    if args.half:
+    if args.half or args.stratum:
         report = evaluate_sample(extractor, args.half, args.stratum, args.gold, args.corpus)
         print(format_report(report))
-        print(_summary(f"{args.stratum or 'all'}/{args.half}", report))
+        print(_summary(f"{args.stratum or 'both'}/{args.half or 'all'}", report))
         return
-    strata: tuple[Stratum | None, ...] = (*STRATA, None)
+    split: tuple[Stratum | None, ...] = (*SPLIT_STRATA, None)
     halves: tuple[Half | None, ...] = (*HALVES, None)
-    for stratum in strata:
+    for stratum in split:
         for half in halves:
             name = f"{stratum or 'both'}/{half or 'all'}"
             print(_summary(name, evaluate_sample(extractor, half, stratum, args.gold, args.corpus)))
+    print(_summary("fresh/all", evaluate_sample(extractor, None, "fresh", args.gold, args.corpus)))
 
 
 if __name__ == "__main__":

