@@ -9,13 +9,32 @@ claims the new run no longer finds are deleted.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    Integer,
+    Numeric,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    column,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from etl.catalog import load_reference
@@ -50,11 +69,15 @@ def load_extractor(settings: Settings) -> Extractor:
 
 
 def pending_count(engine: Engine, version: str, *, reprocess: bool = False) -> int:
-    query = select(func.count()).select_from(Article)
-    if not reprocess:
-        query = query.where(_unread(version))
     with Session(engine) as session:
-        return int(session.scalar(query) or 0)
+        if reprocess:
+            return int(session.scalar(select(func.count()).select_from(Article)) or 0)
+        return unread_count(session, version)
+
+
+def unread_count(session: Session, version: str) -> int:
+    """How many stored articles ``version`` has not read yet."""
+    return int(session.scalar(select(func.count()).select_from(Article).where(_unread(version))) or 0)
 
 
 def _unread(version: str) -> Any:
@@ -118,98 +141,181 @@ def extract_articles(
             on_batch(len(rows))
 
 
+# The statements are of fixed text whatever the batch (compiled once): a batch's rows go as one
+# array per column, unnested on the server. Row-by-row parameters made SQLAlchemy build ~20 bind names
+# per claim in Python, and ``IN`` lists of 256 ids are estimated as most of a table without statistics.
+_CLAIM_COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("article_id", BigInteger),
+    ("actor", Text),
+    ("issue", Text),
+    ("value", Text),
+    ("value_number", Numeric),
+    ("stance", Text),
+    ("evidence", Text),
+    ("start_offset", Integer),
+    ("end_offset", Integer),
+    ("confidence", Float),
+    ("extractor_version", Text),
+)
+_MENTION_COLUMNS = ("article_id", "actor", "start_offset", "end_offset", "text", "extractor_version")
+_MARK_COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("article_id", BigInteger),
+    ("claims", Integer),
+    ("mentions", Integer),
+    ("error", Text),
+    ("extractor_version", Text),
+)
+
+
+def _insert_rows(table: Any, columns: Sequence[tuple[str, Any]]) -> Any:
+    """INSERT .. SELECT from ``unnest`` of one array parameter per column, named as the column."""
+    arrays = (cast(bindparam(name), ARRAY(kind)) for name, kind in columns)
+    rows = (
+        func.unnest(*arrays)
+        .table_valued(*(column(name, kind) for name, kind in columns))
+        .render_derived(name=f"new_{table.name}")
+    )
+    return pg_insert(table).from_select([name for name, _ in columns], select(*rows.c))
+
+
+def _in_batch(table: Any) -> Any:
+    """The rows of the batch's articles for this version. The id range, besides the list, makes the
+    planner read the article_id index (a batch is a run of ids) rather than hash the whole table."""
+    return and_(
+        table.c.article_id.between(bindparam("first_id"), bindparam("last_id")),
+        table.c.article_id == func.any(cast(bindparam("article_ids"), ARRAY(BigInteger))),
+        table.c.extractor_version == bindparam("version"),
+    )
+
+
+_claims = Claim.metadata.tables["claims"]
+_mentions = Mention.metadata.tables["mentions"]
+_extractions = ArticleExtraction.metadata.tables["article_extractions"]
+_STORED_BEFORE = select(exists().where(_in_batch(_claims)) | exists().where(_in_batch(_mentions)))
+_DELETE_MENTIONS = delete(_mentions).where(_in_batch(_mentions))
+_new_claims = _insert_rows(_claims, _CLAIM_COLUMNS)
+_UPSERT_CLAIMS = _new_claims.on_conflict_do_update(
+    constraint="uq_claims_article_id_actor_issue_value_extractor_version",
+    set_={
+        name: _new_claims.excluded[name]
+        for name in ("value_number", "stance", "evidence", "start_offset", "end_offset", "confidence")
+    },
+).returning(_claims.c.id)
+# the batch's claims of this version that the run did not find again (kept: the ids just upserted)
+_DELETE_STALE_CLAIMS = delete(_claims).where(
+    _in_batch(_claims), _claims.c.id != func.all(cast(bindparam("kept"), ARRAY(BigInteger)))
+)
+_new_marks = _insert_rows(_extractions, _MARK_COLUMNS)
+_UPSERT_MARKS = _new_marks.on_conflict_do_update(
+    index_elements=["article_id", "extractor_version"],
+    set_={
+        "processed_at": func.now(),
+        "claims": _new_marks.excluded.claims,
+        "mentions": _new_marks.excluded.mentions,
+        "error": _new_marks.excluded.error,
+    },
+)
+UNIQUE_VIOLATION = "23505"
+
+
 def store_results(
     session: Session, article_ids: Sequence[int], results: Sequence[ArticleResult], version: str
 ) -> None:
-    """Write one batch's mentions, claims and processed marks, replacing this version's earlier ones."""
+    """Write one batch's mentions, claims and processed marks, replacing this version's earlier ones.
+
+    A batch this version has not written before (the usual case: the articles are new) is loaded with
+    COPY, and nothing is deleted; a batch it has written before is replaced: its mentions deleted, its
+    claims upserted on their natural key (an unchanged claim keeps its id) and the stale ones deleted.
+    """
     _mark_read(session, article_ids, version)
-    claim_rows: list[dict[str, Any]] = []
-    mention_rows: list[dict[str, Any]] = []
+    if not article_ids:
+        return
+    batch = {
+        "version": version,
+        "article_ids": list(article_ids),
+        "first_id": min(article_ids),
+        "last_id": max(article_ids),
+    }
+    claims: list[tuple[Any, ...]] = []
+    mentions: list[tuple[Any, ...]] = []
     for article_id, result in zip(article_ids, results, strict=True):
-        for claim in result.claims:
-            claim_rows.append(
-                {
-                    "article_id": article_id,
-                    "actor": claim.actor,
-                    "issue": claim.issue,
-                    "value": value_text(claim.value),
-                    "value_number": claim.value if isinstance(claim.value, int | float) else None,
-                    "stance": claim.stance,
-                    "evidence": claim.evidence,
-                    "start_offset": claim.start,
-                    "end_offset": claim.end,
-                    "confidence": claim.confidence,
-                    "extractor_version": version,
-                }
+        claims.extend(
+            (
+                article_id,
+                claim.actor,
+                claim.issue,
+                value_text(claim.value),
+                claim.value if isinstance(claim.value, int | float) else None,
+                claim.stance,
+                claim.evidence,
+                claim.start,
+                claim.end,
+                claim.confidence,
+                version,
             )
-        mention_rows.extend(
-            {
-                "article_id": article_id,
-                "actor": m.actor,
-                "start_offset": m.start,
-                "end_offset": m.end,
-                "text": m.text,
-                "extractor_version": version,
-            }
-            for m in result.mentions
+            for claim in result.claims
         )
-    in_batch = and_(Mention.article_id.in_(article_ids), Mention.extractor_version == version)
-    session.execute(delete(Mention).where(in_batch))
-    # Inserts name the tables, not the entities: the ORM's bulk insert would send one statement per
-    # run of rows with the same NULL columns (value_number alternates). The upserts return a column
-    # because SQLAlchemy batches an INSERT .. ON CONFLICT into multi-row statements only then; without
-    # it, psycopg2 sends one statement per row.
-    if mention_rows:
-        session.execute(pg_insert(Mention.metadata.tables["mentions"]), mention_rows)
-    kept = [(r["article_id"], r["actor"], r["issue"], r["value"]) for r in claim_rows]
-    stale = delete(Claim).where(Claim.article_id.in_(article_ids), Claim.extractor_version == version)
-    if kept:
-        stale = stale.where(tuple_(Claim.article_id, Claim.actor, Claim.issue, Claim.value).not_in(kept))
-    session.execute(stale)
-    if claim_rows:
-        claims = Claim.metadata.tables["claims"]
-        stmt = pg_insert(claims)
-        session.execute(
-            stmt.on_conflict_do_update(
-                constraint="uq_claims_article_id_actor_issue_value_extractor_version",
-                set_={
-                    c: stmt.excluded[c]
-                    for c in (
-                        "value_number",
-                        "stance",
-                        "evidence",
-                        "start_offset",
-                        "end_offset",
-                        "confidence",
-                    )
-                },
-            ).returning(claims.c.id),
-            claim_rows,
-        ).all()
+        mentions.extend(
+            (article_id, mention.actor, mention.start, mention.end, mention.text, version)
+            for mention in result.mentions
+        )
+    stored_before = bool(session.scalar(_STORED_BEFORE, batch))
+    if stored_before:
+        session.execute(_DELETE_MENTIONS, batch)
+    _copy(session, _mentions.name, _MENTION_COLUMNS, mentions)  # mentions have no key: COPY is the insert
+    if stored_before:
+        _replace_claims(session, batch, claims)
+    elif claims:
+        try:
+            with session.begin_nested():
+                _copy(session, _claims.name, [name for name, _ in _CLAIM_COLUMNS], claims)
+        except DBAPIError as exc:
+            # another run stored this batch's claims meanwhile: upsert over them instead
+            if getattr(exc.orig, "pgcode", None) != UNIQUE_VIOLATION:
+                raise
+            _replace_claims(session, batch, claims)
     marks = [
-        {
-            "article_id": article_id,
-            "extractor_version": version,
-            "claims": len(result.claims),
-            "mentions": len(result.mentions),
-            "error": result.error,
-        }
+        (article_id, len(result.claims), len(result.mentions), result.error, version)
         for article_id, result in zip(article_ids, results, strict=True)
     ]
-    extractions = ArticleExtraction.metadata.tables["article_extractions"]
-    mark = pg_insert(extractions)
-    session.execute(
-        mark.on_conflict_do_update(
-            index_elements=["article_id", "extractor_version"],
-            set_={
-                "processed_at": func.now(),
-                "claims": mark.excluded.claims,
-                "mentions": mark.excluded.mentions,
-                "error": mark.excluded.error,
-            },
-        ).returning(extractions.c.article_id),
-        marks,
-    ).all()
+    session.execute(_UPSERT_MARKS, _columns(_MARK_COLUMNS, marks))
+
+
+def _replace_claims(session: Session, batch: dict[str, Any], claims: Sequence[tuple[Any, ...]]) -> None:
+    """Upsert the claims, then delete the batch's others: an unchanged claim keeps its id."""
+    kept = list(session.scalars(_UPSERT_CLAIMS, _columns(_CLAIM_COLUMNS, claims))) if claims else []
+    session.execute(_DELETE_STALE_CLAIMS, batch | {"kept": kept})
+
+
+def _columns(columns: Sequence[tuple[str, Any]], rows: Sequence[tuple[Any, ...]]) -> dict[str, list[Any]]:
+    """Rows as the parameters of :func:`_insert_rows`: one list per column."""
+    return {name: [row[i] for row in rows] for i, (name, _) in enumerate(columns)}
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_field(value: object) -> str:
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    return "\\N" if value is None else str(value)  # numbers: their text is COPY's text
+
+
+def _copy(session: Session, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """``COPY table FROM STDIN`` of the rows, in the session's transaction (text format: NULL is ``\\N``;
+    backslash, tab, newline and carriage return escaped)."""
+    if not rows:
+        return
+    data = "".join("\t".join(map(_copy_field, row)) + "\n" for row in rows)
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    connection: Any = session.connection().connection  # the DBAPI connection (psycopg2)
+    dbapi_error = session.get_bind().dialect.loaded_dbapi.Error
+    try:
+        with connection.cursor() as cursor:
+            cursor.copy_expert(statement, io.StringIO(data))
+    except dbapi_error as exc:
+        # raised as SQLAlchemy raises the errors of the statements it runs (DBAPIError, with .orig)
+        raise DBAPIError.instance(statement, None, exc, dbapi_error) from exc
 
 
 def _mark_read(session: Session, article_ids: Sequence[int], version: str) -> None:
