@@ -429,7 +429,14 @@ def is_complete(admin: Engine, name: str) -> bool:
             text("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :n"),
             {"n": name},
         )
-    return bool(comment and comment.startswith(MARKER))
+    # a build for another extractor version would make the next tick re-read the whole history
+    return bool(comment and comment.startswith(_marker()))
+
+
+def _marker() -> str:
+    from etl.extract import EXTRACTOR_VERSION
+
+    return f"{MARKER} (extractor {EXTRACTOR_VERSION})"
 
 
 def drop(admin: Engine, name: str) -> None:
@@ -508,7 +515,7 @@ def build(
             ).one()
             total = time.monotonic() - began
             note = (
-                f"{MARKER} {datetime.now(UTC):%Y-%m-%dT%H:%MZ}; articles {counts[0]}, claims {counts[1]},"
+                f"{_marker()} {datetime.now(UTC):%Y-%m-%dT%H:%MZ}; articles {counts[0]}, claims {counts[1]},"
                 f" positions {counts[2]}, changes {counts[3]}, polls {counts[4]}; built in {total:.0f} s"
                 f" (articles {article_seconds:.0f} s, claims+ledger {claim_seconds:.0f} s)"
             )

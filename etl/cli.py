@@ -290,11 +290,19 @@ def eval_command(
 
 @app.command("diff")
 @handles_errors
-def diff_command() -> None:
+def diff_command(
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            help="empty the ledger and rebuild it from the current extractor's claims, queueing no alerts "
+            "(after `extract --reprocess`)"
+        ),
+    ] = False,
+) -> None:
     """Apply new claims to the position ledger; record changes and queue their alerts."""
     settings = load_settings()
     with database(settings) as engine:
-        out.print(pipeline.run_diff(engine, settings).line())
+        out.print(pipeline.run_diff(engine, settings, rebuild=rebuild).line())
 
 
 @app.command("run")

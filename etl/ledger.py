@@ -16,6 +16,11 @@ A version is *confirmed* when ``confirm_outlets`` distinct outlets have stated i
 the outbox in the same transaction as the event: on the event itself, or on its confirmation when
 ``alert_on`` is ``confirmed``. Every claim is applied once (``position_support``), so a re-run adds
 nothing.
+
+The ledger holds the claims of one extractor version. When a new version is released, its claims
+do not join the old version's positions (a re-read is not news): once the new version has read every
+article, the ledger is rebuilt from its claims, silently (no events are alerted, alerts already
+queued or sent are kept), and goes on from there. Until then the ledger waits.
 """
 
 from __future__ import annotations
@@ -52,12 +57,24 @@ class DiffSummary:
     changes: int = 0
     confirmations: int = 0
     alerts: int = 0
+    rebuilt: int = 0
+    """1 when this run rebuilt the ledger from scratch (no alerts for what it rebuilt)"""
+    waiting: int = 0
+    """articles the current extractor version has still to read before the ledger can move to it"""
 
     def line(self) -> str:
-        return (
+        if self.waiting:
+            return (
+                f"ledger not updated: it holds another extractor version's claims, and the current one "
+                f"has {self.waiting} articles still to read (parley extract) before it is rebuilt"
+            )
+        applied = (
             f"{self.claims} claims applied: {self.new_positions} new positions, {self.changes} changes, "
             f"{self.confirmations} confirmed; {self.alerts} alerts queued"
         )
+        if self.rebuilt:
+            return f"ledger rebuilt, without alerts: {applied}"
+        return applied
 
 
 @dataclass(frozen=True)
@@ -82,6 +99,7 @@ def apply_claims(
     *,
     version: str | None = None,
     chunk: int = PENDING_CHUNK,
+    rebuild: bool = False,
 ) -> DiffSummary:
     """Apply every claim not yet in the ledger, in publication order, in one transaction.
 
@@ -89,16 +107,52 @@ def apply_claims(
     each event to; the rules are read before anything is written, so a bad file changes nothing.
     Pending claims are streamed ``chunk`` at a time: each chunk is applied in memory to the versions
     of the (actor, issue) pairs it touches (read once per run) and written in bulk.
+
+    With ``version``, a ledger holding another version's claims is rebuilt from this version's once
+    it has read every article (see the module's docstring); ``rebuild`` rebuilds it in any case
+    (after ``parley extract --reprocess`` under the same version, say). A rebuild queues no alerts.
     """
     summary = DiffSummary()
     rules = AlertRules.load(settings)
     with Session(engine) as session, session.begin():
         session.execute(select(func.pg_advisory_xact_lock(LEDGER_LOCK_KEY)))
+        if version is not None and not rebuild and _holds_other_version(session, version):
+            from etl.claims import unread_count
+
+            summary.waiting = unread_count(session, version)
+            if summary.waiting:
+                return summary
+            rebuild = True
+        if rebuild:
+            _clear(session)
+            summary.rebuilt = 1
+            channels = []
         units = dict(session.execute(select(Issue.key, Issue.value_type)).all())
         ledger = _Ledger(session, settings, channels, rules, units, summary)
         for claims in _pending_claims(session, version, chunk):
             ledger.apply_all(claims)
     return summary
+
+
+def _holds_other_version(session: Session, version: str) -> bool:
+    """Whether the ledger's positions were opened by claims of another extractor version (a read of
+    the positions, which are few, not of their claims)."""
+    other = (
+        select(Position.id)
+        .join(Claim, Claim.id == Position.opened_by_claim_id)
+        .where(Claim.extractor_version != version)
+        .limit(1)
+    )
+    return session.scalar(other) is not None
+
+
+def _clear(session: Session) -> None:
+    """Empty the ledger for a rebuild. Alerts stay, queued or sent (their events are gone: change_id
+    becomes NULL), so nothing already announced is lost or sent again."""
+    session.execute(SUPPORT.delete())
+    session.execute(CHANGES.delete())
+    session.execute(POSITIONS.delete())
+    session.execute(update(CLAIMS).where(CLAIMS.c.in_ledger).values(in_ledger=False))
 
 
 def _pending_claims(session: Session, version: str | None, chunk: int) -> Iterator[list[_PendingClaim]]:

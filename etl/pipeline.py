@@ -64,11 +64,11 @@ def run_extract(
         )
 
 
-def run_diff(engine: Engine, settings: Settings) -> DiffSummary:
+def run_diff(engine: Engine, settings: Settings, *, rebuild: bool = False) -> DiffSummary:
     from etl.extract import EXTRACTOR_VERSION
 
     names = [channel.name for channel in channels_from_settings(settings)]
-    return ledger.apply_claims(engine, settings, names, version=EXTRACTOR_VERSION)
+    return ledger.apply_claims(engine, settings, names, version=EXTRACTOR_VERSION, rebuild=rebuild)
 
 
 def run_health(engine: Engine, settings: Settings) -> HealthSummary:

@@ -115,7 +115,9 @@ class Alert(Base):
     alert_key: Mapped[str] = mapped_column(Text, comment="stable id of the alert, the same on every channel")
     kind: Mapped[str] = mapped_column(String(16), comment="position_change | feed_health")
     change_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("position_changes.id", ondelete="CASCADE")
+        BigInteger,
+        ForeignKey("position_changes.id", ondelete="SET NULL"),
+        comment="the event, while the ledger that recorded it stands (NULL after a rebuild)",
     )
     feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(Text, comment="the channel URL, secrets masked")
