@@ -27,8 +27,7 @@ the clock starts, so the COPY figures are the server's load floor. COPY runs two
   product's unit of work costs the server when nothing else is done.
 
 The product does more than COPY does: it reads (de-duplication, the first copy of a content hash,
-conflicts), and ``store_results`` also marks the batch's articles read (``articles.extracted_version``),
-an UPDATE of rows COPY does not touch. Runs alternate (``--rounds`` times each, the order rotating
+conflicts). Runs alternate (``--rounds`` times each, the order rotating
 every round) because the machine is shared; the table gives medians and the ratios.
 
     python bench/writes.py --articles 20000 --claims-per-article 2 --rounds 3
@@ -441,13 +440,6 @@ def bench_claims(engine: Engine, args: argparse.Namespace) -> Stage:
         per_batch.extend(split_by_article(dumped, batch_of, len(batches)))
 
     def reset() -> None:
-        # store_results also marks the articles read: every product run starts from unread articles
-        with engine.begin() as conn:
-            conn.execute(
-                text("UPDATE articles SET extracted_version = NULL WHERE extracted_version IS NOT NULL")
-            )
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM articles"))
         truncate(engine, CLAIM_TABLES)
 
     log(f"claims: {len(ids)} articles' results in {len(batches)} batches")

@@ -27,9 +27,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    or_,
     select,
-    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -39,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from etl.catalog import load_reference
 from etl.settings import Settings
-from models import Article, ArticleExtraction, Claim, Mention
+from models import Article, ArticleExtraction, Claim, ExtractionProgress, Mention
 
 if TYPE_CHECKING:
     from etl.extract import ArticleResult, Extractor
@@ -69,30 +67,60 @@ def load_extractor(settings: Settings) -> Extractor:
 
 
 def pending_count(engine: Engine, version: str, *, reprocess: bool = False) -> int:
-    with Session(engine) as session:
+    with Session(engine) as session, session.begin():
         if reprocess:
             return int(session.scalar(select(func.count()).select_from(Article)) or 0)
         return unread_count(session, version)
 
 
 def unread_count(session: Session, version: str) -> int:
-    """How many stored articles ``version`` has not read yet."""
-    return int(session.scalar(select(func.count()).select_from(Article).where(_unread(version))) or 0)
+    """How many stored articles ``version`` has not read yet (moving its reading mark on first)."""
+    above = read_through(session, version)
+    query = select(func.count()).select_from(Article).where(Article.id > above, ~_read(version))
+    return int(session.scalar(query) or 0)
 
 
-def _unread(version: str) -> Any:
-    """Articles ``version`` has not read. ``extracted_version`` (indexed) narrows them to the few
-    another version or none read last, without reading the history; ``article_extractions``, the
-    record, decides among those."""
-    other = or_(
-        Article.extracted_version.is_(None),
-        Article.extracted_version < version,
-        Article.extracted_version > version,
+def read_through(session: Session, version: str) -> int:
+    """The id up to which ``version`` has read every article, moved on as far as it now can.
+
+    Articles are stored in id order: ``etl.ingest.store_articles`` allocates their ids and commits
+    under one lock, so an article not yet visible will get a higher id than every visible one. So
+    the mark can move to just below the first visible article ``version`` has not read (or to the
+    last article), and what is left to read is always above it: an index range, however long the
+    history. ``article_extractions`` stays the record and decides within that range.
+    """
+    mark = session.scalar(
+        select(ExtractionProgress.read_through).where(ExtractionProgress.extractor_version == version)
     )
-    read = exists().where(
+    start = mark or 0
+    first_unread = session.scalar(
+        select(Article.id).where(Article.id > start, ~_read(version)).order_by(Article.id).limit(1)
+    )
+    if first_unread is not None:
+        reached = first_unread - 1
+    else:
+        reached = session.scalar(select(func.max(Article.id)).where(Article.id > start)) or start
+    if mark is None or reached > mark:
+        upsert = pg_insert(ExtractionProgress).values(extractor_version=version, read_through=reached)
+        session.execute(
+            upsert.on_conflict_do_update(
+                index_elements=["extractor_version"],
+                # two runs may move it at once: each mark is true when computed, the higher one wins
+                set_={
+                    "read_through": func.greatest(
+                        ExtractionProgress.read_through, upsert.excluded.read_through
+                    ),
+                    "updated_at": func.now(),
+                },
+            )
+        )
+    return reached
+
+
+def _read(version: str) -> Any:
+    return exists().where(
         ArticleExtraction.article_id == Article.id, ArticleExtraction.extractor_version == version
     )
-    return and_(other, ~read)
 
 
 def extract_articles(
@@ -110,10 +138,13 @@ def extract_articles(
     load_reference(engine, settings.seeds_dir)  # claims refer to the actors and issues by key
     summary = ExtractSummary()
     last_id = 0
+    if not reprocess:
+        with Session(engine) as session, session.begin():
+            last_id = read_through(session, EXTRACTOR_VERSION)
     while True:
         query = select(Article.id).where(Article.id > last_id)
         if not reprocess:
-            query = query.where(_unread(EXTRACTOR_VERSION))
+            query = query.where(~_read(EXTRACTOR_VERSION))
         with Session(engine) as session:
             # ids first, from the primary-key index; selecting the texts in the same query made
             # PostgreSQL scan the whole articles table to find the few pending ones
@@ -227,7 +258,6 @@ def store_results(
     COPY, and nothing is deleted; a batch it has written before is replaced: its mentions deleted, its
     claims upserted on their natural key (an unchanged claim keeps its id) and the stale ones deleted.
     """
-    _mark_read(session, article_ids, version)
     if not article_ids:
         return
     batch = {
@@ -316,17 +346,6 @@ def _copy(session: Session, table: str, columns: Sequence[str], rows: Sequence[t
     except dbapi_error as exc:
         # raised as SQLAlchemy raises the errors of the statements it runs (DBAPIError, with .orig)
         raise DBAPIError.instance(statement, None, exc, dbapi_error) from exc
-
-
-def _mark_read(session: Session, article_ids: Sequence[int], version: str) -> None:
-    """Note on the articles which version read them last (``extracted_version``: how the next tick
-    finds what is left to read without reading the history; ``article_extractions`` is the record)."""
-    session.execute(
-        update(Article)
-        .where(Article.id.in_(article_ids), Article.extracted_version.is_distinct_from(version))
-        .values(extracted_version=version)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def value_text(value: int | float | str) -> str:

@@ -392,7 +392,8 @@ def store_articles(session: Session, feed_id: int, drafts: Sequence[ArticleDraft
     if not drafts:
         return 0
     # Feeds are stored from several threads (and maybe processes) at once; without this lock two
-    # copies of one story arriving together would both look like the first copy.
+    # copies of one story arriving together would both look like the first copy. Held until commit,
+    # it also makes articles commit in id order, which etl.claims.read_through relies on.
     session.execute(_STORE_LOCK)
     first_copies: list[tuple[ArticleDraft, str]] = []
     later_copies: list[tuple[ArticleDraft, str]] = []

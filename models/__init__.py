@@ -2,7 +2,7 @@
 
 from models.article import Article
 from models.base import Base
-from models.claim import ArticleExtraction, Claim, Mention
+from models.claim import ArticleExtraction, Claim, ExtractionProgress, Mention
 from models.feed import Feed, FeedFetch
 from models.position import Alert, Position, PositionChange, PositionSupport
 from models.reference import Actor, Issue
@@ -14,6 +14,7 @@ __all__ = [
     "ArticleExtraction",
     "Base",
     "Claim",
+    "ExtractionProgress",
     "Feed",
     "FeedFetch",
     "Issue",

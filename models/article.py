@@ -33,8 +33,6 @@ class Article(Base):
         Index("ix_articles_content_hash", "content_hash"),
         Index("ix_articles_published_at", "published_at"),
         Index("ix_articles_search_vector", "search_vector", postgresql_using="gin"),
-        # what the current extractor has not read: small index ranges, not the whole history
-        Index("ix_articles_extracted_version", "extracted_version"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -54,9 +52,6 @@ class Article(Base):
     page_status: Mapped[str | None] = mapped_column(Text, comment="why the page was not used, if not")
     raw_entry: Mapped[dict[str, Any]] = mapped_column(JSONB, comment="the feed entry as parsed")
     raw_html: Mapped[bytes | None] = mapped_column(LargeBinary, comment="zlib-compressed page HTML")
-    extracted_version: Mapped[str | None] = mapped_column(
-        String(32), comment="extractor version that last read the article (NULL: not read yet)"
-    )
     # For analysts' full-text search (migration 0004). Deferred: the pipeline never reads it.
     search_vector: Mapped[str | None] = mapped_column(
         TSVECTOR,

@@ -37,6 +37,19 @@ class ArticleExtraction(Base):
     error: Mapped[str | None] = mapped_column(Text, comment="why the article could not be read, if so")
 
 
+class ExtractionProgress(Base):
+    """How far an extractor version has read: every article up to ``read_through`` (articles are
+    stored in id order, see ``etl.ingest.store_articles``), so what is left lies above it."""
+
+    __tablename__ = "extraction_progress"
+
+    extractor_version: Mapped[str] = mapped_column(String(32), primary_key=True)
+    read_through: Mapped[int] = mapped_column(
+        BigInteger, comment="every article with an id up to this one has been read by this version"
+    )
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
 class Mention(Base):
     """An actor named in an article: characters [start_offset, end_offset) of title + blank line + text."""
 

@@ -1,4 +1,4 @@
-"""markers that find the work of a tick by index: articles not yet read, claims not yet applied
+"""finding a tick's work by index: how far each extractor version has read, claims not yet applied
 
 Revision ID: 0006
 Revises: 0005
@@ -9,14 +9,12 @@ which articles the current extractor has not read and which claims the ledger ha
 were anti-joins over the whole history (``articles`` against ``article_extractions``, ``claims``
 against ``position_support``): 80-90 and 50 ms at 200k articles, growing with every article.
 
-- ``articles.extracted_version``: the extractor version that last read the article (NULL: none).
-  Indexed, so the articles a version has not read are two small index ranges (``< v``, ``> v``)
-  plus the NULLs; ``article_extractions`` stays the record and the final check.
+- ``extraction_progress``: per extractor version, the article id up to which it has read every
+  article. Articles are stored in id order (``etl.ingest`` allocates and commits them under one
+  lock), so what is left to read lies above that id: an index range, not the history. Filled by
+  the first extraction run; ``article_extractions`` stays the record and decides within the range.
 - ``claims.in_ledger``: set when the ledger applies the claim (``position_support`` stays the
-  record); a partial index holds only the claims still to apply.
-
-Existing rows are filled from ``article_extractions`` (the latest version to read each article)
-and ``position_support``.
+  record); a partial index holds only the claims still to apply. Filled from ``position_support``.
 """
 
 from __future__ import annotations
@@ -33,25 +31,18 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column(
-        "articles",
+    op.create_table(
+        "extraction_progress",
+        sa.Column("extractor_version", sa.String(length=32), nullable=False),
         sa.Column(
-            "extracted_version",
-            sa.String(length=32),
-            nullable=True,
-            comment="extractor version that last read the article (NULL: not read yet)",
+            "read_through",
+            sa.BigInteger(),
+            nullable=False,
+            comment="every article with an id up to this one has been read by this version",
         ),
+        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint("extractor_version", name=op.f("pk_extraction_progress")),
     )
-    op.execute(
-        """
-        UPDATE articles a SET extracted_version = latest.extractor_version
-          FROM (SELECT DISTINCT ON (article_id) article_id, extractor_version
-                  FROM article_extractions
-                 ORDER BY article_id, processed_at DESC, extractor_version DESC) latest
-         WHERE latest.article_id = a.id
-        """
-    )
-    op.create_index("ix_articles_extracted_version", "articles", ["extracted_version"], unique=False)
 
     op.add_column(
         "claims",
@@ -75,5 +66,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_claims_not_in_ledger", table_name="claims", postgresql_where=sa.text("NOT in_ledger"))
     op.drop_column("claims", "in_ledger")
-    op.drop_index("ix_articles_extracted_version", table_name="articles")
-    op.drop_column("articles", "extracted_version")
+    op.drop_table("extraction_progress")

@@ -1,6 +1,6 @@
-"""How a tick finds its work: ``articles.extracted_version`` and ``claims.in_ledger`` (migration 0006)
-point at the few articles to read and claims to apply; ``article_extractions`` and
-``position_support`` stay the record and decide among them."""
+"""How a tick finds its work (migration 0006): ``extraction_progress`` says up to which article each
+extractor version has read everything, ``claims.in_ledger`` points at the claims to apply;
+``article_extractions`` and ``position_support`` stay the record and decide."""
 
 from __future__ import annotations
 
@@ -9,65 +9,77 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from etl import ledger
-from etl.claims import extract_articles, pending_count
+from etl.claims import extract_articles, pending_count, read_through
 from etl.extract import EXTRACTOR_VERSION, Extractor
 from etl.settings import Settings
-from models import Article, Claim
+from models import Article, ArticleExtraction, Claim, ExtractionProgress
 from tests.db.conftest import VERSION, day, state
 from tests.db.test_claims import STORIES, store_stories
 
 
-def versions(engine: Engine) -> list[str | None]:
+def add_articles(engine: Engine, n: int, prefix: str = "new") -> list[int]:
+    with engine.begin() as conn:
+        feed_id = conn.scalar(select(Article.feed_id).limit(1))
+        return list(
+            conn.scalars(
+                insert(Article).returning(Article.id),
+                [{"feed_id": feed_id, "guid": f"{prefix}{i}", "title": "Later", "text": f"Story {i}.",
+                  "text_source": "summary", "content_hash": f"{prefix}{i}", "raw_entry": {}}
+                 for i in range(n)],
+            )
+        )  # fmt: skip
+
+
+def mark(engine: Engine, version: str) -> int | None:
     with Session(engine) as session:
-        return list(session.scalars(select(Article.extracted_version).order_by(Article.id)))
+        return session.scalar(
+            select(ExtractionProgress.read_through).where(ExtractionProgress.extractor_version == version)
+        )
 
 
-def test_extraction_marks_the_articles_it_read_and_counts_only_the_rest(
+def test_extraction_moves_the_reading_mark_and_counts_only_what_lies_above(
     clean_db: Engine, settings: Settings, extractor: Extractor
 ) -> None:
-    store_stories(clean_db)
-    assert versions(clean_db) == [None] * len(STORIES)
+    ids = store_stories(clean_db)
+    assert pending_count(clean_db, EXTRACTOR_VERSION) == len(STORIES)
+    assert mark(clean_db, EXTRACTOR_VERSION) == min(ids) - 1  # nothing read: the mark stays below
 
     extract_articles(clean_db, settings, extractor)
-    assert versions(clean_db) == [EXTRACTOR_VERSION] * len(STORIES)
     assert pending_count(clean_db, EXTRACTOR_VERSION) == 0
-    # another version has read none of them: all are pending for it, none for the one that read them
+    assert mark(clean_db, EXTRACTOR_VERSION) == max(ids)
+    # another version has read none of them
     assert pending_count(clean_db, EXTRACTOR_VERSION + ".next") == len(STORIES)
-    assert pending_count(clean_db, "0." + EXTRACTOR_VERSION) == len(STORIES)
 
-    with clean_db.begin() as conn:  # two new articles
-        feed_id = conn.scalar(select(Article.feed_id).limit(1))
-        conn.execute(
-            insert(Article),
-            [{"feed_id": feed_id, "guid": f"new{i}", "title": "Later", "text": f"Story {i}.",
-              "text_source": "summary", "content_hash": f"new{i}", "raw_entry": {}} for i in (1, 2)],
-        )  # fmt: skip
+    new = add_articles(clean_db, 2)
     assert pending_count(clean_db, EXTRACTOR_VERSION) == 2
     assert extract_articles(clean_db, settings, extractor).articles == 2
     assert pending_count(clean_db, EXTRACTOR_VERSION) == 0
+    assert mark(clean_db, EXTRACTOR_VERSION) == max(new)
 
 
-def test_the_record_decides_when_the_marker_is_missing(
-    clean_db: Engine, settings: Settings, extractor: Extractor
-) -> None:
-    """An article whose marker was lost (or says another version read it last) is not read again
-    by a version that article_extractions says already read it."""
-    store_stories(clean_db)
-    extract_articles(clean_db, settings, extractor)
+def test_the_mark_never_passes_an_article_not_yet_read(clean_db: Engine) -> None:
+    first, second, third = store_stories(clean_db)[:3]
+    with clean_db.begin() as conn:  # read out of order: the second and third, not the first
+        conn.execute(
+            insert(ArticleExtraction),
+            [{"article_id": i, "extractor_version": VERSION} for i in (second, third)],
+        )
+    with Session(clean_db) as session, session.begin():
+        assert read_through(session, VERSION) == first - 1
+    assert pending_count(clean_db, VERSION) == len(STORIES) - 2
+
     with clean_db.begin() as conn:
-        conn.execute(update(Article).where(Article.guid == "g0").values(extracted_version=None))
-        conn.execute(update(Article).where(Article.guid == "g1").values(extracted_version="0.0.1"))
-    assert pending_count(clean_db, EXTRACTOR_VERSION) == 0
-    assert extract_articles(clean_db, settings, extractor).articles == 0
+        conn.execute(insert(ArticleExtraction).values(article_id=first, extractor_version=VERSION))
+    assert pending_count(clean_db, VERSION) == len(STORIES) - 3
+    assert mark(clean_db, VERSION) == third  # up to the fourth, which is not read
 
 
-def test_reprocessing_keeps_the_marker_at_the_version_that_read_last(
-    clean_db: Engine, settings: Settings, extractor: Extractor
-) -> None:
-    store_stories(clean_db)
-    extract_articles(clean_db, settings, extractor)
-    extract_articles(clean_db, settings, extractor, reprocess=True)
-    assert versions(clean_db) == [EXTRACTOR_VERSION] * len(STORIES)
+def test_the_record_decides_above_the_mark(clean_db: Engine) -> None:
+    """An article above the mark that the record says was read is not counted (nor read again)."""
+    ids = store_stories(clean_db)
+    with clean_db.begin() as conn:
+        conn.execute(insert(ArticleExtraction).values(article_id=ids[-1], extractor_version=VERSION))
+    assert pending_count(clean_db, VERSION) == len(ids) - 1
 
 
 def in_ledger(engine: Engine) -> dict[int, bool]:
