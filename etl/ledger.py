@@ -57,8 +57,8 @@ class DiffSummary:
     changes: int = 0
     confirmations: int = 0
     alerts: int = 0
-    rebuilt: int = 0
-    """1 when this run rebuilt the ledger from scratch (no alerts for what it rebuilt)"""
+    rebuilt: bool = False
+    """this run rebuilt the ledger from scratch (no alerts for what it rebuilt)"""
     waiting: int = 0
     """articles the current extractor version has still to read before the ledger can move to it"""
 
@@ -125,7 +125,7 @@ def apply_claims(
             rebuild = True
         if rebuild:
             _clear(session)
-            summary.rebuilt = 1
+            summary.rebuilt = True
             channels = []
         units = dict(session.execute(select(Issue.key, Issue.value_type)).all())
         ledger = _Ledger(session, settings, channels, rules, units, summary)

@@ -17,14 +17,16 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from rich.console import Console
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
-from etl import db
+from etl import db, pipeline
 from etl.seeds import load_actors, load_issues
 from etl.settings import Settings
 
@@ -166,6 +168,17 @@ class Replay:
         request = urllib.request.Request(f"{self.base}/clock?now={now}", method="POST")
         with urllib.request.urlopen(request, timeout=10):
             pass
+
+    def run_pipeline(
+        self, engine: Engine, settings: Settings, start: datetime, end: datetime, step: timedelta
+    ) -> None:
+        """One ``parley run`` (every feed polled) at each clock time from ``start`` to ``end``."""
+        quiet = Console(quiet=True)
+        moment = start
+        while moment <= end:
+            self.set_clock(moment.isoformat().replace("+00:00", "Z"))
+            pipeline.run_once(engine, settings, quiet, poll_all=True)
+            moment += step
 
 
 def start_replay(archive: Path, now: str, items: int = 50) -> Replay:

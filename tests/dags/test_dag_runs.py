@@ -72,6 +72,12 @@ def pipeline_settings() -> Any:
     return orchestration.settings_for(os.environ["AIRFLOW_CONN_PARLEY_DB"])
 
 
+def ingest_all(settings: Any) -> None:
+    """What parley_ingest's tasks do, without Airflow: every due feed, batch by batch."""
+    for batch in orchestration.plan_ingest(settings):
+        orchestration.ingest_batch(settings, batch)
+
+
 def test_ingest_dag_stores_articles_and_emits_their_count(
     dagbag: Any, parley_env: Path, demo_base: str, clean_db: Engine
 ) -> None:
@@ -93,8 +99,7 @@ def test_extract_dag_records_claims_and_positions_and_emits_the_positions_asset(
     dagbag: Any, parley_env: Path, demo_base: str, clean_db: Engine
 ) -> None:
     settings = pipeline_settings()
-    for batch in orchestration.plan_ingest(settings):
-        orchestration.ingest_batch(settings, batch)
+    ingest_all(settings)
     before = asset_events("parley_positions")
     run(dagbag, "parley_extract")
     assert count(clean_db, Claim) > 0
@@ -113,8 +118,7 @@ def test_alerts_dag_delivers_the_outbox(
     dagbag: Any, parley_env: Path, demo_base: str, clean_db: Engine
 ) -> None:
     settings = pipeline_settings()
-    for batch in orchestration.plan_ingest(settings):
-        orchestration.ingest_batch(settings, batch)
+    ingest_all(settings)
     orchestration.extract_pending(settings)
     orchestration.apply_claims(settings)
     queued = count(clean_db, Alert)

@@ -15,6 +15,14 @@ from etl.settings import PROJECT_ROOT
 from models import Article, Claim, Feed
 
 VERSION = "test-1"
+# the analysts' views (migration 0004)
+VIEWS = [
+    "current_positions",
+    "position_history",
+    "position_change_events",
+    "claims_with_evidence",
+    "feed_health",
+]
 _ids = count(1)
 
 

@@ -18,15 +18,9 @@ from sqlalchemy.pool import NullPool
 from etl import db
 from etl.analysts import AnalystRoleError, drop_analyst, grant_analyst
 from tests.conftest import cli_env_for, run_parley
+from tests.db.conftest import VIEWS
 
 PASSWORD = "s3cret-'quoted'-%s"
-VIEWS = [
-    "current_positions",
-    "position_history",
-    "position_change_events",
-    "claims_with_evidence",
-    "feed_health",
-]
 
 
 def unique_role() -> str:

@@ -12,15 +12,7 @@ from sqlalchemy.engine import Engine
 from etl.ledger import apply_claims
 from etl.settings import Settings
 from models import Feed, FeedFetch
-from tests.db.conftest import VERSION, day, state
-
-VIEWS = [
-    "current_positions",
-    "position_history",
-    "position_change_events",
-    "claims_with_evidence",
-    "feed_health",
-]
+from tests.db.conftest import VERSION, VIEWS, day, state
 
 
 def rows(engine: Engine, sql: str, **params: Any) -> list[dict[str, Any]]:

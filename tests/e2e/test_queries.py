@@ -11,12 +11,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from rich.console import Console
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 
-from etl import pipeline
 from etl.analysts import drop_analyst, grant_analyst
 from etl.catalog import add_feeds
 from etl.seeds import FeedSeed
@@ -73,12 +71,7 @@ def news_db(engine: Engine, replay: Replay, tmp_path_factory: pytest.TempPathFac
     faults = replay.faults()
     feeds = replay.feeds() + [faults[name] for name in FAULTS]
     add_feeds(engine, [FeedSeed(url=url, tags=["replay"]) for url in feeds])
-    quiet = Console(quiet=True)
-    moment = START
-    while moment <= END:
-        replay.set_clock(moment.isoformat().replace("+00:00", "Z"))
-        pipeline.run_once(engine, settings, quiet, poll_all=True)
-        moment += timedelta(hours=12)
+    replay.run_pipeline(engine, settings, START, END, timedelta(hours=12))
     return engine
 
 

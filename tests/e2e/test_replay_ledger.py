@@ -8,12 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from etl import pipeline
 from etl.catalog import add_feeds
 from etl.seeds import FeedSeed
 from etl.settings import Settings
@@ -41,13 +39,7 @@ def test_two_weeks_of_news_build_the_truce_history_and_alert_once_per_change(
         alert_urls=[f"jsonl://{alerts_file}"], fetch_articles=True, total_timeout=5.0
     )
     add_feeds(clean_db, [FeedSeed(url=url, tags=["replay"]) for url in replay.feeds()])
-    quiet = Console(quiet=True)
-
-    moment = START
-    while moment <= END:
-        replay.set_clock(moment.isoformat().replace("+00:00", "Z"))
-        pipeline.run_once(clean_db, run_settings, quiet, poll_all=True)
-        moment += timedelta(hours=12)
+    replay.run_pipeline(clean_db, run_settings, START, END, timedelta(hours=12))
 
     with Session(clean_db) as session:
         accepted_four = {
