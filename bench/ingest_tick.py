@@ -310,7 +310,8 @@ TIMED_PARTS: tuple[tuple[Any, str, str], ...] = (
     (ingest_module, "unseen_drafts", UNSEEN),
     (ingest_module, "fill_from_page", PAGES),
     (ingest_module, "extract_main_text", MAIN_TEXT),
-    (ingest_module, "store_articles", STORE),
+    (ingest_module, "_store_polls", STORE),  # the main thread stores the polls that ended ...
+    (ingest_module, "store_articles", STORE),  # ... or, before it did, each feed thread its own
     (ingest_module, "_record_poll", RECORD_ONE),
 )
 
@@ -584,7 +585,7 @@ def report_first(results: Results, args: argparse.Namespace) -> None:
         ("  article pages, summed over the page threads", (PAGES,)),
         ("    GET the page (etl.fetch)", (PAGE_GET,)),
         ("    main text (trafilatura, in extract_main_text)", (MAIN_TEXT,)),
-        ("  store articles, record the poll (a transaction)", (STORE, RECORD_ONE)),
+        ("store articles with their polls' records", (STORE, RECORD_ONE)),
         ("record the polls that stored nothing", (RECORD,)),
     ]
     for label, parts in rows:

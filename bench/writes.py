@@ -4,10 +4,14 @@ In a PostgreSQL database of its own (``parley_bench_writes_<random>`` on ``--adm
 with :func:`etl.db.upgrade`, dropped at the end, also on error) it times three stages:
 
 * **articles**: ``--articles`` items of ``../shared/corpus/news_items_2023q4.jsonl`` become drafts
-  with :func:`etl.ingest.draft_from_entry`, grouped per source feed into polls of ``--batch`` items
-  (a poll of the replay server brings up to 50), and each poll is stored the way
-  :func:`etl.ingest.poll_feed` stores it: :func:`etl.ingest.unseen_drafts`, then
-  :func:`etl.ingest.store_articles` in a transaction of its own;
+  with :func:`etl.ingest.draft_from_entry`, cut per source feed into polls of ``--batch`` items (a
+  poll of the replay server brings up to 50), a feed of its own per poll: the polls of one tick.
+  Each poll hands over what :func:`etl.ingest._poll` hands over once a feed is fetched and parsed
+  (:func:`etl.ingest.unseen_drafts` picks the drafts not stored yet), and the product stores them:
+  as a tick does (``ingest``'s loop, :func:`etl.ingest._store_as_they_end`: 4 poll threads, the
+  polls that end while others are stored are stored together, with their records, in one
+  transaction), and then one poll per transaction (:func:`etl.ingest._store_polls` for each poll in
+  turn: a tick whose polls end one at a time, or ``poll_feed``);
 * **claims**: synthetic extraction results (``--claims-per-article`` claims on the seeds' actors and
   issues, a mention per claim; the real extractor finds 90 claims in the whole corpus, too few to
   time) written by :func:`etl.claims.store_results` per batch of ``--extract-batch`` articles,
@@ -22,12 +26,12 @@ the clock starts, so the COPY figures are the server's load floor. COPY runs two
 
 * **COPY, one transaction**: every row in one COPY per table and one commit (issue 7's "a plain
   PostgreSQL COPY of the same rows"; the target, within 2x, is stated against this one);
-* **COPY per batch**: the same rows cut into the product's transactions (a poll's articles, a
-  store_results batch's claims, mentions and marks), one COPY per table and a commit each: what the
-  product's unit of work costs the server when nothing else is done.
+* **COPY per batch**: the same rows cut into the product's transactions (the articles of the polls
+  stored together, a store_results batch's claims, mentions and marks), one COPY per table and a
+  commit each: what the product's unit of work costs the server when nothing else is done.
 
 The product does more than COPY does: it reads (de-duplication, the first copy of a content hash,
-conflicts). Runs alternate (``--rounds`` times each, the order rotating
+conflicts) and writes each poll's record. Runs alternate (``--rounds`` times each, the order rotating
 every round) because the machine is shared; the table gives medians and the ratios.
 
     python bench/writes.py --articles 20000 --claims-per-article 2 --rounds 3
@@ -46,10 +50,12 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -59,10 +65,21 @@ from sqlalchemy.engine import Engine, make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from etl import db  # noqa: E402
+from etl import ingest as ingest_module  # noqa: E402
 from etl.catalog import load_reference  # noqa: E402
 from etl.claims import store_results  # noqa: E402
 from etl.extract import ArticleResult, Claim, Mention  # noqa: E402
-from etl.ingest import ArticleDraft, draft_from_entry, store_articles, unseen_drafts  # noqa: E402
+from etl.ingest import (  # noqa: E402
+    ArticleDraft,
+    FeedOutcome,
+    _FeedToPoll,
+    _Polled,
+    _store_as_they_end,
+    _store_polls,
+    draft_from_entry,
+    store_feeds,
+    unseen_drafts,
+)
 from etl.ledger import apply_claims  # noqa: E402
 from etl.seeds import load_actors, load_issues  # noqa: E402
 from etl.settings import Settings  # noqa: E402
@@ -350,67 +367,117 @@ def main() -> None:
     stages: list[Stage] = []
     with bench_database(args.admin_url) as engine:
         load_reference(engine, ROOT / "seeds")
+        # a feed per poll: the polls of one tick, each feed polled once
         with Session(engine) as session, session.begin():
-            feed_ids = {
-                url: session.execute(
-                    insert(Feed).values(url=url, title=url.split("/")[2]).returning(Feed.id)
-                ).scalar_one()
-                for url in sources
-            }
-        stages.append(bench_articles(engine, polls, feed_ids, args.rounds))
+            feeds = [
+                _FeedToPoll(feed_id, url, None, None, 0, True)
+                for number, (source, _) in enumerate(polls)
+                for url in [f"{source}?poll={number}"]
+                for feed_id in [
+                    session.execute(
+                        insert(Feed).values(url=url, title=source.split("/")[2]).returning(Feed.id)
+                    ).scalar_one()
+                ]
+            ]
+        stages.append(bench_articles(engine, polls, feeds, args.rounds, together=True))
+        stages.append(bench_articles(engine, polls, feeds, args.rounds, together=False))
         stages.append(bench_claims(engine, args))
         stages.append(bench_ledger(engine, args))
     print_table(stages, args, drafts)
 
 
 def bench_articles(
-    engine: Engine, polls: list[tuple[str, list[ArticleDraft]]], feed_ids: dict[str, int], rounds: int
+    engine: Engine,
+    polls: list[tuple[str, list[ArticleDraft]]],
+    feeds: list[_FeedToPoll],
+    rounds: int,
+    *,
+    together: bool,
 ) -> Stage:
-    stage = Stage("articles", "articles")
-    split = {"unseen_drafts": 0.0, "store_articles": 0.0}
-    stored_per_poll: list[int] = []
+    """The articles of every poll stored by the product: as a tick stores them (``together``: the
+    polls that end while others are stored are stored together), or one poll per transaction (as
+    when polls end one at a time, or ``poll_feed`` polls one feed)."""
+    stage = Stage("articles" if together else "articles, a poll per transaction", "articles")
+    settings = Settings(database_url=engine.url.render_as_string(hide_password=False), alert_rules=None)  # type: ignore[arg-type]
+    drafts_of = {feed.id: drafts for feed, (_, drafts) in zip(feeds, polls, strict=True)}
+    transactions: list[int] = []  # articles stored by each store_feeds call (one per transaction)
+    polls_per_transaction: list[int] = []
 
-    def product() -> float:
-        seen = stored = 0.0
-        stored_per_poll.clear()
-        for source, batch in polls:
-            start = time.perf_counter()
-            with Session(engine) as session:
-                fresh = unseen_drafts(session, feed_ids[source], batch)
-            middle = time.perf_counter()
-            with Session(engine) as session, session.begin():
-                stored_per_poll.append(store_articles(session, feed_ids[source], fresh))
-            seen += middle - start
-            stored += time.perf_counter() - middle
-        split["unseen_drafts"], split["store_articles"] = seen, stored
-        return seen + stored
+    def poll(feed: _FeedToPoll) -> _Polled:
+        """What etl.ingest._poll hands over once the feed is fetched and parsed: the drafts not stored
+        yet (``unseen_drafts``); fetching and parsing are not timed here (see bench/ingest_tick.py)."""
+        started_at = datetime.now(UTC)
+        drafts = drafts_of[feed.id]
+        with Session(engine) as session:
+            fresh = unseen_drafts(session, feed.id, drafts)
+        outcome = FeedOutcome(feed.id, feed.url, "ok", http_status=200, entries=len(drafts))
+        return _Polled(feed, outcome, started_at, None, None, fresh)
+
+    def counted(session: Session, batches: list[tuple[int, list[ArticleDraft]]]) -> dict[int, int]:
+        stored = store_feeds(session, batches)
+        transactions.append(sum(stored.values()))
+        polls_per_transaction.append(len(batches))
+        return stored
+
+    def product() -> None:
+        transactions.clear()
+        polls_per_transaction.clear()
+        if together:
+            with ThreadPoolExecutor(settings.ingest_workers, thread_name_prefix="poll") as pool:
+                running = {pool.submit(poll, feed) for feed in feeds}
+                outcomes = _store_as_they_end(engine, settings, running)
+        else:
+            outcomes = []
+            for feed in feeds:
+                polled = poll(feed)
+                if polled.fresh:
+                    _store_polls(engine, settings, [polled])
+                outcomes.append(polled.outcome)
+        assert all(o.status == "ok" for o in outcomes), [o.error for o in outcomes if o.status != "ok"]
 
     dumped: Dumped = {}
-    per_poll: list[Dumped] = []
+    per_transaction: list[Dumped] = []
 
     def keep() -> None:
         dumped.update(dump(engine, ARTICLE_TABLES))
         stage.rows = count(engine, "articles")
-        # a poll's rows are consecutive ids: cut the dump by what each poll stored
-        per_poll.extend(split_by_count(dumped, "articles", [n for n in stored_per_poll if n]))
+        # a transaction's rows are consecutive ids (the store lock): cut the dump by what each stored
+        per_transaction.extend(split_by_count(dumped, "articles", [n for n in transactions if n]))
 
-    reset = lambda: truncate(engine, ARTICLE_TABLES)  # noqa: E731
-    alternate(
-        stage,
-        rounds,
-        reset,
-        product,
-        lambda: copy_in(engine, dumped),
-        keep,
-        lambda: copy_batches(engine, per_poll),
-    )
+    def reset() -> None:
+        truncate(engine, ARTICLE_TABLES)
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE feed_fetches"))
+
+    with patched(ingest_module, "store_feeds", counted):
+        alternate(
+            stage,
+            rounds,
+            reset,
+            product,
+            lambda: copy_in(engine, dumped),
+            keep,
+            lambda: copy_batches(engine, per_transaction),
+        )
     assert count(engine, "articles") == stage.rows
-    stage.notes.append(f"{len(per_poll)} polls stored articles, one transaction each")
+    workers = f", {settings.ingest_workers} at a time" if together else ", one at a time"
     stage.notes.append(
-        f"last product run: unseen_drafts {split['unseen_drafts']:.1f} s, "
-        f"store_articles {split['store_articles']:.1f} s"
+        f"{len(feeds)} polls{workers}, stored in {len(per_transaction)} transactions (last product run: "
+        f"{statistics.mean(polls_per_transaction):.1f} polls and {statistics.mean(transactions):.0f} "
+        f"articles each, at most {max(polls_per_transaction)} polls); the product also writes each "
+        "poll's record (a feed_fetches row, the feed's state), which COPY does not"
     )
     return stage
+
+
+@contextmanager
+def patched(module: Any, name: str, replacement: Any) -> Iterator[None]:
+    original = getattr(module, name)
+    setattr(module, name, replacement)
+    try:
+        yield
+    finally:
+        setattr(module, name, original)
 
 
 def bench_claims(engine: Engine, args: argparse.Namespace) -> Stage:
@@ -501,19 +568,21 @@ def bench_ledger(engine: Engine, args: argparse.Namespace) -> Stage:
 
 
 def print_table(stages: list[Stage], args: argparse.Namespace, drafts: int) -> None:
+    width = max(len(stage.name) for stage in stages)
     print(
         f"{args.articles} corpus items ({drafts} drafts), polls of {args.batch}, "
         f"{args.claims_per_article} claims per article, store_results batches of {args.extract_batch}, "
         f"{args.rounds} rounds; medians. COPY: one transaction; per batch: in the product's transactions"
     )
     print(
-        f"{'stage':<10} {'unit':<8} {'rows':>7} {'product s':>9} {'rows/s':>7} {'COPY s':>7} {'rows/s':>7}"
-        f" {'ratio':>5} {'per batch s':>11} {'rows/s':>7} {'ratio':>5}"
+        f"{'stage':<{width}} {'unit':<8} {'rows':>7} {'product s':>9} {'rows/s':>7}"
+        f" {'COPY s':>7} {'rows/s':>7} {'ratio':>5} {'per batch s':>11} {'rows/s':>7} {'ratio':>5}"
     )
     for stage in stages:
         product, copy = statistics.median(stage.product), statistics.median(stage.copy)
         line = (
-            f"{stage.name:<10} {stage.unit:<8} {stage.rows:>7} {product:>9.2f} {stage.rows / product:>7.0f}"
+            f"{stage.name:<{width}} {stage.unit:<8} {stage.rows:>7} {product:>9.2f}"
+            f" {stage.rows / product:>7.0f}"
             f" {copy:>7.2f} {stage.rows / copy:>7.0f} {product / copy:>5.2f}"
         )
         if stage.copy_batched:

@@ -9,7 +9,6 @@ claims the new run no longer finds are deleted.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -36,6 +35,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from etl.catalog import load_reference
+from etl.db import UNIQUE_VIOLATION, copy_rows
 from etl.settings import Settings
 from models import Article, ArticleExtraction, Claim, ExtractionProgress, Mention
 
@@ -246,7 +246,6 @@ _UPSERT_MARKS = _new_marks.on_conflict_do_update(
         "error": _new_marks.excluded.error,
     },
 )
-UNIQUE_VIOLATION = "23505"
 
 
 def store_results(
@@ -292,13 +291,13 @@ def store_results(
     stored_before = bool(session.scalar(_STORED_BEFORE, batch))
     if stored_before:
         session.execute(_DELETE_MENTIONS, batch)
-    _copy(session, _mentions.name, _MENTION_COLUMNS, mentions)  # mentions have no key: COPY is the insert
+    copy_rows(session, _mentions.name, _MENTION_COLUMNS, mentions)  # mentions have no key: COPY is the insert
     if stored_before:
         _replace_claims(session, batch, claims)
     elif claims:
         try:
             with session.begin_nested():
-                _copy(session, _claims.name, [name for name, _ in _CLAIM_COLUMNS], claims)
+                copy_rows(session, _claims.name, [name for name, _ in _CLAIM_COLUMNS], claims)
         except DBAPIError as exc:
             # another run stored this batch's claims meanwhile: upsert over them instead
             if getattr(exc.orig, "pgcode", None) != UNIQUE_VIOLATION:
@@ -320,32 +319,6 @@ def _replace_claims(session: Session, batch: dict[str, Any], claims: Sequence[tu
 def _columns(columns: Sequence[tuple[str, Any]], rows: Sequence[tuple[Any, ...]]) -> dict[str, list[Any]]:
     """Rows as the parameters of :func:`_insert_rows`: one list per column."""
     return {name: [row[i] for row in rows] for i, (name, _) in enumerate(columns)}
-
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_field(value: object) -> str:
-    if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
-    return "\\N" if value is None else str(value)  # numbers: their text is COPY's text
-
-
-def _copy(session: Session, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-    """``COPY table FROM STDIN`` of the rows, in the session's transaction (text format: NULL is ``\\N``;
-    backslash, tab, newline and carriage return escaped)."""
-    if not rows:
-        return
-    data = "".join("\t".join(map(_copy_field, row)) + "\n" for row in rows)
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-    connection: Any = session.connection().connection  # the DBAPI connection (psycopg2)
-    dbapi_error = session.get_bind().dialect.loaded_dbapi.Error
-    try:
-        with connection.cursor() as cursor:
-            cursor.copy_expert(statement, io.StringIO(data))
-    except dbapi_error as exc:
-        # raised as SQLAlchemy raises the errors of the statements it runs (DBAPIError, with .orig)
-        raise DBAPIError.instance(statement, None, exc, dbapi_error) from exc
 
 
 def value_text(value: int | float | str) -> str:

@@ -7,18 +7,23 @@ migrations and views as production, no server for a new user to install.
 
 from __future__ import annotations
 
+import io
 import logging
 import warnings
+from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.orm import Session
 
 from etl.settings import PROJECT_ROOT, Settings
 
 EMBEDDED_DATABASE = "parley"
+UNIQUE_VIOLATION = "23505"  # SQLSTATE of a duplicate key
 _embedded_servers: dict[Path, Any] = {}
 
 
@@ -140,3 +145,39 @@ def require_schema(engine: Engine) -> None:
         raise DatabaseUnavailable(
             f"database schema is at {current or 'nothing'}, code expects {head}: run 'parley db upgrade'"
         )
+
+
+# --- COPY ----------------------------------------------------------------------------------------
+
+
+def copy_field(value: object) -> str:
+    """One value in COPY's text format: NULL is ``\\N``; backslash, tab, newline and carriage return
+    are escaped; bytes are bytea's hex form; dates and times ISO 8601 (a naive one is read in the
+    session's time zone, as psycopg2 sends it)."""
+    if isinstance(value, str):
+        # str.replace is several times faster than str.translate with a table, and most values
+        # hold none of the four characters
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    if value is None:
+        return "\\N"
+    if isinstance(value, bytes):
+        return "\\\\x" + value.hex()  # bytea's input \x..., its backslash escaped for COPY
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)  # numbers and booleans: their text is COPY's text
+
+
+def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """``COPY table (columns) FROM STDIN`` of the rows, in the session's transaction. A refusal is
+    raised as SQLAlchemy raises the errors of the statements it runs (``DBAPIError``, with ``.orig``)."""
+    if not rows:
+        return
+    data = "".join("\t".join(map(copy_field, row)) + "\n" for row in rows)
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    connection: Any = session.connection().connection  # the DBAPI connection (psycopg2)
+    dbapi_error = session.get_bind().dialect.loaded_dbapi.Error
+    try:
+        with connection.cursor() as cursor:
+            cursor.copy_expert(statement, io.StringIO(data))
+    except dbapi_error as exc:
+        raise DBAPIError.instance(statement, None, exc, dbapi_error) from exc

@@ -8,9 +8,10 @@ Identity of an article (the de-duplication contract, also in the README):
    stored again with ``duplicate_of`` pointing at the first copy: other outlets repeating a story
    matter for corroboration later.
 
-Each feed's articles are written in their own transaction, with the record of the poll; polls that
-bring nothing to store (a 304, a failure) are recorded in batches. A failing feed is a ``feed_fetches``
-row with a one-line reason and backs off exponentially, and never stops the others.
+A feed's articles are written in one transaction with the record of the poll (together with the
+articles and records of the other polls that ended meanwhile); polls that bring nothing to store (a
+304, a failure) are recorded in batches. A failing feed is a ``feed_fetches`` row with a one-line
+reason and backs off exponentially, and never stops the others.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import re
 import time
 import zlib
 from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,7 +33,6 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Integer,
-    LargeBinary,
     Text,
     and_,
     bindparam,
@@ -46,12 +46,13 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import text as sql_text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from etl.db import copy_rows
 from etl.fetch import PAGE_ACCEPT, Fetcher, FetchError, FetchPolicy, FetchResult
 from etl.settings import Settings
 from etl.text import extract_main_text, html_language, strip_tags
@@ -172,7 +173,9 @@ class ArticleDraft:
 def content_hash(title: str, text: str) -> str:
     """sha256 of the normalised main text (the title when there is no text)."""
     basis = text if text.strip() else title
-    normal = re.sub(r"\s+", " ", basis).strip().casefold()
+    # whitespace runs as one space, ends trimmed: str.split() knows the same whitespace as re's \s
+    # (tests/unit check every code point) and is several times faster on long texts
+    normal = " ".join(basis.split()).casefold()
     return hashlib.sha256(normal.encode("utf-8")).hexdigest()
 
 
@@ -292,143 +295,157 @@ def _decode_page(page: FetchResult) -> str:
 _articles = Article.metadata.tables["articles"]
 
 
-def _unnested(name: str, columns: Sequence[tuple[str, Any]], ordinality: str | None = None) -> Any:
+def _unnested(name: str, columns: Sequence[tuple[str, Any]]) -> Any:
     """``unnest`` of one array parameter per column, as a table: a batch of rows in a statement of
     fixed text, compiled once, and index probes per row (an ``IN`` list of 50 keys is estimated at a
     quarter of a table without statistics, and read as a sequential scan)."""
     arrays = (cast(bindparam(column_name), ARRAY(kind)) for column_name, kind in columns)
     columns_out = (column(column_name, kind) for column_name, kind in columns)
-    return (
-        func.unnest(*arrays).table_valued(*columns_out, with_ordinality=ordinality).render_derived(name=name)
-    )
+    return func.unnest(*arrays).table_valued(*columns_out).render_derived(name=name)
 
 
-_listed_guids = _unnested("listed_guids", [("guids", Text)])
+_listed_guids = _unnested("listed_guids", [("feed_ids", Integer), ("guids", Text)])
 _listed_urls = _unnested("listed_urls", [("urls", Text)])
+# The stored articles that have one of the listed (feed, GUID) pairs or canonical URLs.
 _KNOWN_DRAFTS = union_all(
     select(_articles.c.feed_id, _articles.c.guid, _articles.c.canonical_url).join_from(
         _listed_guids,
         _articles,
-        and_(_articles.c.feed_id == bindparam("feed_id"), _articles.c.guid == _listed_guids.c.guids),
+        and_(_articles.c.feed_id == _listed_guids.c.feed_ids, _articles.c.guid == _listed_guids.c.guids),
     ),
     select(_articles.c.feed_id, _articles.c.guid, _articles.c.canonical_url).join_from(
         _listed_urls, _articles, _articles.c.canonical_url == _listed_urls.c.urls
     ),
 )
 
-# What a draft brings to its row, one array per column (see _draft_columns).
-_DRAFT_COLUMNS: tuple[tuple[str, Any], ...] = (
-    ("guid", Text),
-    ("url", Text),
-    ("canonical_url", Text),
-    ("title", Text),
-    ("summary", Text),
-    ("text", Text),
-    ("text_source", Text),
-    ("language", Text),
-    ("published_at", DateTime(timezone=True)),
-    ("content_hash", Text),
-    ("page_status", Text),
-    ("raw_entry", JSONB),
-    ("raw_html", LargeBinary),
-)
-_drafts = _unnested("drafts", _DRAFT_COLUMNS, ordinality="position")
-_stored = _articles.alias("stored")
-# The first stored copy of the same content. GROUP BY keeps PostgreSQL from answering min(id) by
-# walking the primary key until a row matches, which reads the whole table for content never seen.
-_first_copy = (
-    select(func.min(_stored.c.id))
-    .where(_stored.c.content_hash == _drafts.c.content_hash)
-    .group_by(_stored.c.content_hash)
-    .scalar_subquery()
-)
-_INSERT_DRAFTS = (
-    pg_insert(_articles)
-    .from_select(
-        ["feed_id", *(name for name, _ in _DRAFT_COLUMNS), "duplicate_of"],
-        select(
-            cast(bindparam("feed_id"), Integer),
-            *(_drafts.c[name] for name, _ in _DRAFT_COLUMNS),
-            _first_copy,
-        ).order_by(_drafts.c.position),
-    )
-    .on_conflict_do_nothing()
-)
 _STORE_LOCK = select(func.pg_advisory_xact_lock(STORE_LOCK_KEY))
+_ARTICLE_COLUMNS = (
+    "id",
+    "feed_id",
+    "guid",
+    "url",
+    "canonical_url",
+    "title",
+    "summary",
+    "text",
+    "text_source",
+    "language",
+    "published_at",
+    "content_hash",
+    "page_status",
+    "raw_entry",
+    "raw_html",
+    "duplicate_of",
+)
+# ids for n new rows, in the order they are drawn (under the store lock: the order they commit in)
+_NEW_ARTICLE_IDS = sql_text(
+    "SELECT nextval(sequence) AS id"
+    " FROM (SELECT pg_get_serial_sequence('articles', 'id')::regclass AS sequence) AS articles_id,"
+    " generate_series(1, :n) ORDER BY id"
+)
+_listed_hashes = _unnested("listed_hashes", [("hashes", Text)])
+_stored = _articles.alias("stored")
+# The first stored copy of each listed content hash, if any: the first entry under the hash in
+# ix_articles_content_hash_id (migration 0008), however many copies there are.
+_FIRST_STORED_COPIES = select(
+    _listed_hashes.c.hashes,
+    select(_stored.c.id)
+    .where(_stored.c.content_hash == _listed_hashes.c.hashes)
+    .order_by(_stored.c.id)
+    .limit(1)
+    .scalar_subquery(),
+)
+_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)  # raw entries are plain trees
 
 
 def unseen_drafts(session: Session, feed_id: int, drafts: Sequence[ArticleDraft]) -> list[ArticleDraft]:
     """Drop drafts already stored (same feed+GUID or same canonical URL) or repeated in the batch."""
-    if not drafts:
+    return [draft for _, draft in _unseen(session, [(feed_id, draft) for draft in drafts])]
+
+
+def _unseen(session: Session, rows: Sequence[tuple[int, ArticleDraft]]) -> list[tuple[int, ArticleDraft]]:
+    """The (feed id, draft) pairs whose draft is neither stored (same feed+GUID or same canonical
+    URL) nor the repeat of an earlier pair's."""
+    if not rows:
         return []
     known = session.execute(
         _KNOWN_DRAFTS,
         {
-            "feed_id": feed_id,
-            "guids": [d.guid for d in drafts],
-            "urls": [d.canonical_url for d in drafts if d.canonical_url],
+            "feed_ids": [feed_id for feed_id, _ in rows],
+            "guids": [draft.guid for _, draft in rows],
+            "urls": [draft.canonical_url for _, draft in rows if draft.canonical_url],
         },
     ).all()
-    known_guids = {guid for feed, guid, _ in known if feed == feed_id}
+    known_guids = {(feed_id, guid) for feed_id, guid, _ in known}
     known_urls = {url for _, _, url in known if url}
-    fresh: list[ArticleDraft] = []
-    for draft in drafts:
-        if draft.guid in known_guids or (draft.canonical_url and draft.canonical_url in known_urls):
+    fresh: list[tuple[int, ArticleDraft]] = []
+    for feed_id, draft in rows:
+        if (feed_id, draft.guid) in known_guids or (
+            draft.canonical_url and draft.canonical_url in known_urls
+        ):
             continue
-        known_guids.add(draft.guid)
+        known_guids.add((feed_id, draft.guid))
         if draft.canonical_url:
             known_urls.add(draft.canonical_url)
-        fresh.append(draft)
+        fresh.append((feed_id, draft))
     return fresh
 
 
 def store_articles(session: Session, feed_id: int, drafts: Sequence[ArticleDraft]) -> int:
-    """Insert drafts in bulk; returns how many rows were new. Idempotent by the unique keys.
+    """Insert one feed's drafts in bulk; returns how many rows were new (see :func:`store_feeds`)."""
+    return store_feeds(session, [(feed_id, drafts)]).get(feed_id, 0)
 
-    A draft whose content is already stored gets ``duplicate_of``, the first stored copy, from the
-    insert itself. Copies of content that first arrives in this batch go in a second statement, which
-    sees the first copies the first one stored.
+
+def store_feeds(session: Session, batches: Sequence[tuple[int, Sequence[ArticleDraft]]]) -> dict[int, int]:
+    """Store the drafts of one or more feeds with one COPY, whatever the number of feeds; returns how
+    many rows were new, per feed id. Idempotent: a draft stored already (same feed+GUID or same
+    canonical URL), or repeating an earlier draft's key, is skipped.
+
+    A draft whose content is already stored, or comes earlier in this call, gets ``duplicate_of``:
+    the first copy. Ids are drawn before the COPY so that such a copy can point at its first copy.
     """
-    if not drafts:
-        return 0
+    if not any(drafts for _, drafts in batches):
+        return {}
     # Feeds are stored from several threads (and maybe processes) at once; without this lock two
-    # copies of one story arriving together would both look like the first copy. Held until commit,
-    # it also makes articles commit in id order, which etl.claims.read_through relies on.
+    # copies of one story arriving together would both look like the first copy, and the check below
+    # could miss a row stored meanwhile. Held until commit, it also makes articles commit in id
+    # order, which etl.claims.read_through relies on. Whatever inserts articles must take it.
     session.execute(_STORE_LOCK)
-    first_copies: list[tuple[ArticleDraft, str]] = []
-    later_copies: list[tuple[ArticleDraft, str]] = []
-    seen: set[str] = set()
-    for draft in drafts:
-        digest = draft.content_hash  # sha256 of the whole text: computed once
-        (later_copies if digest in seen else first_copies).append((draft, digest))
-        seen.add(digest)
-    inserted = 0
-    for batch in (first_copies, later_copies):
-        if batch:
-            result = session.execute(_INSERT_DRAFTS, _draft_columns(feed_id, batch))
-            inserted += result.rowcount  # type: ignore[attr-defined]
-    return inserted
-
-
-def _draft_columns(feed_id: int, drafts: Sequence[tuple[ArticleDraft, str]]) -> dict[str, Any]:
-    """The parameters of :data:`_INSERT_DRAFTS`: the feed, and one list per column of the drafts."""
-    return {
-        "feed_id": feed_id,
-        "guid": [d.guid for d, _ in drafts],
-        "url": [d.url for d, _ in drafts],
-        "canonical_url": [d.canonical_url for d, _ in drafts],
-        "title": [d.title for d, _ in drafts],
-        "summary": [d.summary for d, _ in drafts],
-        "text": [d.text for d, _ in drafts],
-        "text_source": [d.text_source for d, _ in drafts],
-        "language": [d.language for d, _ in drafts],
-        "published_at": [d.published_at for d, _ in drafts],
-        "content_hash": [digest for _, digest in drafts],
-        "page_status": [d.page_status for d, _ in drafts],
-        # psycopg2 sends text; the statement casts it to jsonb
-        "raw_entry": [json.dumps(d.raw_entry, ensure_ascii=False) for d, _ in drafts],
-        "raw_html": [d.raw_html for d, _ in drafts],
+    new = _unseen(session, [(feed_id, draft) for feed_id, drafts in batches for draft in drafts])
+    ids = session.scalars(_NEW_ARTICLE_IDS, {"n": len(new)}).all()
+    hashes = [draft.content_hash for _, draft in new]  # sha256 of the whole text: computed once
+    first_copy = {
+        digest: article_id
+        for digest, article_id in session.execute(_FIRST_STORED_COPIES, {"hashes": sorted(set(hashes))})
+        if article_id is not None
     }
+    rows: list[tuple[Any, ...]] = []
+    stored: dict[int, int] = {}
+    for (feed_id, draft), digest, article_id in zip(new, hashes, ids, strict=True):
+        duplicate_of = first_copy.setdefault(digest, article_id)
+        rows.append(
+            (
+                article_id,
+                feed_id,
+                draft.guid,
+                draft.url,
+                draft.canonical_url,
+                draft.title,
+                draft.summary,
+                draft.text,
+                draft.text_source,
+                draft.language,
+                draft.published_at,
+                digest,
+                draft.page_status,
+                _JSON.encode(draft.raw_entry),
+                draft.raw_html,
+                None if duplicate_of == article_id else duplicate_of,
+            )
+        )
+        stored[feed_id] = stored.get(feed_id, 0) + 1
+    copy_rows(session, _articles.name, _ARTICLE_COLUMNS, rows)
+    return stored
 
 
 # --- polling -------------------------------------------------------------------------------------
@@ -511,20 +528,37 @@ class _PollRecord:
     """the feed's title, taken only when the feed has none"""
 
 
+@dataclass
+class _Polled:
+    """A poll that has ended: what it found, waiting to be stored (see :func:`_store_polls`)."""
+
+    feed: _FeedToPoll
+    outcome: FeedOutcome
+    started_at: datetime
+    result: FetchResult | None
+    parsed: ParsedFeed | None
+    fresh: list[ArticleDraft]
+    """drafts not stored yet, their pages fetched"""
+
+    def record(self, settings: Settings) -> _PollRecord:
+        return _poll_record(self.feed, self.outcome, self.started_at, self.result, self.parsed, settings)
+
+
 def poll_feed(engine: Engine, fetcher: Fetcher, settings: Settings, feed: _FeedToPoll) -> FeedOutcome:
-    """Fetch, parse and store one feed in one transaction. Never raises for a feed's own failure."""
-    outcome, record = _poll(engine, fetcher, settings, feed)
-    if record is not None:
-        _record_polls(engine, [record])
-    return outcome
+    """Fetch, parse and store one feed, its articles with the poll's record in one transaction.
+    Never raises for a feed's own failure."""
+    polled = _poll(engine, fetcher, settings, feed)
+    if polled.fresh:
+        _store_polls(engine, settings, [polled])
+    if not polled.fresh:  # nothing to store, or the server refused it
+        _record_polls(engine, [polled.record(settings)])
+    return polled.outcome
 
 
-def _poll(
-    engine: Engine, fetcher: Fetcher, settings: Settings, feed: _FeedToPoll
-) -> tuple[FeedOutcome, _PollRecord | None]:
-    """Poll one feed. New articles are stored with the poll's record in one transaction; a poll that
-    brings nothing to store (a 304, a failure, only known items) returns its record unwritten, for
-    the caller to write together with others (see :func:`_record_polls`)."""
+def _poll(engine: Engine, fetcher: Fetcher, settings: Settings, feed: _FeedToPoll) -> _Polled:
+    """Poll one feed: fetch, parse, pick the drafts not stored yet and fetch their pages. Nothing is
+    written: the caller stores the new articles with the poll's record (:func:`_store_polls`), or
+    writes the record of a poll that brings nothing together with others (:func:`_record_polls`)."""
     started_at = datetime.now(UTC)
     clock = time.monotonic()
     outcome = FeedOutcome(feed_id=feed.id, url=feed.url, status="failed")
@@ -560,23 +594,50 @@ def _poll(
         if settings.fetch_articles and fresh:
             with ThreadPoolExecutor(settings.page_workers, thread_name_prefix="page") as pages:
                 list(pages.map(lambda draft: fill_from_page(draft, fetcher), fresh))
+    outcome.duration_ms = int((time.monotonic() - clock) * 1000)
+    return _Polled(feed, outcome, started_at, result, parsed, fresh)
 
-    if not fresh:
-        outcome.duration_ms = int((time.monotonic() - clock) * 1000)
-        return outcome, _poll_record(feed, outcome, started_at, result, parsed, settings)
+
+def _store_polls(engine: Engine, settings: Settings, polls: Sequence[_Polled]) -> None:
+    """Store the new articles of polls that ended together, with their records, in one transaction.
+
+    Should the server refuse some feed's rows, each poll is stored again in a transaction of its own,
+    so that only the feed at fault fails: its outcome says why, its ``fresh`` is emptied, and its record
+    is left for the caller to write with the polls that stored nothing.
+    """
     try:
-        with Session(engine) as session, session.begin():
-            outcome.new_items = store_articles(session, feed.id, fresh)
-            outcome.duration_ms = int((time.monotonic() - clock) * 1000)
-            _record_poll(session, feed, outcome, started_at, result, parsed, settings)
+        _store_together(engine, settings, polls)
+        return
     except DBAPIError as exc:
         if getattr(exc.orig, "pgcode", None) is None:
             raise  # no answer from the server: the database is down, the run cannot go on
-        # the server refused this feed's rows: the feed fails, its transaction is rolled back whole
-        outcome.status, outcome.new_items = "failed", 0
-        outcome.error = f"could not store entries: {_one_line(exc.orig or exc)}"
-        return outcome, _poll_record(feed, outcome, started_at, None, None, settings)
-    return outcome, None
+        if len(polls) == 1:
+            _refused(polls[0], exc)
+            return
+    for polled in polls:
+        try:
+            _store_together(engine, settings, [polled])
+        except DBAPIError as exc:
+            if getattr(exc.orig, "pgcode", None) is None:
+                raise
+            _refused(polled, exc)
+
+
+def _store_together(engine: Engine, settings: Settings, polls: Sequence[_Polled]) -> None:
+    with Session(engine) as session, session.begin():
+        stored = store_feeds(session, [(polled.feed.id, polled.fresh) for polled in polls])
+        for polled in polls:
+            polled.outcome.new_items = stored.get(polled.feed.id, 0)
+        _write_poll_records(session, [polled.record(settings) for polled in polls])
+
+
+def _refused(polled: _Polled, exc: DBAPIError) -> None:
+    """The server refused this feed's rows: the feed fails, nothing of it was written."""
+    outcome = polled.outcome
+    outcome.status, outcome.new_items = "failed", 0
+    outcome.error = f"could not store entries: {_one_line(exc.orig or exc)}"
+    polled.result = polled.parsed = None  # a failed poll keeps the feed's validators and title
+    polled.fresh = []
 
 
 # The feeds columns a poll sets, passed as one array each: the UPDATE below is one statement, compiled
@@ -616,19 +677,6 @@ _UPDATE_POLLED_FEEDS = (
     )
     .execution_options(synchronize_session=False)
 )
-
-
-def _record_poll(
-    session: Session,
-    feed: _FeedToPoll,
-    outcome: FeedOutcome,
-    started_at: datetime,
-    result: FetchResult | None,
-    parsed: ParsedFeed | None,
-    settings: Settings,
-) -> None:
-    """Write the record of a poll in the session's transaction (the one that stores its articles)."""
-    _write_poll_records(session, [_poll_record(feed, outcome, started_at, result, parsed, settings)])
 
 
 def _record_polls(engine: Engine, records: Sequence[_PollRecord]) -> None:
@@ -723,9 +771,10 @@ def ingest(
     """Poll every due feed (or all with ``poll_all``; only those tagged ``tag`` if given; only those
     among ``feed_ids`` if given), ``settings.ingest_workers`` at a time.
 
-    Feeds that bring articles are stored as they come, each in its own transaction; the records of
-    polls that bring nothing (304s, failures) are written together, up to ``RECORDS_PER_WRITE`` at a
-    time, so that a tick of 304s costs network round trips rather than a commit per feed."""
+    Polls that bring new articles are stored as they end, with their records; those that end while
+    others are being stored are stored together, in one transaction (:func:`_store_polls`). The records
+    of polls that bring nothing (304s, failures) are written together, up to ``RECORDS_PER_WRITE`` at
+    a time, so that a tick of 304s costs network round trips rather than a commit per feed."""
     with Session(engine) as session:
         feeds = due_feeds(session, datetime.now(UTC), poll_all=poll_all, tag=tag)
     if feed_ids is not None:
@@ -737,23 +786,40 @@ def ingest(
     own = fetcher is None
     client = fetcher or Fetcher(FetchPolicy.from_settings(settings))
     try:
-        pending: list[_PollRecord] = []
         with ThreadPoolExecutor(max_workers=settings.ingest_workers, thread_name_prefix="poll") as pool:
-            futures = [pool.submit(_poll, engine, client, settings, f) for f in feeds]
-            for future in as_completed(futures):
-                # a database error ends the run; feed errors do not raise
-                outcome, record = future.result()
-                if record is not None:
-                    pending.append(record)
-                if len(pending) >= RECORDS_PER_WRITE:
-                    _record_polls(engine, pending)  # while the pool goes on polling
-                    pending = []
-                summary.outcomes.append(outcome)
-                if on_feed:
-                    on_feed(outcome)
-        _record_polls(engine, pending)
+            running = {pool.submit(_poll, engine, client, settings, f) for f in feeds}
+            summary.outcomes = _store_as_they_end(engine, settings, running, on_feed)
     finally:
         if own:
             client.close()
     summary.outcomes.sort(key=lambda o: o.feed_id)
     return summary
+
+
+def _store_as_they_end(
+    engine: Engine,
+    settings: Settings,
+    running: set[Future[_Polled]],
+    on_feed: Callable[[FeedOutcome], None] | None = None,
+) -> list[FeedOutcome]:
+    """Store the polls as they end: every poll that has ended by the time the last store is done is
+    stored in the next one, while the pool goes on polling. Returns the polls' outcomes."""
+    outcomes: list[FeedOutcome] = []
+    records: list[_PollRecord] = []
+    while running:
+        ended, running = wait(running, return_when=FIRST_COMPLETED)
+        # a database error ends the run; feed errors do not raise
+        polls = [future.result() for future in ended]
+        with_news = [polled for polled in polls if polled.fresh]
+        if with_news:
+            _store_polls(engine, settings, with_news)
+        records.extend(polled.record(settings) for polled in polls if not polled.fresh)
+        if len(records) >= RECORDS_PER_WRITE:
+            _record_polls(engine, records)
+            records = []
+        for polled in polls:
+            outcomes.append(polled.outcome)
+            if on_feed:
+                on_feed(polled.outcome)
+    _record_polls(engine, records)
+    return outcomes

@@ -30,7 +30,7 @@ class Article(Base):
     __table_args__ = (
         UniqueConstraint("feed_id", "guid"),
         UniqueConstraint("canonical_url"),
-        Index("ix_articles_content_hash", "content_hash"),
+        Index("ix_articles_content_hash_id", "content_hash", "id"),  # the first copy: one probe
         Index("ix_articles_published_at", "published_at"),
         Index("ix_articles_search_vector", "search_vector", postgresql_using="gin"),
     )

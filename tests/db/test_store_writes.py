@@ -1,17 +1,19 @@
-"""How articles and claims are written (issue 7): the de-duplication contract of ``store_articles`` and
-``unseen_drafts``, and ``store_results``' replacement of a batch, whichever path writes it (COPY for a
-batch never written by the version, upserts for one written before).
+"""How articles and claims are written (issue 7): the de-duplication contract of ``store_articles``,
+``store_feeds`` and ``unseen_drafts``; polls stored together, each failing alone; and
+``store_results``' replacement of a batch, whichever path writes it (COPY for a batch never written
+by the version, upserts for one written before).
 
 Real PostgreSQL (the session's test database, emptied); every write is done twice.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import false, insert, select
+from sqlalchemy import delete, event, false, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -19,8 +21,19 @@ from sqlalchemy.orm import Session
 from etl import claims as claims_module
 from etl.claims import store_results
 from etl.extract import ArticleResult, Claim, Mention
-from etl.ingest import ArticleDraft, store_articles, unseen_drafts
-from models import Article, ArticleExtraction, Feed
+from etl.ingest import (
+    ArticleDraft,
+    FeedOutcome,
+    _FeedToPoll,
+    _Polled,
+    _store_as_they_end,
+    _store_polls,
+    store_articles,
+    store_feeds,
+    unseen_drafts,
+)
+from etl.settings import Settings
+from models import Article, ArticleExtraction, Feed, FeedFetch
 from models import Claim as ClaimRow
 from models import Mention as MentionRow
 
@@ -35,7 +48,7 @@ def draft(guid: str, url: str | None, text: str, **extra: Any) -> ArticleDraft:
         title=extra.pop("title", f"title of {guid}"),
         summary=text,
         published_at=extra.pop("published_at", None),
-        language="en",
+        language=extra.pop("language", "en"),
         raw_entry=extra.pop("raw_entry", {"id": guid}),
         text=text,
         **extra,
@@ -182,6 +195,112 @@ def test_every_field_is_stored_as_given(clean_db: Engine) -> None:
             None,
             {},
         )
+
+
+def test_several_feeds_stored_in_one_call_keep_each_feeds_identity(clean_db: Engine) -> None:
+    first_feed, second_feed = feeds(clean_db)
+    batches = [
+        (
+            first_feed,
+            [draft("a", "http://one.example/a", "Story A."), draft("b", "http://news.example/s", "Shared.")],
+        ),
+        (
+            second_feed,
+            [
+                draft("a", "http://two.example/a", "Story A."),  # its own GUID space; A's content again
+                draft("c", "http://news.example/s", "The shared URL, from another feed."),  # the same article
+                draft("d", None, "Story D."),
+            ],
+        ),
+    ]
+
+    for expected in ({first_feed: 2, second_feed: 2}, {}):
+        with Session(clean_db) as session, session.begin():
+            assert store_feeds(session, batches) == expected
+
+    rows = articles(clean_db)
+    assert [(r[1], r[2]) for r in rows] == [
+        (first_feed, "a"),
+        (first_feed, "b"),
+        (second_feed, "a"),
+        (second_feed, "d"),
+    ]  # ids in the order given
+    assert [r[4] for r in rows] == [None, None, rows[0][0], None]
+
+
+def test_a_new_copy_points_at_the_earliest_copy_still_stored(clean_db: Engine) -> None:
+    (feed, _) = feeds(clean_db)
+    for n in range(3):
+        store(clean_db, feed, [draft(f"c{n}", f"http://news.example/c{n}", "A story told often.")])
+    first, second, _ = (r[0] for r in articles(clean_db))
+    assert [r[4] for r in articles(clean_db)] == [None, first, first]
+
+    with clean_db.begin() as conn:  # later copies keep their rows, duplicate_of set to NULL
+        conn.execute(delete(Article).where(Article.id == first))
+    store(clean_db, feed, [draft("c3", "http://news.example/c3", "A  story told often.")])
+
+    assert {r[2]: r[4] for r in articles(clean_db)} == {"c1": None, "c2": None, "c3": second}
+
+
+def polled(feed_id: int, drafts: list[ArticleDraft]) -> _Polled:
+    """A poll that has fetched and parsed its feed, with ``drafts`` not stored yet."""
+    feed = _FeedToPoll(feed_id, f"http://writes{feed_id}.example/rss", None, None, 0, True)
+    outcome = FeedOutcome(feed_id, feed.url, "ok", http_status=200, entries=len(drafts))
+    return _Polled(feed, outcome, datetime.now(UTC), None, None, drafts)
+
+
+def test_polls_that_ended_together_are_stored_in_one_transaction(
+    clean_db: Engine, settings: Settings
+) -> None:
+    ids = feeds(clean_db, 4)
+    polls = [
+        polled(feed_id, [draft(f"p{feed_id}", f"http://news.example/{feed_id}", f"Story {feed_id}.")])
+        for feed_id in ids[:3]
+    ]
+    polls.append(polled(ids[3], []))  # a poll that brought nothing new
+    ended: set[Future[_Polled]] = set()
+    for poll in polls:
+        future: Future[_Polled] = Future()
+        future.set_result(poll)
+        ended.add(future)
+    commits: list[int] = []
+    event.listen(clean_db, "commit", lambda *_: commits.append(1))
+
+    outcomes = _store_as_they_end(clean_db, settings, ended)
+
+    assert len(commits) == 2  # the three polls' articles with their records; the fourth's record
+    assert sorted((o.feed_id, o.status, o.new_items) for o in outcomes) == [
+        (ids[0], "ok", 1),
+        (ids[1], "ok", 1),
+        (ids[2], "ok", 1),
+        (ids[3], "ok", 0),
+    ]
+    with Session(clean_db) as session:
+        recorded = session.execute(select(FeedFetch.feed_id, FeedFetch.new_items).order_by(FeedFetch.feed_id))
+        assert [tuple(r) for r in recorded] == [(ids[0], 1), (ids[1], 1), (ids[2], 1), (ids[3], 0)]
+    assert sorted(r[1] for r in articles(clean_db)) == ids[:3]
+
+
+def test_a_feed_whose_rows_the_server_refuses_fails_alone(clean_db: Engine, settings: Settings) -> None:
+    good, bad, other = feeds(clean_db, 3)
+    refused = draft("r", "http://news.example/r", "Refused.", language="x" * 40)  # longer than the column
+    polls = [
+        polled(good, [draft("g", "http://news.example/g", "Good.")]),
+        polled(bad, [draft("b", "http://news.example/b", "Fine on its own."), refused]),
+        polled(other, [draft("o", "http://news.example/o", "Also good.")]),
+    ]
+
+    _store_polls(clean_db, settings, polls)
+
+    assert [(p.outcome.status, p.outcome.new_items) for p in polls] == [("ok", 1), ("failed", 0), ("ok", 1)]
+    error = polls[1].outcome.error or ""
+    assert error.startswith("could not store entries: ") and "\n" not in error
+    assert polls[1].fresh == []  # left for the caller to record with the polls that stored nothing
+    record = polls[1].record(settings)
+    assert (record.status, record.succeeded, record.etag, record.failures) == ("failed", False, None, 1)
+    assert sorted((r[1], r[2]) for r in articles(clean_db)) == [(good, "g"), (other, "o")]
+    with Session(clean_db) as session:
+        assert sorted(session.scalars(select(FeedFetch.feed_id))) == [good, other]
 
 
 def test_nothing_to_store_writes_nothing(clean_db: Engine) -> None:
