@@ -83,7 +83,7 @@ def unread_count(session: Session, version: str) -> int:
 def read_through(session: Session, version: str) -> int:
     """The id up to which ``version`` has read every article, moved on as far as it now can.
 
-    Articles are stored in id order: ``etl.ingest.store_articles`` allocates their ids and commits
+    Articles are stored in id order: ``etl.ingest.store_feeds`` draws their ids and commits
     under one lock, so an article not yet visible will get a higher id than every visible one. So
     the mark can move to just below the first visible article ``version`` has not read (or to the
     last article), and what is left to read is always above it: an index range, however long the

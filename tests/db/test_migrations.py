@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
@@ -23,6 +24,28 @@ def test_downgrade_base_then_upgrade_head_round_trips(engine: Engine) -> None:
     db.upgrade(engine)
     assert db.current_revision(engine) == head
     assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+
+
+def test_the_schema_head_the_code_expects_is_alembics_head(engine: Engine) -> None:
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(db.alembic_config(str(engine.url)))
+    assert scripts.get_current_head() == db.SCHEMA_HEAD
+    assert db.current_revision(engine) == db.SCHEMA_HEAD
+    db.require_schema(engine)  # does not raise
+
+
+def test_a_schema_behind_the_code_is_a_one_line_error(engine: Engine) -> None:
+    db.downgrade(engine, "-1")
+    try:
+        with pytest.raises(
+            db.DatabaseUnavailable,
+            match=r"^database schema is at \d+, code expects \d+: run 'parley db upgrade'$",
+        ):
+            db.require_schema(engine)
+    finally:
+        db.upgrade(engine)
+    assert db.current_revision(engine) == db.SCHEMA_HEAD
 
 
 def test_models_match_migrations(engine: Engine) -> None:
