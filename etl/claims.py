@@ -22,7 +22,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
-    column,
     delete,
     exists,
     func,
@@ -35,7 +34,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from etl.catalog import load_reference
-from etl.db import UNIQUE_VIOLATION, copy_rows
+from etl.db import UNIQUE_VIOLATION, copy_rows, unnested
 from etl.settings import Settings
 from models import Article, ArticleExtraction, Claim, ExtractionProgress, Mention
 
@@ -200,12 +199,7 @@ _MARK_COLUMNS: tuple[tuple[str, Any], ...] = (
 
 def _insert_rows(table: Any, columns: Sequence[tuple[str, Any]]) -> Any:
     """INSERT .. SELECT from ``unnest`` of one array parameter per column, named as the column."""
-    arrays = (cast(bindparam(name), ARRAY(kind)) for name, kind in columns)
-    rows = (
-        func.unnest(*arrays)
-        .table_valued(*(column(name, kind) for name, kind in columns))
-        .render_derived(name=f"new_{table.name}")
-    )
+    rows = unnested(f"new_{table.name}", columns)
     return pg_insert(table).from_select([name for name, _ in columns], select(*rows.c))
 
 

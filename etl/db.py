@@ -15,7 +15,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import bindparam, cast, column, create_engine, func, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
@@ -150,6 +151,19 @@ def require_schema(engine: Engine) -> None:
         raise DatabaseUnavailable(
             f"database schema is at {current or 'nothing'}, code expects {head}: run 'parley db upgrade'"
         )
+
+
+# --- batches of rows as parameters ---------------------------------------------------------------
+
+
+def unnested(name: str, columns: Sequence[tuple[str, Any]]) -> Any:
+    """``unnest`` of one array parameter per column (each parameter named as its column), as a table
+    called ``name``: a batch of rows in a statement of fixed text, compiled once whatever the batch,
+    and index probes per row (an ``IN`` list of 50 keys is estimated at a quarter of a table without
+    statistics, and read as a sequential scan)."""
+    arrays = (cast(bindparam(column_name), ARRAY(kind)) for column_name, kind in columns)
+    columns_out = (column(column_name, kind) for column_name, kind in columns)
+    return func.unnest(*arrays).table_valued(*columns_out).render_derived(name=name)
 
 
 # --- COPY ----------------------------------------------------------------------------------------

@@ -785,7 +785,7 @@ class _Article:
         set for a day are not terms (rules 4 and 8)."""
         anchor = span.root
         path = _path_to_root(anchor)
-        if not rule.in_context(path) and not rule.in_context(anchor.doc[anchor.sent.start : span.start]):
+        if not _in_context(rule, span, path):
             return []
         verb = next((t for t in path if t.pos_ in ("VERB", "AUX")), None)
         if verb is None or _done_or_hedged(verb, path):
@@ -864,13 +864,8 @@ class _Article:
 
     def _link_parse(self, rule: _IssueRule, span: Span) -> list[_Link]:
         anchor = span.root
-        sent_root = anchor.sent.root
-        node = anchor
-        path: list[Token] = [anchor]
-        while node.i != sent_root.i and node.head.i != node.i:
-            node = node.head
-            path.append(node)
-        if not rule.in_context(path) and not rule.in_context(anchor.doc[anchor.sent.start : span.start]):
+        path = _path_to_root(anchor)
+        if not _in_context(rule, span, path):
             return []  # "the killing of three hostages" is no release
         links: list[_Link] = []
         own = {t.i for t in path} | set(range(span.start, span.end))
@@ -1224,10 +1219,16 @@ def _means_under_description(token: Token) -> bool:
 
 
 def _path_to_root(token: Token) -> list[Token]:
+    """The token and its heads up to its sentence's root (spaCy makes a root its own head)."""
     path = [token]
     while path[-1].head.i != path[-1].i:
         path.append(path[-1].head)
     return path
+
+
+def _in_context(rule: _IssueRule, span: Span, path: Sequence[Token]) -> bool:
+    """The issue's context words are on the value's path to the root, or before it in its sentence."""
+    return rule.in_context(path) or rule.in_context(span.doc[span.sent.start : span.start])
 
 
 def _done_or_hedged(verb: Token, path: Sequence[Token]) -> bool:

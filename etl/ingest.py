@@ -35,10 +35,7 @@ from sqlalchemy import (
     Integer,
     Text,
     and_,
-    bindparam,
     case,
-    cast,
-    column,
     func,
     insert,
     or_,
@@ -47,12 +44,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import text as sql_text
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from etl.db import copy_rows
+from etl.db import copy_rows, unnested
 from etl.fetch import PAGE_ACCEPT, Fetcher, FetchError, FetchPolicy, FetchResult
 from etl.settings import Settings
 from etl.text import extract_main_text, html_language, strip_tags
@@ -295,17 +291,8 @@ def _decode_page(page: FetchResult) -> str:
 _articles = Article.metadata.tables["articles"]
 
 
-def _unnested(name: str, columns: Sequence[tuple[str, Any]]) -> Any:
-    """``unnest`` of one array parameter per column, as a table: a batch of rows in a statement of
-    fixed text, compiled once, and index probes per row (an ``IN`` list of 50 keys is estimated at a
-    quarter of a table without statistics, and read as a sequential scan)."""
-    arrays = (cast(bindparam(column_name), ARRAY(kind)) for column_name, kind in columns)
-    columns_out = (column(column_name, kind) for column_name, kind in columns)
-    return func.unnest(*arrays).table_valued(*columns_out).render_derived(name=name)
-
-
-_listed_guids = _unnested("listed_guids", [("feed_ids", Integer), ("guids", Text)])
-_listed_urls = _unnested("listed_urls", [("urls", Text)])
+_listed_guids = unnested("listed_guids", [("feed_ids", Integer), ("guids", Text)])
+_listed_urls = unnested("listed_urls", [("urls", Text)])
 # The stored articles that have one of the listed (feed, GUID) pairs or canonical URLs.
 _KNOWN_DRAFTS = union_all(
     select(_articles.c.feed_id, _articles.c.guid, _articles.c.canonical_url).join_from(
@@ -343,7 +330,7 @@ _NEW_ARTICLE_IDS = sql_text(
     " FROM (SELECT pg_get_serial_sequence('articles', 'id')::regclass AS sequence) AS articles_id,"
     " generate_series(1, :n) ORDER BY id"
 )
-_listed_hashes = _unnested("listed_hashes", [("hashes", Text)])
+_listed_hashes = unnested("listed_hashes", [("hashes", Text)])
 _stored = _articles.alias("stored")
 # The first stored copy of each listed content hash, if any: the first entry under the hash in
 # ix_articles_content_hash_id (migration 0008), however many copies there are.
@@ -655,11 +642,7 @@ _POLL_COLUMNS = (
     ("last_modified", Text),
     ("title", Text),
 )
-_polls = (
-    func.unnest(*(cast(bindparam(name), ARRAY(kind)) for name, kind in _POLL_COLUMNS))
-    .table_valued(*(column(name, kind) for name, kind in _POLL_COLUMNS))
-    .render_derived(name="polls")
-)
+_polls = unnested("polls", _POLL_COLUMNS)
 _UPDATE_POLLED_FEEDS = (
     update(Feed)
     .where(Feed.id == _polls.c.feed_id)

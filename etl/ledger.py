@@ -36,6 +36,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from etl.claims import unread_count
 from etl.routing import AlertRules
 from etl.settings import Settings
 from models import Alert, Article, Claim, Feed, Issue, Position, PositionChange, PositionSupport
@@ -117,8 +118,6 @@ def apply_claims(
     with Session(engine) as session, session.begin():
         session.execute(select(func.pg_advisory_xact_lock(LEDGER_LOCK_KEY)))
         if version is not None and not rebuild and _holds_other_version(session, version):
-            from etl.claims import unread_count
-
             summary.waiting = unread_count(session, version)
             if summary.waiting:
                 return summary
