@@ -37,7 +37,7 @@ COPY --chown=airflow:0 dags/ dags/
 RUN pip install --no-cache-dir --no-deps --editable . \
     && cd /tmp \
     && python -c "from etl.settings import PROJECT_ROOT; assert (PROJECT_ROOT / 'alembic.ini').is_file()" \
-    && python -c "import spacy; from etl.extract import DEFAULT_MODEL; spacy.load(DEFAULT_MODEL)"
+    && python -c "import spacy; from etl.extract.engine import DEFAULT_MODEL; spacy.load(DEFAULT_MODEL)"
 
 ENV AIRFLOW__CORE__DAGS_FOLDER=/opt/parley/dags
 WORKDIR /opt/airflow

@@ -22,7 +22,7 @@ was drawn and how it is scored:
   on both halves, and ``fresh`` (labelled before 1.4.0 was written, never tuned on) is the honest
   figure. It is scored only when named and never split.
 * **scoring**: the items are written to a temporary ``extract-file`` input (id = the line number)
-  and scored by :func:`etl.evaluate.evaluate`, the code behind ``parley eval``. That scoring compares
+  and scored by :func:`etl.extract.evaluate.evaluate`, the code behind ``parley eval``. That scoring compares
   ``(actor, issue, value)`` triples per item and stance on the matched ones; it never reads the
   evidence, so gold without evidence scores exactly as the development set does.
 
@@ -50,8 +50,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from etl.evaluate import EvalReport, evaluate, format_report  # noqa: E402
-from etl.extract import Extractor  # noqa: E402
+from etl.extract.engine import Extractor  # noqa: E402
+from etl.extract.evaluate import EvalReport, evaluate, format_report  # noqa: E402
 from etl.seeds import load_actors, load_issues  # noqa: E402
 from etl.text import strip_tags  # noqa: E402
 

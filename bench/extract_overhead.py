@@ -4,7 +4,7 @@ Reads the feed items of ``../shared/corpus/news_items_2023q4.jsonl`` (title + de
 them as an ``extract-file`` input, then times
 
 * ``bare``: ``spacy.load(model)`` and ``nlp.pipe`` over the same article texts, and
-* ``full``: :func:`etl.evaluate.extract_file` (cleaning, gazetteer ruler, claims, JSON lines out),
+* ``full``: :func:`etl.extract.evaluate.extract_file` (cleaning, gazetteer ruler, claims, JSON lines out),
 
 and prints a table with the ratio (target ≤ 1.5, issue 3; ≤ 1.3, issue 7).
 
@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from etl.evaluate import extract_file  # noqa: E402
-from etl.extract import DEFAULT_MODEL, Extractor, article_text  # noqa: E402
+from etl.extract.engine import DEFAULT_MODEL, Extractor, article_text  # noqa: E402
+from etl.extract.evaluate import extract_file  # noqa: E402
 from etl.seeds import load_actors, load_issues  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "news_items_2023q4.jsonl"

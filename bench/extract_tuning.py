@@ -1,6 +1,6 @@
 """Benchmark: the best ``batch_size`` and ``n_process`` for extraction on this machine.
 
-Times :meth:`etl.extract.Extractor.extract_many` (the path ``parley extract`` and ``extract-file``
+Times :meth:`etl.extract.engine.Extractor.extract_many` (the path ``parley extract`` and ``extract-file``
 take) over the feed items of ``../shared/corpus/news_items_2023q4.jsonl`` for each configuration
 ``BATCHxPROCESSES``. The configurations take turns over chunks of the corpus (``--chunk`` items
 each), so load from anything else on the machine hits all of them alike; the table gives each one's
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.extract_overhead import CORPUS, load_corpus  # noqa: E402
-from etl.extract import DEFAULT_MODEL, Extractor  # noqa: E402
+from etl.extract.engine import DEFAULT_MODEL, Extractor  # noqa: E402
 from etl.seeds import load_actors, load_issues  # noqa: E402
 
 

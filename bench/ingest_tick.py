@@ -4,7 +4,7 @@ feed answers 304), against bare conditional GETs over the same network, in one r
 Serves ``../shared/corpus/news_items_2023q4.jsonl`` with ``../shared/tools/feedreplay.py`` on a free
 loopback port at a fixed virtual clock, creates a PostgreSQL database of its own (dropped at the end,
 also on error), migrates it, registers the replay's feeds with :func:`etl.catalog.add_feeds`, and
-times the product's own :func:`etl.ingest.ingest` (engine from :func:`etl.db.get_engine`, settings
+times the product's own :func:`etl.ingest.poll.ingest` (engine from :func:`etl.db.get_engine`, settings
 from the ``PARLEY_*`` environment with ``PARLEY_ALLOWED_HOSTS=127.0.0.1``):
 
 * tick 1, the first fetch, with article pages fetched (``PARLEY_FETCH_ARTICLES=true``, the default)
@@ -49,11 +49,11 @@ from sqlalchemy import create_engine, event, text  # noqa: E402
 from sqlalchemy.engine import Engine, make_url  # noqa: E402
 
 from etl import db  # noqa: E402
-from etl import fetch as fetch_module  # noqa: E402
-from etl import ingest as ingest_module  # noqa: E402
 from etl.catalog import add_feeds  # noqa: E402
-from etl.fetch import PAGE_ACCEPT, Fetcher, FetchPolicy  # noqa: E402
-from etl.ingest import IngestSummary, ingest  # noqa: E402
+from etl.ingest import fetch as fetch_module  # noqa: E402
+from etl.ingest import poll as ingest_module  # noqa: E402
+from etl.ingest.fetch import PAGE_ACCEPT, Fetcher, FetchPolicy  # noqa: E402
+from etl.ingest.poll import IngestSummary, ingest  # noqa: E402
 from etl.seeds import FeedSeed  # noqa: E402
 from etl.settings import ConfigError, Settings, load_settings  # noqa: E402
 from etl.text import extract_main_text  # noqa: E402
@@ -579,11 +579,11 @@ def report_first(results: Results, args: argparse.Namespace) -> None:
     print(f"{'part':<52}" + "".join(f" {mode + ' s':>10} {'CPU':>6}" for mode in modes))
     rows: list[tuple[str, tuple[str, ...]]] = [
         ("feed polls, summed over the feed threads", (POLL,)),
-        ("  GET the feed (etl.fetch)", (FEED_GET,)),
+        ("  GET the feed (etl.ingest.fetch)", (FEED_GET,)),
         ("  parse it (feedparser, in parse_feed)", (PARSE,)),
         ("  select the unseen items (unseen_drafts)", (UNSEEN,)),
         ("  article pages, summed over the page threads", (PAGES,)),
-        ("    GET the page (etl.fetch)", (PAGE_GET,)),
+        ("    GET the page (etl.ingest.fetch)", (PAGE_GET,)),
         ("    main text (trafilatura, in extract_main_text)", (MAIN_TEXT,)),
         ("store articles with their polls' records", (STORE, RECORD_ONE)),
         ("record the polls that stored nothing", (RECORD,)),
@@ -651,7 +651,7 @@ def report_second(results: Results, settings: Settings, args: argparse.Namespace
         (f"per tick: polling, {workers} threads (first start to last end)", ms(x.polling for x in b), ""),
         ("per feed: its poll", f"{per_feed(POLL) * 1000:.2f}", f"{per_feed(POLL, 'parts_cpu') * 1000:.2f}"),
         (
-            "per feed:   of which the HTTP GET (etl.fetch.Fetcher.get)",
+            "per feed:   of which the HTTP GET (etl.ingest.fetch.Fetcher.get)",
             f"{per_feed(FEED_GET) * 1000:.2f}",
             f"{per_feed(FEED_GET, 'parts_cpu') * 1000:.2f}",
         ),

@@ -12,7 +12,7 @@ benchmarks replay with ``feedreplay.py``; the stored history is made of shifted 
 *before* it: copy ``k`` (k = 1, 2, …) of an item is published ``k × 92`` days earlier and its GUID and
 URL carry ``#k`` / ``copy=k`` (a fragment would be dropped by URL canonicalisation), so every copy is
 a distinct article. The newest ``size`` of these copies are stored, in publication order, through
-the product's write path (:func:`etl.ingest.store_articles`, in batches, one feed at a time), as the
+the product's write path (:func:`etl.ingest.poll.store_articles`, in batches, one feed at a time), as the
 product stores an item of a feed polled with ``PARLEY_FETCH_ARTICLES=false``: content hash, search
 vector (computed by the database), ``duplicate_of`` (copies repeat their original's text, so every
 copy after the first is a content duplicate, as the de-duplication contract says), raw entry.
@@ -23,8 +23,8 @@ sentences, values and stances — are the templates of ``claims`` synthetic clai
 two articles), spread over the actors of ``seeds/actors.yaml`` and the issues of
 ``seeds/issues.yaml``: each (actor, issue) holds a position that changes now and then (``--change``
 per claim), so the ledger gets versions, changes and corroboration. Every article is marked
-processed for the current ``EXTRACTOR_VERSION`` with :func:`etl.claims.store_results` (the write path
-of ``parley extract``), then :func:`etl.ledger.apply_claims` applies the claims chunk by chunk in
+processed for the current ``EXTRACTOR_VERSION`` with :func:`etl.extract.store.store_results` (the write path
+of ``parley extract``), then :func:`etl.ledger.store.apply_claims` applies the claims chunk by chunk in
 publication order, and the alerts it queues are marked delivered through the outbox.
 
 **Polls.** Each feed gets an hourly poll history (``feed_fetches``) ending now, with the new items of
@@ -62,12 +62,12 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from etl import db  # noqa: E402
 from etl.catalog import add_feeds, load_reference  # noqa: E402
-from etl.claims import store_results  # noqa: E402
-from etl.ingest import ArticleDraft, store_articles  # noqa: E402
+from etl.extract.store import store_results  # noqa: E402
+from etl.ingest.poll import ArticleDraft, store_articles  # noqa: E402
+from etl.ingest.urls import canonical_url  # noqa: E402
 from etl.seeds import FeedSeed, load_actors, load_issues  # noqa: E402
 from etl.settings import Settings  # noqa: E402
 from etl.text import strip_tags  # noqa: E402
-from etl.urls import canonical_url  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus" / "news_items_2023q4.jsonl"
@@ -244,8 +244,8 @@ class Template:
 
 def claim_templates(items: Sequence[Item]) -> list[Template]:
     """The claims the extractor finds in the corpus items that carry a cue word (cached)."""
-    from etl.claims import value_text
-    from etl.extract import EXTRACTOR_VERSION, Extractor
+    from etl.extract.engine import EXTRACTOR_VERSION, Extractor
+    from etl.extract.store import value_text
 
     cache = CACHE / f"templates-{EXTRACTOR_VERSION}.json"
     if cache.exists():
@@ -314,9 +314,9 @@ def store_claims_and_ledger(
 ) -> None:  # fmt: skip
     """Mark every article processed with ``claims`` claims among them, and apply them to the ledger
     ``chunk`` articles at a time, in publication (= id) order."""
-    from etl.extract import EXTRACTOR_VERSION, ArticleResult, Claim, Mention
-    from etl.ledger import apply_claims
-    from etl.outbox import deliver_pending
+    from etl.alerts.outbox import deliver_pending
+    from etl.extract.engine import EXTRACTOR_VERSION, ArticleResult, Claim, Mention
+    from etl.ledger.store import apply_claims
 
     with engine.connect() as conn:
         value_types = dict(conn.execute(text("SELECT key, value_type FROM issues")).all())
@@ -434,7 +434,7 @@ def is_complete(admin: Engine, name: str) -> bool:
 
 
 def _marker() -> str:
-    from etl.extract import EXTRACTOR_VERSION
+    from etl.extract.engine import EXTRACTOR_VERSION
 
     return f"{MARKER} (extractor {EXTRACTOR_VERSION})"
 
@@ -490,13 +490,13 @@ def build(
         feed_ids = {s: by_url[feed_url(port, slug_of(s))] for s in sources}
         templates = claim_templates(items)
 
-        say(f"storing {size:,} articles into {name} with etl.ingest.store_articles")
+        say(f"storing {size:,} articles into {name} with etl.ingest.poll.store_articles")
         clock = time.monotonic()
         stored = store_history(engine, history(items, size), feed_ids, batch)
         article_seconds = time.monotonic() - clock
         say(f"  {stored:,} articles in {article_seconds:.0f} s ({stored / article_seconds:,.0f}/s)")
 
-        say(f"writing {claims:,} claims with etl.claims.store_results and applying them with etl.ledger")
+        say(f"writing {claims:,} claims with etl.extract.store.store_results, applying them with etl.ledger")
         clock = time.monotonic()
         store_claims_and_ledger(engine, settings, size, claims, change, templates, ledger_chunk)
         claim_seconds = time.monotonic() - clock

@@ -4,19 +4,19 @@ In a PostgreSQL database of its own (``parley_bench_writes_<random>`` on ``--adm
 with :func:`etl.db.upgrade`, dropped at the end, also on error) it times three stages:
 
 * **articles**: ``--articles`` items of ``../shared/corpus/news_items_2023q4.jsonl`` become drafts
-  with :func:`etl.ingest.draft_from_entry`, cut per source feed into polls of ``--batch`` items (a
+  with :func:`etl.ingest.poll.draft_from_entry`, cut per source feed into polls of ``--batch`` items (a
   poll of the replay server brings up to 50), a feed of its own per poll: the polls of one tick.
-  Each poll hands over what :func:`etl.ingest._poll` hands over once a feed is fetched and parsed
-  (:func:`etl.ingest.unseen_drafts` picks the drafts not stored yet), and the product stores them:
-  as a tick does (``ingest``'s loop, :func:`etl.ingest._store_as_they_end`: 4 poll threads, the
+  Each poll hands over what :func:`etl.ingest.poll._poll` hands over once a feed is fetched and parsed
+  (:func:`etl.ingest.poll.unseen_drafts` picks the drafts not stored yet), and the product stores them:
+  as a tick does (``ingest``'s loop, :func:`etl.ingest.poll._store_as_they_end`: 4 poll threads, the
   polls that end while others are stored are stored together, with their records, in one
-  transaction), and then one poll per transaction (:func:`etl.ingest._store_polls` for each poll in
+  transaction), and then one poll per transaction (:func:`etl.ingest.poll._store_polls` for each poll in
   turn: a tick whose polls end one at a time, or ``poll_feed``);
 * **claims**: synthetic extraction results (``--claims-per-article`` claims on the seeds' actors and
   issues, a mention per claim; the real extractor finds 90 claims in the whole corpus, too few to
-  time) written by :func:`etl.claims.store_results` per batch of ``--extract-batch`` articles,
-  as :func:`etl.claims.extract_articles` does;
-* **ledger**: every claim applied by :func:`etl.ledger.apply_claims` in one run, then a run with
+  time) written by :func:`etl.extract.store.store_results` per batch of ``--extract-batch`` articles,
+  as :func:`etl.extract.store.extract_articles` does;
+* **ledger**: every claim applied by :func:`etl.ledger.store.apply_claims` in one run, then a run with
   nothing pending.
 
 Each product run is compared with ``COPY ... FROM STDIN`` (psycopg2 ``copy_expert``) of exactly the
@@ -65,11 +65,11 @@ from sqlalchemy.engine import Engine, make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from etl import db  # noqa: E402
-from etl import ingest as ingest_module  # noqa: E402
 from etl.catalog import load_reference  # noqa: E402
-from etl.claims import store_results  # noqa: E402
-from etl.extract import ArticleResult, Claim, Mention  # noqa: E402
-from etl.ingest import (  # noqa: E402
+from etl.extract.engine import ArticleResult, Claim, Mention  # noqa: E402
+from etl.extract.store import store_results  # noqa: E402
+from etl.ingest import poll as ingest_module  # noqa: E402
+from etl.ingest.poll import (  # noqa: E402
     ArticleDraft,
     FeedOutcome,
     _FeedToPoll,
@@ -80,7 +80,7 @@ from etl.ingest import (  # noqa: E402
     store_feeds,
     unseen_drafts,
 )
-from etl.ledger import apply_claims  # noqa: E402
+from etl.ledger.store import apply_claims  # noqa: E402
 from etl.seeds import load_actors, load_issues  # noqa: E402
 from etl.settings import Settings  # noqa: E402
 from models import Article, Feed  # noqa: E402
@@ -404,7 +404,7 @@ def bench_articles(
     polls_per_transaction: list[int] = []
 
     def poll(feed: _FeedToPoll) -> _Polled:
-        """What etl.ingest._poll hands over once the feed is fetched and parsed: the drafts not stored
+        """What etl.ingest.poll._poll hands over once the feed is fetched and parsed: the drafts not stored
         yet (``unseen_drafts``); fetching and parsing are not timed here (see bench/ingest_tick.py)."""
         started_at = datetime.now(UTC)
         drafts = drafts_of[feed.id]

@@ -16,8 +16,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from etl.ingest.urls import UrlError, check_feed_url
 from etl.seeds import FeedSeed, SeedError, load_actors, load_feeds, load_issues
-from etl.urls import UrlError, check_feed_url
 from models import Actor, Article, Feed, Issue
 
 

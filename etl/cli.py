@@ -23,11 +23,15 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from etl import analysts, catalog, claims, db, ledger, outbox, pipeline
+from etl import catalog, db, pipeline
+from etl.alerts import outbox
+from etl.analysts import role as analysts
 from etl.demo import DemoError, positions_table
+from etl.extract import store as claims
+from etl.ingest.urls import UrlError, check_feed_url
+from etl.ledger import store as ledger
 from etl.seeds import FeedSeed, SeedError
 from etl.settings import ConfigError, Settings, load_settings
-from etl.urls import UrlError, check_feed_url
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="parley: who demands what, and when it moves."
@@ -262,7 +266,7 @@ def extract_file_command(
     items: Annotated[Path, typer.Argument(help='JSON lines {"id", "title", "text", "published"}')],
 ) -> None:
     """Print one JSON line of claims per input item, in input order (no database needed)."""
-    from etl.evaluate import extract_file
+    from etl.extract.evaluate import extract_file
 
     extractor = claims.load_extractor(load_settings())
     with pipeline.progress_bar("extracting", err) as progress:
@@ -279,7 +283,7 @@ def eval_command(
     items: Annotated[Path, typer.Argument(help="the items the gold set labels")],
 ) -> None:
     """Precision, recall and F1 of (actor, issue, value) against a gold set, with the errors."""
-    from etl.evaluate import evaluate, format_report
+    from etl.extract.evaluate import evaluate, format_report
 
     extractor = claims.load_extractor(load_settings())
     sys.stdout.write(format_report(evaluate(gold, items, extractor)) + "\n")
@@ -402,7 +406,7 @@ def report_command(
     recent: Annotated[int, typer.Option(help="how many recent changes to list")] = 50,
 ) -> None:
     """Write a self-contained HTML page: positions over time per issue, recent changes, feed health."""
-    from etl.report import write_report
+    from etl.analysts.report import write_report
 
     with database(load_settings()) as engine:
         out.print(write_report(engine, out_dir, recent=recent).line(), soft_wrap=True)

@@ -20,7 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, aliased
 
-from etl import catalog, db, ledger, pipeline
+from etl import catalog, db, pipeline
+from etl.ledger import store as ledger
 from etl.seeds import FeedSeed
 from etl.settings import Settings
 from models import Article, Claim, Feed, Position

@@ -19,10 +19,13 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
 
-from etl import claims, db, ledger, outbox
-from etl.channels import channels_from_settings
-from etl.health import check_feed_health
-from etl.ingest import due_feeds, ingest
+from etl import db
+from etl.alerts import outbox
+from etl.alerts.channels import channels_from_settings
+from etl.alerts.health import check_feed_health
+from etl.extract import store as claims
+from etl.ingest.poll import due_feeds, ingest
+from etl.ledger import store as ledger
 from etl.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -106,7 +109,7 @@ def check_health(settings: Settings) -> dict[str, int]:
 
 def extract_pending(settings: Settings) -> dict[str, int]:
     """Claims from every article the current extractor version has not read yet."""
-    from etl.extract import EXTRACTOR_VERSION  # spaCy: only in the task that extracts
+    from etl.extract.engine import EXTRACTOR_VERSION  # spaCy: only in the task that extracts
 
     with _engine(settings) as engine:
         if claims.pending_count(engine, EXTRACTOR_VERSION) == 0:
@@ -116,7 +119,7 @@ def extract_pending(settings: Settings) -> dict[str, int]:
 
 def apply_claims(settings: Settings) -> dict[str, int]:
     """Every claim of the current extractor version not yet in the ledger, applied; alerts queued."""
-    from etl.extract import EXTRACTOR_VERSION
+    from etl.extract.engine import EXTRACTOR_VERSION
 
     names = [channel.name for channel in channels_from_settings(settings)]
     with _engine(settings) as engine:

@@ -9,13 +9,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.engine import Engine
 
-from etl import claims, ledger, outbox
-from etl.channels import channels_from_settings
-from etl.claims import ExtractSummary
-from etl.health import HealthSummary, check_feed_health
-from etl.ingest import FeedOutcome, IngestSummary, ingest
-from etl.ledger import DiffSummary
-from etl.outbox import DeliverySummary
+from etl.alerts import outbox
+from etl.alerts.channels import channels_from_settings
+from etl.alerts.health import HealthSummary, check_feed_health
+from etl.alerts.outbox import DeliverySummary
+from etl.extract import store as claims
+from etl.extract.store import ExtractSummary
+from etl.ingest.poll import FeedOutcome, IngestSummary, ingest
+from etl.ledger import store as ledger
+from etl.ledger.store import DiffSummary
 from etl.settings import Settings
 
 
@@ -50,7 +52,7 @@ def run_ingest(
 def run_extract(
     engine: Engine, settings: Settings, console: Console, *, reprocess: bool = False
 ) -> ExtractSummary:
-    from etl.extract import EXTRACTOR_VERSION
+    from etl.extract.engine import EXTRACTOR_VERSION
 
     total = claims.pending_count(engine, EXTRACTOR_VERSION, reprocess=reprocess)
     if total == 0:
@@ -65,7 +67,7 @@ def run_extract(
 
 
 def run_diff(engine: Engine, settings: Settings, *, rebuild: bool = False) -> DiffSummary:
-    from etl.extract import EXTRACTOR_VERSION
+    from etl.extract.engine import EXTRACTOR_VERSION
 
     names = [channel.name for channel in channels_from_settings(settings)]
     return ledger.apply_claims(engine, settings, names, version=EXTRACTOR_VERSION, rebuild=rebuild)

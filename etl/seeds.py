@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from etl.urls import UrlError, check_feed_url
+from etl.ingest.urls import UrlError, check_feed_url
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 

@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     ingest_workers: int = Field(default=4, ge=1, le=64, description="feeds polled concurrently")
     page_workers: int = Field(default=4, ge=1, le=32, description="article pages fetched at once per feed")
 
-    # Alert channels (etl.channels). The URLs may carry SMTP passwords and Apprise tokens: secrets.
+    # Alert channels (etl.alerts.channels). The URLs may carry SMTP passwords and Apprise tokens: secrets.
     alert_urls: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=lambda: [SecretStr("console://")],
         description="where alerts go: console://, jsonl:///path, webhook+https://…, smtp://…, Apprise URLs",
@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     alert_retry_base_seconds: float = Field(default=60.0, ge=0, description="first retry delay")
     alert_retry_max_seconds: float = Field(default=6 * 3600.0, ge=0, description="longest retry delay")
     alert_rules: Path | None = Field(
-        default=None, description="YAML routing, mute and digest rules (etl.routing); unset = all to all"
+        default=None, description="YAML routing, mute and digest rules (etl.alerts.routing); unset: all"
     )
     # Feed health: failed polls in a row that alert; silence (in usual intervals, and at least
     # min_seconds) that alerts, judged once a feed has min_history polls that brought news

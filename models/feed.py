@@ -40,7 +40,7 @@ class FeedFetch(Base):
     __tablename__ = "feed_fetches"
     __table_args__ = (
         Index("ix_feed_fetches_feed_id_started_at", "feed_id", "started_at"),
-        # the polls that brought news: a feed's rhythm (etl.health) without walking its empty polls
+        # the polls that brought news: a feed's rhythm (etl.alerts.health) without walking its empty polls
         Index("ix_feed_fetches_news", "feed_id", "started_at", postgresql_where=text("new_items > 0")),
     )
 

@@ -31,7 +31,7 @@ from etl.seeds import load_actors, load_issues
 from etl.settings import Settings
 
 if TYPE_CHECKING:
-    from etl.extract import Extractor
+    from etl.extract.engine import Extractor
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -57,7 +57,7 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def extractor() -> Extractor:
     """The extractor built from the shipped seeds, loaded once per test session."""
-    from etl.extract import Extractor
+    from etl.extract.engine import Extractor
 
     seeds = REPO / "seeds"
     return Extractor.load(load_actors(seeds / "actors.yaml"), load_issues(seeds / "issues.yaml"))

@@ -345,7 +345,7 @@ def test_dockerfile_adds_packages_without_moving_airflow() -> None:
 
 
 def test_dockerfile_installs_the_spacy_model_of_pyproject() -> None:
-    from etl.extract import DEFAULT_MODEL
+    from etl.extract.engine import DEFAULT_MODEL
 
     dependencies = pyproject()["project"]["dependencies"]
     (model,) = [spec for spec in dependencies if Requirement(spec).name.startswith("en-core-web")]

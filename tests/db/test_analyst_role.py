@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, InternalError, OperationalError, Programm
 from sqlalchemy.pool import NullPool
 
 from etl import db
-from etl.analysts import AnalystRoleError, drop_analyst, grant_analyst
+from etl.analysts.role import AnalystRoleError, drop_analyst, grant_analyst
 from tests.conftest import cli_env_for, run_parley
 from tests.db.conftest import VIEWS
 

@@ -6,8 +6,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from etl.claims import extract_articles, pending_count
-from etl.extract import EXTRACTOR_VERSION, Extractor
+from etl.extract.engine import EXTRACTOR_VERSION, Extractor
+from etl.extract.store import extract_articles, pending_count
 from etl.settings import Settings
 from models import Article, ArticleExtraction, Claim, Feed, Mention
 

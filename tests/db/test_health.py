@@ -13,9 +13,9 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from etl.alerts.health import check_feed_health
 from etl.catalog import add_feeds
-from etl.health import check_feed_health
-from etl.ingest import ingest
+from etl.ingest.poll import ingest
 from etl.seeds import FeedSeed
 from etl.settings import Settings
 from models import Alert, Feed, FeedFetch

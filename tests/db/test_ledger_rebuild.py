@@ -9,7 +9,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from etl.ledger import apply_claims
+from etl.ledger.store import apply_claims
 from etl.settings import Settings
 from models import Alert, Article, ArticleExtraction, Claim, Position, PositionChange
 from tests.conftest import run_parley
@@ -107,7 +107,7 @@ def test_rebuild_on_demand_gives_the_same_positions_and_no_alerts(
 
 
 def test_diff_rebuild_on_the_command_line(ledger_db: Engine, cli_env: dict[str, str]) -> None:
-    from etl.extract import EXTRACTOR_VERSION
+    from etl.extract.engine import EXTRACTOR_VERSION
 
     claim = state(ledger_db, "qatar", "ceasefire_duration", "7", "proposes", day(2))
     restate(ledger_db, claim, EXTRACTOR_VERSION)

@@ -14,8 +14,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from etl.channels import channels_from_settings
-from etl.outbox import deliver_pending
+from etl.alerts.channels import channels_from_settings
+from etl.alerts.outbox import deliver_pending
 from etl.settings import Settings
 from models import Alert
 from tests.conftest import REPO

@@ -8,9 +8,9 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from etl import ledger
-from etl.claims import extract_articles, pending_count, read_through
-from etl.extract import EXTRACTOR_VERSION, Extractor
+from etl.extract.engine import EXTRACTOR_VERSION, Extractor
+from etl.extract.store import extract_articles, pending_count, read_through
+from etl.ledger import store as ledger
 from etl.settings import Settings
 from models import Article, ArticleExtraction, Claim, ExtractionProgress
 from tests.db.conftest import VERSION, day, state

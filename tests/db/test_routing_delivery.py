@@ -16,9 +16,9 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from etl.channels import channels_from_settings
-from etl.ledger import apply_claims
-from etl.outbox import deliver_pending
+from etl.alerts.channels import channels_from_settings
+from etl.alerts.outbox import deliver_pending
+from etl.ledger.store import apply_claims
 from etl.settings import ConfigError, Settings
 from models import Alert, Position, PositionChange
 from tests.conftest import REPO
@@ -312,7 +312,7 @@ def test_a_digest_sender_killed_between_sending_and_marking_repeats_it_once_with
     )
     # the outbox alone, not the CLI: this proves deliver_pending's guarantee
     script = (
-        "from etl import db, outbox; from etl.channels import channels_from_settings;"
+        "from etl import db, outbox; from etl.alerts.channels import channels_from_settings;"
         "from etl.settings import load_settings; s = load_settings();"
         "print(outbox.deliver_pending(db.get_engine(s), s, channels_from_settings(s)).line())"
     )

@@ -18,10 +18,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from etl import claims as claims_module
-from etl.claims import store_results
-from etl.extract import ArticleResult, Claim, Mention
-from etl.ingest import (
+from etl.extract import store as claims_module
+from etl.extract.engine import ArticleResult, Claim, Mention
+from etl.extract.store import store_results
+from etl.ingest.poll import (
     ArticleDraft,
     FeedOutcome,
     _FeedToPoll,

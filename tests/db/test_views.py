@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Engine
 
-from etl.ledger import apply_claims
+from etl.ledger.store import apply_claims
 from etl.settings import Settings
 from models import Feed, FeedFetch
 from tests.db.conftest import VERSION, VIEWS, day, state

@@ -1,4 +1,4 @@
-"""etl.channels against real receivers on loopback: an HTTP server that records webhook requests,
+"""etl.alerts.channels against real receivers on loopback: an HTTP server that records webhook requests,
 and an SMTP server (aiosmtpd) that records e-mail — for our smtplib channel and for Apprise's mailto."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from etl.channels import AlertMessage, ChannelError, channel_from_url, channels_from_settings
+from etl.alerts.channels import AlertMessage, ChannelError, channel_from_url, channels_from_settings
 from etl.settings import Settings
 
 SECRET = "loopback-webhook-key"

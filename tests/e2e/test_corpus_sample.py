@@ -19,8 +19,8 @@ from bench.corpus_sample import (
     read_gold,
     select_lines,
 )
-from etl.evaluate import format_report
-from etl.extract import Extractor
+from etl.extract.engine import Extractor
+from etl.extract.evaluate import format_report
 from tests.conftest import shared_path
 
 # measured with extractor 1.4.0; each margin allows for one triple lost, no more.

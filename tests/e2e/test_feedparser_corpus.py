@@ -1,4 +1,4 @@
-"""The parse-and-store path (etl.ingest.parse_feed -> draft_from_entry -> store_articles) over
+"""The parse-and-store path (etl.ingest.poll.parse_feed -> draft_from_entry -> store_articles) over
 feedparser's own well- and ill-formed test feeds and a set of real captured feeds, from ../shared/.
 
 A rejected feed (FeedRejected) is a handled outcome; anything else escaping is a bug. Storing every
@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from etl.catalog import add_feeds
-from etl.ingest import ArticleDraft, FeedRejected, draft_from_entry, ingest, parse_feed, store_articles
+from etl.ingest.poll import ArticleDraft, FeedRejected, draft_from_entry, ingest, parse_feed, store_articles
 from etl.seeds import FeedSeed
 from etl.settings import Settings
 from models import Article, Feed

@@ -30,10 +30,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from etl.catalog import add_feeds
-from etl.ingest import FeedOutcome, IngestSummary, ingest
+from etl.ingest.poll import FeedOutcome, IngestSummary, ingest
+from etl.ingest.urls import canonical_url
 from etl.seeds import FeedSeed
 from etl.settings import Settings
-from etl.urls import canonical_url
 from models import Article, Feed, FeedFetch
 from tests.conftest import REPO, Replay
 
@@ -489,7 +489,7 @@ HUGE_FEED_PROBE = textwrap.dedent(
     """
     import json
     from etl import db
-    from etl.ingest import ingest
+    from etl.ingest.poll import ingest
     from etl.settings import load_settings
 
     def kib(field):

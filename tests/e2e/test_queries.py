@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 
-from etl.analysts import drop_analyst, grant_analyst
+from etl.analysts.role import drop_analyst, grant_analyst
 from etl.catalog import add_feeds
 from etl.seeds import FeedSeed
 from etl.settings import Settings

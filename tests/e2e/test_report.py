@@ -15,7 +15,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from etl.catalog import load_reference
-from etl.ledger import apply_claims
+from etl.ledger.store import apply_claims
 from etl.settings import PROJECT_ROOT, Settings
 from models import Feed
 from tests.conftest import run_parley

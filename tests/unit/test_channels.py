@@ -1,4 +1,4 @@
-"""etl.channels without a network: alert URLs → channels, secrets masked in names and errors,
+"""etl.alerts.channels without a network: alert URLs → channels, secrets masked in names and errors,
 the message contract, the webhook signature, the console and the JSON-lines file."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.channels import (
+from etl.alerts.channels import (
     AlertMessage,
     AppriseChannel,
     ChannelError,
@@ -366,7 +366,7 @@ def test_jsonl_concurrent_processes_never_interleave_records(tmp_path: Path) -> 
         f"""
         import sys, time
         from pathlib import Path
-        from etl.channels import AlertMessage, JsonlChannel
+        from etl.alerts.channels import AlertMessage, JsonlChannel
         channel = JsonlChannel(Path({str(path)!r}))
         worker = sys.argv[1]
         while not Path({str(go)!r}).exists():  # start together, so that the appends overlap

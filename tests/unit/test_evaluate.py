@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from etl.evaluate import evaluate, extract_file, format_report, read_items, score
-from etl.extract import Extractor
+from etl.extract.engine import Extractor
+from etl.extract.evaluate import evaluate, extract_file, format_report, read_items, score
 from tests.conftest import shared_path
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from etl.extract import (
+from etl.extract.engine import (
     MAX_ARTICLE_CHARS,
     TITLE_SEPARATOR,
     ArticleResult,

@@ -1,4 +1,4 @@
-"""etl.fetch: which addresses parley refuses, and how the Fetcher behaves against real loopback servers
+"""etl.ingest.fetch: which addresses parley refuses, and how the Fetcher behaves against real loopback servers
 (timeouts, body caps, gzip bombs, redirects, conditional GET, schemes)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.fetch import BlockedAddress, Fetcher, FetchError, FetchPolicy
+from etl.ingest.fetch import BlockedAddress, Fetcher, FetchError, FetchPolicy
 from etl.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -389,7 +389,7 @@ def test_a_gzip_bomb_is_capped_on_its_decoded_size(loopback: Loopback) -> None:
 BOMB_MEMORY_PROBE = textwrap.dedent(
     """
     import ipaddress, json, sys
-    from etl.fetch import Fetcher, FetchError, FetchPolicy
+    from etl.ingest.fetch import Fetcher, FetchError, FetchPolicy
 
     def kib(field):
         with open("/proc/self/status") as status:

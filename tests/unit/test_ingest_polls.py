@@ -1,5 +1,5 @@
-"""etl.ingest: how polls are recorded (a tick of 304s is one commit, not one per feed; failures and
-feeds without validators recorded in that batch keep their promises), and etl.fetch's share in
+"""etl.ingest.poll: how polls are recorded (a tick of 304s is one commit, not one per feed; failures and
+feeds without validators recorded in that batch keep their promises), and etl.ingest.fetch's share in
 keeping such a tick cheap (a 304 keeps its connection; one TLS context per process).
 
 Real PostgreSQL (the session's test database, emptied) and real HTTP on loopback.
@@ -20,10 +20,10 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from etl import fetch
 from etl.catalog import add_feeds
-from etl.fetch import Fetcher, FetchPolicy
-from etl.ingest import IngestSummary, due_feeds, ingest, poll_feed
+from etl.ingest import fetch
+from etl.ingest.fetch import Fetcher, FetchPolicy
+from etl.ingest.poll import IngestSummary, due_feeds, ingest, poll_feed
 from etl.seeds import FeedSeed
 from etl.settings import Settings
 from models import Article, Feed, FeedFetch

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.routing import AlertRules
+from etl.alerts.routing import AlertRules
 from etl.settings import ConfigError, Settings
 
 WEBHOOK = "webhook+https://hooks.example/parley?token=s3cret"

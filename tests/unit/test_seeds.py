@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from etl.ingest.urls import canonical_url
 from etl.seeds import FeedSeed, SeedError, load_feeds
-from etl.urls import canonical_url
 
 SHIPPED_FEEDS = Path(__file__).resolve().parents[2] / "seeds" / "feeds.yaml"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from etl.extract import Extractor
+from etl.extract.engine import Extractor
 from etl.text import html_language, strip_tags
 
 

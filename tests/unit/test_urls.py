@@ -1,10 +1,10 @@
-"""etl.urls: which feed URLs parley accepts, and when two links are the same article."""
+"""etl.ingest.urls: which feed URLs parley accepts, and when two links are the same article."""
 
 from __future__ import annotations
 
 import pytest
 
-from etl.urls import UrlError, canonical_url, check_feed_url
+from etl.ingest.urls import UrlError, canonical_url, check_feed_url
 
 # --- check_feed_url ---------------------------------------------------------------------------
 

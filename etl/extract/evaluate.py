@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from etl.extract import ArticleResult, Claim, Extractor
+from etl.extract.engine import ArticleResult, Claim, Extractor
 
 Triple = tuple[str, str, str]
 

@@ -30,8 +30,8 @@ from urllib.parse import urljoin
 import httpcore
 import httpx
 
+from etl.ingest.urls import UrlError, check_feed_url
 from etl.settings import Settings
-from etl.urls import UrlError, check_feed_url
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -39,7 +39,7 @@ from etl.settings import Settings
 from models import Article, ArticleExtraction, Claim, ExtractionProgress, Mention
 
 if TYPE_CHECKING:
-    from etl.extract import ArticleResult, Extractor
+    from etl.extract.engine import ArticleResult, Extractor
 
 
 @dataclass
@@ -58,7 +58,7 @@ class ExtractSummary:
 
 def load_extractor(settings: Settings) -> Extractor:
     """The extractor built from the seeds (the spaCy model loads here: about a second)."""
-    from etl.extract import Extractor
+    from etl.extract.engine import Extractor
     from etl.seeds import load_actors, load_issues
 
     seeds = settings.seeds_dir
@@ -82,7 +82,7 @@ def unread_count(session: Session, version: str) -> int:
 def read_through(session: Session, version: str) -> int:
     """The id up to which ``version`` has read every article, moved on as far as it now can.
 
-    Articles are stored in id order: ``etl.ingest.store_feeds`` draws their ids and commits
+    Articles are stored in id order: ``etl.ingest.poll.store_feeds`` draws their ids and commits
     under one lock, so an article not yet visible will get a higher id than every visible one. So
     the mark can move to just below the first visible article ``version`` has not read (or to the
     last article), and what is left to read is always above it: an index range, however long the
@@ -132,7 +132,7 @@ def extract_articles(
     on_batch: Callable[[int], None] | None = None,
 ) -> ExtractSummary:
     """Extract every article not yet processed by this extractor version (all with ``reprocess``)."""
-    from etl.extract import EXTRACTOR_VERSION
+    from etl.extract.engine import EXTRACTOR_VERSION
 
     load_reference(engine, settings.seeds_dir)  # claims refer to the actors and issues by key
     summary = ExtractSummary()

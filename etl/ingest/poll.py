@@ -3,7 +3,7 @@
 Identity of an article (the de-duplication contract, also in the README):
 
 1. the same feed and GUID is the same article (a feed re-listing an item adds nothing);
-2. the same canonical URL (see :func:`etl.urls.canonical_url`) is the same article, from any feed;
+2. the same canonical URL (see :func:`etl.ingest.urls.canonical_url`) is the same article, from any feed;
 3. the same content (sha256 of the normalised main text) under another URL is a *different* row,
    stored again with ``duplicate_of`` pointing at the first copy: other outlets repeating a story
    matter for corroboration later.
@@ -49,10 +49,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from etl.db import copy_rows, unnested
-from etl.fetch import PAGE_ACCEPT, Fetcher, FetchError, FetchPolicy, FetchResult
+from etl.ingest.fetch import PAGE_ACCEPT, Fetcher, FetchError, FetchPolicy, FetchResult
+from etl.ingest.urls import canonical_url
 from etl.settings import Settings
 from etl.text import extract_main_text, html_language, strip_tags
-from etl.urls import canonical_url
 from models import Article, Feed, FeedFetch
 
 # A DOCTYPE that declares entities is how entity-expansion bombs are built; real feeds do not.
@@ -396,7 +396,7 @@ def store_feeds(session: Session, batches: Sequence[tuple[int, Sequence[ArticleD
     # Feeds are stored from several threads (and maybe processes) at once; without this lock two
     # copies of one story arriving together would both look like the first copy, and the check below
     # could miss a row stored meanwhile. Held until commit, it also makes articles commit in id
-    # order, which etl.claims.read_through relies on. Whatever inserts articles must take it.
+    # order, which etl.extract.store.read_through relies on. Whatever inserts articles must take it.
     session.execute(_STORE_LOCK)
     new = _unseen(session, [(feed_id, draft) for feed_id, drafts in batches for draft in drafts])
     ids = session.scalars(_NEW_ARTICLE_IDS, {"n": len(new)}).all()

@@ -1,7 +1,7 @@
 """Alert channels: delivering one :class:`AlertMessage` to one destination.
 
 This module owns the meaning of the URLs in ``PARLEY_ALERT_URLS``. It sends; it does not decide what to
-send, when to retry or whether a message was already delivered — the outbox (:mod:`etl.outbox`) does.
+send, when to retry or whether a message was already delivered — the outbox (:mod:`etl.alerts.outbox`) does.
 A channel's :attr:`Channel.name` is its URL with secrets masked, stable across runs; a message's
 ``alert_id`` is what receivers dedupe on.
 

@@ -6,7 +6,7 @@ most that one alert, with the same ``alert_key`` for the receiver to dedupe on. 
 the alert pending with its attempts, last error and an exponentially later next attempt; a channel
 that fails is not tried again for the rest of the run.
 
-A digest channel (:mod:`etl.routing`) gets its alerts batched instead: once the oldest due pending
+A digest channel (:mod:`etl.alerts.routing`) gets its alerts batched instead: once the oldest due pending
 alert of the channel is a digest period old (or when digests are flushed), the due alerts created
 within one period of it are locked together and sent as one message whose id is derived from their
 rows, so a repeat after a crash carries the same id; they are marked sent together, or all stay
@@ -24,8 +24,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from etl.channels import AlertMessage, Channel, ChannelError
-from etl.routing import AlertRules
+from etl.alerts.channels import AlertMessage, Channel, ChannelError
+from etl.alerts.routing import AlertRules
 from etl.settings import Settings
 from models import Alert
 

@@ -36,8 +36,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from etl.claims import unread_count
-from etl.routing import AlertRules
+from etl.alerts.routing import AlertRules
+from etl.extract.store import unread_count
 from etl.settings import Settings
 from models import Alert, Article, Claim, Feed, Issue, Position, PositionChange, PositionSupport
 

@@ -4,7 +4,7 @@ The rules are a YAML file named by ``PARLEY_ALERT_RULES``; without one every eve
 channel. ``routes`` limit a channel to the events one of its routes matches (a channel with no route
 gets everything); ``mute`` entries silence matching events on every channel (the ledger still records
 them), until an optional ``until`` time; ``digest`` names channels that get one message per period
-instead of one per event (the batching itself is :func:`etl.outbox.deliver_pending`'s).
+instead of one per event (the batching itself is :func:`etl.alerts.outbox.deliver_pending`'s).
 
 Channels are named in the file by their URL as written in ``PARLEY_ALERT_URLS`` — or by its masked
 form, so that secrets need not be repeated — and resolved here to the masked channel names that key
@@ -32,7 +32,7 @@ from pydantic import (
     model_validator,
 )
 
-from etl.channels import channel_from_url, channels_from_settings, mask_url
+from etl.alerts.channels import channel_from_url, channels_from_settings, mask_url
 from etl.seeds import SeedError, load_actors, load_issues, read_yaml, validation_line
 from etl.settings import ConfigError, Settings
 

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from etl.routing import AlertRules
+from etl.alerts.routing import AlertRules
 from etl.settings import Settings
 from models import Alert, Feed, FeedFetch
 

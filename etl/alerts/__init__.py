@@ -1,0 +1,1 @@
+"""Alerts: change and feed-health messages, routed, queued in the outbox and delivered over channels."""

@@ -1,0 +1,1 @@
+"""Analysts: the read-only role over the documented views, and the offline HTML report."""

@@ -1,0 +1,1 @@
+"""Ledger: each actor's position on each issue, versioned, and the change events between versions."""
