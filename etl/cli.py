@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from etl import catalog, db, pipeline
-from etl.alerts import outbox
+from etl.alerts import messages, outbox
 from etl.analysts import role as analysts
 from etl.demo import DemoError, positions_table
 from etl.extract import store as claims
@@ -341,7 +341,7 @@ def changes_command(
         changes = ledger.changes_since(engine, moment)
     if as_json:
         for change in changes:
-            sys.stdout.write(json.dumps(ledger.change_payload(change), ensure_ascii=False) + "\n")
+            sys.stdout.write(json.dumps(messages.change_payload(change), ensure_ascii=False) + "\n")
         return
     table = Table(
         "published", "actor", "issue", "old", "new", "outlet", "evidence", title=f"changes since {since}"

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from etl.ledger.store import PENDING_CHUNK, apply_claims, describe_change
+from etl.alerts.messages import describe_change
+from etl.ledger.store import PENDING_CHUNK, apply_claims
 from etl.settings import Settings
 from models import Alert, Claim, Position, PositionChange, PositionSupport
 from tests.db.conftest import VERSION, day, state
