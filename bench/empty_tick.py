@@ -10,7 +10,7 @@ past) on a virtual clock and answers conditional GETs with 304 when a feed has n
 realistic case of an hourly tick, where most feeds have nothing new.
 
 1. **Empty tick.** Every feed is made due (``next_poll_at`` in the past, as an hour later) and every
-   feed answers 304. Timed twice: in-process (:mod:`etl.pipeline` stages, the ``run_once`` sequence,
+   feed answers 304. Timed twice: in-process (:mod:`etl.stages`, the ``run_once`` sequence,
    on a warm engine) and as the CLI subprocess ``parley run`` (Python start-up, imports, engine,
    schema check included; ``parley --help`` is timed as the start-up floor). Target: < 2 s.
 2. **Tick with new articles.** The replay clock moves on until ``--new`` more corpus items are
@@ -51,7 +51,7 @@ from rich.console import Console  # noqa: E402
 from sqlalchemy import create_engine, event, text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
-from etl import pipeline  # noqa: E402
+from etl import stages  # noqa: E402
 
 STAGES = ("ingest", "health", "extract", "diff", "alerts")
 LIVE_FROM = "2023-10-01T00:00:00+00:00"  # the corpus; the stored history lies before it
@@ -160,15 +160,15 @@ def settings_for(target: Target) -> Any:
 
 
 def run_stages(target: Target, console: Console) -> tuple[dict[str, float], list[str]]:
-    """The sequence of :func:`etl.pipeline.run_once`, each stage timed."""
+    """The sequence of :func:`etl.stages.run_once`, each stage timed."""
     settings = settings_for(target)
     engine = target.engine
     calls: dict[str, Callable[[], Any]] = {
-        "ingest": lambda: pipeline.run_ingest(engine, settings, console),
-        "health": lambda: pipeline.run_health(engine, settings),
-        "extract": lambda: pipeline.run_extract(engine, settings, console),
-        "diff": lambda: pipeline.run_diff(engine, settings),
-        "alerts": lambda: pipeline.run_alerts(engine, settings, console),
+        "ingest": lambda: stages.ingest(engine, settings),
+        "health": lambda: stages.check_health(engine, settings),
+        "extract": lambda: stages.extract(engine, settings),
+        "diff": lambda: stages.diff(engine, settings),
+        "alerts": lambda: stages.deliver_alerts(engine, settings),
     }
     times: dict[str, float] = {}
     lines: list[str] = []

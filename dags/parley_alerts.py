@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
-from assets import POSITIONS
-from parley_common import DEFAULT_ARGS, START_DATE, TAGS, parley_settings
+from parley_assets import POSITIONS
+from parley_common import DEFAULT_ARGS, START_DATE, TAGS, parley_database
 
 
 @dag(
@@ -31,9 +31,10 @@ from parley_common import DEFAULT_ARGS, START_DATE, TAGS, parley_settings
 def parley_alerts() -> None:
     @task
     def deliver_alerts() -> dict[str, int]:
-        from etl.orchestration import deliver_alerts
+        from etl.stages import LOGGED, counts, deliver_alerts
 
-        return deliver_alerts(parley_settings())
+        with parley_database() as (engine, settings):
+            return counts(deliver_alerts(engine, settings, LOGGED))
 
     deliver_alerts()
 

@@ -17,8 +17,8 @@ from typing import Any
 from airflow.sdk import dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from assets import NEW_ARTICLES, POSITIONS
-from parley_common import DEFAULT_ARGS, START_DATE, TAGS, parley_settings
+from parley_assets import NEW_ARTICLES, POSITIONS
+from parley_common import DEFAULT_ARGS, START_DATE, TAGS, parley_database
 
 
 @dag(
@@ -33,19 +33,21 @@ from parley_common import DEFAULT_ARGS, START_DATE, TAGS, parley_settings
 def parley_extract() -> None:
     @task
     def extract_claims() -> dict[str, int]:
-        from etl.orchestration import extract_pending
+        from etl.stages import LOGGED, counts, extract
 
-        return extract_pending(parley_settings())
+        with parley_database() as (engine, settings):
+            return counts(extract(engine, settings, LOGGED))
 
     @task
     def apply_claims() -> dict[str, int]:
-        from etl.orchestration import apply_claims
+        from etl.stages import counts, diff
 
-        return apply_claims(parley_settings())
+        with parley_database() as (engine, settings):
+            return counts(diff(engine, settings))
 
     @task(outlets=[POSITIONS])
     def announce_positions(diff: dict[str, int], *, outlet_events: Any = None) -> dict[str, int]:
-        from etl.orchestration import positions_moved
+        from etl.stages import positions_moved
 
         if not positions_moved(diff):
             raise AirflowSkipException("the ledger recorded nothing: nothing for parley_alerts")  # no event

@@ -18,8 +18,8 @@ from typing import Any
 from airflow.sdk import dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from assets import NEW_ARTICLES
-from parley_common import DEFAULT_ARGS, START_DATE, TAGS, parley_settings
+from parley_assets import NEW_ARTICLES
+from parley_common import DEFAULT_ARGS, START_DATE, TAGS, parley_database
 
 
 @dag(
@@ -34,15 +34,17 @@ from parley_common import DEFAULT_ARGS, START_DATE, TAGS, parley_settings
 def parley_ingest() -> None:
     @task
     def plan_batches() -> list[list[int]]:
-        from etl.orchestration import plan_ingest
+        from etl.stages import plan_ingest
 
-        return plan_ingest(parley_settings())
+        with parley_database() as (engine, _):
+            return plan_ingest(engine)
 
     @task(max_active_tis_per_dagrun=8)
     def ingest_batch(feed_ids: list[int]) -> dict[str, int]:
-        from etl.orchestration import ingest_batch
+        from etl.stages import LOGGED, counts, ingest
 
-        return ingest_batch(parley_settings(), feed_ids)
+        with parley_database() as (engine, settings):
+            return counts(ingest(engine, settings, LOGGED, feed_ids=feed_ids))
 
     @task(outlets=[NEW_ARTICLES])
     def announce_new_articles(batches: list[dict[str, int]], *, outlet_events: Any = None) -> dict[str, int]:
@@ -54,9 +56,10 @@ def parley_ingest() -> None:
 
     @task(trigger_rule="none_failed")  # also when no feed was due: silence grows all the same
     def check_feed_health() -> dict[str, int]:
-        from etl.orchestration import check_health
+        from etl.stages import check_health, counts
 
-        return check_health(parley_settings())
+        with parley_database() as (engine, settings):
+            return counts(check_health(engine, settings))
 
     batches = ingest_batch.expand(feed_ids=plan_batches())
     announce_new_articles(batches)  # type: ignore[arg-type]  # the XComArg is the list at run time

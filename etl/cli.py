@@ -19,18 +19,18 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from etl import catalog, db, pipeline
+from etl import catalog, console, db, stages
 from etl.alerts import messages, outbox
 from etl.analysts import role as analysts
-from etl.demo import DemoError, positions_table
+from etl.errors import UserError, first_line
 from etl.extract import store as claims
-from etl.ingest.urls import UrlError, check_feed_url
+from etl.ingest.urls import check_feed_url
 from etl.ledger import store as ledger
-from etl.seeds import FeedSeed, SeedError
+from etl.seeds import FeedSeed
 from etl.settings import ConfigError, Settings, load_settings
 
 app = typer.Typer(
@@ -45,21 +45,12 @@ app.add_typer(alerts_app, name="alerts")
 
 out = Console()
 err = Console(stderr=True)
-
-USER_ERRORS: tuple[type[Exception], ...] = (
-    ConfigError,
-    db.DatabaseUnavailable,
-    SeedError,
-    catalog.FeedListError,
-    UrlError,
-    DemoError,
-    analysts.AnalystRoleError,
-)
+observer = console.TerminalObserver(err)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]parley: error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(Text.assemble(("parley: error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
     return typer.Exit(1)
 
 
@@ -70,14 +61,13 @@ def handles_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except USER_ERRORS as exc:
+        except UserError as exc:
             raise fail(str(exc)) from None
         except OSError as exc:  # an input file that is missing or unreadable
             where = f"{exc.filename}: " if exc.filename else ""
             raise fail(f"{where}{exc.strerror or exc}") from None
         except DBAPIError as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-            raise fail(f"database error: {reason}") from None
+            raise fail(f"database error: {first_line(exc.orig or exc)}") from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -198,18 +188,7 @@ def feeds_list() -> None:
     """Show the feeds with their health."""
     with database(load_settings()) as engine:
         rows = catalog.list_feeds(engine)
-    table = Table("id", "feed", "tags", "status", "fails", "articles", "last error")
-    for row in rows:
-        table.add_row(
-            str(row.id),
-            row.title or row.url,
-            ",".join(row.tags),
-            row.last_status or "never polled",
-            str(row.consecutive_failures),
-            str(row.articles),
-            row.last_error or "",
-        )
-    out.print(table)
+    out.print(console.feeds_table(rows))
 
 
 @feeds_app.command("export")
@@ -239,7 +218,7 @@ def ingest_command(
     """Poll every due feed, store new articles (exit 0 even when some feeds failed)."""
     settings = load_settings()
     with database(settings) as engine:
-        summary = pipeline.run_ingest(engine, settings, err, poll_all=poll_all, tag=tag)
+        summary = stages.ingest(engine, settings, observer, poll_all=poll_all, tag=tag)
     out.print(summary.line())
 
 
@@ -256,7 +235,7 @@ def extract_command(
     """Extract claims from every article the current extractor version has not processed."""
     settings = load_settings()
     with database(settings) as engine:
-        summary = pipeline.run_extract(engine, settings, err, reprocess=reprocess)
+        summary = stages.extract(engine, settings, observer, reprocess=reprocess)
     out.print(summary.line())
 
 
@@ -269,11 +248,15 @@ def extract_file_command(
     from etl.extract.evaluate import extract_file
 
     extractor = claims.load_extractor(load_settings())
-    with pipeline.progress_bar("extracting", err) as progress:
-        task = progress.add_task("extract", total=None)
-        extract_file(
-            items, sys.stdout, extractor, progress=lambda done: progress.update(task, completed=done)
-        )
+    with observer.progress("extracting") as bar:
+        done = 0
+
+        def advance(total_done: int) -> None:
+            nonlocal done
+            bar.advance(total_done - done)
+            done = total_done
+
+        extract_file(items, sys.stdout, extractor, progress=advance)
 
 
 @app.command("eval")
@@ -306,7 +289,7 @@ def diff_command(
     """Apply new claims to the position ledger; record changes and queue their alerts."""
     settings = load_settings()
     with database(settings) as engine:
-        out.print(pipeline.run_diff(engine, settings, rebuild=rebuild).line())
+        out.print(stages.diff(engine, settings, rebuild=rebuild).line())
 
 
 @app.command("run")
@@ -317,7 +300,7 @@ def run_command(
     """One pass of the pipeline: ingest → extract → diff → alerts."""
     settings = load_settings()
     with database(settings) as engine:
-        for line in pipeline.run_once(engine, settings, err, poll_all=poll_all):
+        for line in stages.run_once(engine, settings, observer, poll_all=poll_all):
             out.print(line)
 
 
@@ -326,7 +309,7 @@ def run_command(
 def positions_command() -> None:
     """The current position of every actor on every issue."""
     with database(load_settings()) as engine:
-        out.print(positions_table(ledger.current_positions(engine)))
+        out.print(console.positions_table(ledger.current_positions(engine)))
 
 
 @app.command("changes")
@@ -343,16 +326,7 @@ def changes_command(
         for change in changes:
             sys.stdout.write(json.dumps(messages.change_payload(change), ensure_ascii=False) + "\n")
         return
-    table = Table(
-        "published", "actor", "issue", "old", "new", "outlet", "evidence", title=f"changes since {since}"
-    )
-    for c in changes:
-        table.add_row(
-            f"{c.published_at:%Y-%m-%d}", c.actor, c.issue,
-            f"{c.old_value} ({c.old_stance})" if c.old_value is not None else "—",
-            f"{c.new_value} ({c.new_stance})", c.outlet or "", c.new_evidence[:100],
-        )  # fmt: skip
-    out.print(table)
+    out.print(console.changes_table(changes, title=f"changes since {since}"))
 
 
 def parse_since(text: str) -> datetime:
@@ -379,24 +353,20 @@ def alerts_send(
     """Deliver every due pending alert."""
     settings = load_settings()
     with database(settings) as engine:
-        out.print(pipeline.run_alerts(engine, settings, err, flush_digests=flush_digests).line())
+        out.print(stages.deliver_alerts(engine, settings, observer, flush_digests=flush_digests).line())
 
 
 @alerts_app.command("list")
 @handles_errors
 def alerts_list(
-    pending: Annotated[bool, typer.Option("--pending", help="only alerts not yet delivered")] = True,
+    pending: Annotated[
+        bool, typer.Option("--pending/--all", help="only alerts not yet delivered, or every recent alert")
+    ] = True,
 ) -> None:
-    """Alerts waiting in the outbox, with their attempts and last error."""
+    """Alerts in the outbox, with their status, attempts and last error."""
     with database(load_settings()) as engine:
         alerts = outbox.pending_alerts(engine) if pending else outbox.recent_alerts(engine)
-    table = Table("id", "channel", "status", "attempts", "next attempt", "subject", "last error")
-    for a in alerts:
-        table.add_row(
-            a.alert_key, a.channel, a.status, str(a.attempts), f"{a.next_attempt_at:%Y-%m-%d %H:%M}",
-            a.subject[:80], (a.last_error or "")[:60],
-        )  # fmt: skip
-    out.print(table)
+    out.print(console.alerts_table(alerts))
 
 
 @app.command("report")

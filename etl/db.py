@@ -10,7 +10,8 @@ from __future__ import annotations
 import io
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from etl.settings import PROJECT_ROOT, Settings
+from etl.errors import UserError, first_line
+from etl.settings import PROJECT_ROOT, Settings, load_settings
 
 EMBEDDED_DATABASE = "parley"
 UNIQUE_VIOLATION = "23505"  # SQLSTATE of a duplicate key
@@ -29,7 +31,18 @@ SCHEMA_HEAD = "0008"  # the newest migration in migrations/versions (tests/db/te
 _embedded_servers: dict[Path, Any] = {}
 
 
-class DatabaseUnavailable(Exception):
+# Airflow's postgres connections carry hook options (cursor, iam, aws_conn_id …) in the same query
+# string as libpq's; only libpq's may reach psycopg2, which rejects any other keyword.
+_LIBPQ_OPTIONS = frozenset(
+    {
+        "sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword", "sslcrl", "connect_timeout",
+        "application_name", "options", "target_session_attrs", "keepalives", "keepalives_idle",
+        "keepalives_interval", "keepalives_count", "gssencmode", "channel_binding",
+    }
+)  # fmt: skip
+
+
+class DatabaseUnavailable(UserError):
     """The database cannot be reached or used; the message is one line a user can act on."""
 
 
@@ -95,10 +108,45 @@ def get_engine(settings: Settings, *, check: bool = True, pool_size: int | None 
                 conn.execute(text("SELECT 1"))
         except OperationalError as exc:
             engine.dispose()
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            reason = first_line(exc.orig or exc)
             safe = make_url(url).render_as_string(hide_password=True)
             raise DatabaseUnavailable(f"database unavailable at {safe}: {reason}") from exc
     return engine
+
+
+@contextmanager
+def engine_for(settings: Settings) -> Iterator[Engine]:
+    """An engine for one piece of work (a task, a command), disposed of at its end."""
+    engine = get_engine(settings)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def connection_database_url(connection_uri: str) -> str:
+    """An Airflow Connection URI (``postgres://user:pass@host:5432/parley?sslmode=require``, as
+    ``Connection.get_uri()`` renders it) as the SQLAlchemy URL parley's engine takes."""
+    try:
+        url = make_url(connection_uri)
+    except ArgumentError as exc:
+        raise DatabaseUnavailable(f"the parley_db connection is not a database URI: {exc}") from exc
+    if url.drivername.split("+")[0] not in ("postgres", "postgresql"):
+        raise DatabaseUnavailable(
+            f"the parley_db connection must point at PostgreSQL, not {url.drivername!r}"
+        )
+    query = {key: value for key, value in url.query.items() if key in _LIBPQ_OPTIONS}
+    url = url.set(drivername="postgresql+psycopg2", query=query)
+    return url.render_as_string(hide_password=False)
+
+
+def settings_for(connection_uri: str | None) -> Settings:
+    """The parley settings (``PARLEY_*``), with the database of an orchestrator's connection when
+    there is one; without it, ``PARLEY_DATABASE_URL`` or the embedded database as everywhere else."""
+    settings = load_settings()
+    if connection_uri is None:
+        return settings
+    return settings.with_changes(database_url=connection_database_url(connection_uri))
 
 
 def alembic_config(url: str) -> Any:

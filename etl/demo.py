@@ -8,7 +8,7 @@ parse and store path as production; only 127.0.0.1 is added to the allowed hosts
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,21 +16,24 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, aliased
 
-from etl import catalog, db, pipeline
+from etl import catalog, db, stages
+from etl.console import TerminalObserver, add_row, positions_table
+from etl.errors import UserError
 from etl.ledger import store as ledger
 from etl.seeds import FeedSeed
 from etl.settings import Settings
-from models import Article, Claim, Feed, Position
+from models import Article, Claim, Feed
 
 DEMO_TAG = "demo"
 CONTENT_TYPES = {".xml": "application/xml; charset=utf-8", ".html": "text/html; charset=utf-8"}
 
 
-class DemoError(Exception):
+class DemoError(UserError):
     pass
 
 
@@ -93,7 +96,8 @@ def run_demo(
     where = (
         "embedded PostgreSQL in " + str(settings.data_dir) if settings.database_url is None else "database"
     )
-    console.print(f"[bold]parley demo[/] — {where}")
+    console.print(Text.assemble(("parley demo", "bold"), f" — {where}"))
+    observer = TerminalObserver(progress)
     engine = db.get_engine(settings)
     try:
         db.upgrade(engine)
@@ -103,15 +107,15 @@ def run_demo(
         )
         with serve_directory(root, port) as base:
             catalog.add_feeds(engine, demo_feeds(root, base))
-            summary = pipeline.run_ingest(engine, settings, progress, poll_all=True, tag=DEMO_TAG)
+            summary = stages.ingest(engine, settings, observer, poll_all=True, tag=DEMO_TAG)
         console.print(summary.line())
         console.print(articles_table(engine))
-        console.print(pipeline.run_extract(engine, settings, progress).line())
+        console.print(stages.extract(engine, settings, observer).line())
         console.print(claims_table(engine))
-        console.print(pipeline.run_diff(engine, settings).line())
+        console.print(stages.diff(engine, settings).line())
         console.print(positions_table(ledger.current_positions(engine)))
         console.rule("alerts")
-        console.print(pipeline.run_alerts(engine, settings, progress).line())
+        console.print(stages.deliver_alerts(engine, settings, observer).line())
     finally:
         engine.dispose()
 
@@ -130,7 +134,8 @@ def articles_table(engine: Engine, limit: int = 40) -> Table:
     with Session(engine) as session:
         for article, outlet, original_title in session.execute(query):
             note = f"copy of: {original_title[:40]}" if original_title else (article.page_status or "")
-            table.add_row(
+            add_row(
+                table,
                 f"{article.published_at:%Y-%m-%d}" if article.published_at else "?",
                 outlet or "",
                 article.title[:70],
@@ -153,7 +158,8 @@ def claims_table(engine: Engine, limit: int = 60) -> Table:
     table = Table("published", "outlet", "actor", "issue", "value", "stance", "evidence", title="claims")
     with Session(engine) as session:
         for published, outlet, claim in session.execute(query):
-            table.add_row(
+            add_row(
+                table,
                 f"{published:%Y-%m-%d}" if published else "?",
                 outlet or "",
                 claim.actor,
@@ -162,16 +168,4 @@ def claims_table(engine: Engine, limit: int = 60) -> Table:
                 claim.stance,
                 " ".join(claim.evidence.split())[:90],
             )
-    return table
-
-
-def positions_table(positions: Sequence[Position]) -> Table:
-    table = Table(
-        "actor", "issue", "value", "stance", "since", "outlets", "confirmed", title="current positions"
-    )
-    for p in positions:
-        table.add_row(
-            p.actor, p.issue, p.value, p.stance, f"{p.valid_from:%Y-%m-%d}", str(p.outlets),
-            "yes" if p.confirmed_at else "",
-        )  # fmt: skip
     return table

@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from rich.console import Console
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
-from etl import db, pipeline
+from etl import db, stages
 from etl.seeds import load_actors, load_issues
 from etl.settings import Settings
 
@@ -173,11 +172,10 @@ class Replay:
         self, engine: Engine, settings: Settings, start: datetime, end: datetime, step: timedelta
     ) -> None:
         """One ``parley run`` (every feed polled) at each clock time from ``start`` to ``end``."""
-        quiet = Console(quiet=True)
         moment = start
         while moment <= end:
             self.set_clock(moment.isoformat().replace("+00:00", "Z"))
-            pipeline.run_once(engine, settings, quiet, poll_all=True)
+            stages.run_once(engine, settings, poll_all=True)
             moment += step
 
 

@@ -27,7 +27,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 from sqlalchemy.engine import make_url
 
-from etl.orchestration import connection_database_url
+from etl.db import connection_database_url
 from etl.settings import load_settings
 from tests.conftest import REPO
 

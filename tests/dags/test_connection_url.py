@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from etl.db import DatabaseUnavailable
-from etl.orchestration import connection_database_url, settings_for
+from etl.db import DatabaseUnavailable, connection_database_url, settings_for
 
 
 @pytest.mark.parametrize(

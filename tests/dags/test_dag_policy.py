@@ -1,5 +1,5 @@
 """The DAG folder as Airflow's DAG processor sees it: every file imports, and every DAG follows the
-house rules (STYLE.md) and is wired to the others through the Assets in ``dags/assets.py``."""
+house rules (STYLE.md) and is wired to the others through the Assets in ``dags/parley_assets.py``."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def _scheduled_on(dag: Any) -> set[str]:
 
 
 def test_extract_is_scheduled_on_the_asset_ingest_emits(dagbag: Any) -> None:
-    from assets import NEW_ARTICLES
+    from parley_assets import NEW_ARTICLES
 
     ingest, extract = dagbag.dags["parley_ingest"], dagbag.dags["parley_extract"]
     assert _outlets(ingest) == {NEW_ARTICLES.name}
@@ -74,7 +74,7 @@ def test_extract_is_scheduled_on_the_asset_ingest_emits(dagbag: Any) -> None:
 
 def test_alerts_run_on_the_asset_extract_emits_or_every_15_minutes(dagbag: Any) -> None:
     from airflow.sdk import AssetOrTimeSchedule
-    from assets import POSITIONS
+    from parley_assets import POSITIONS
 
     extract, alerts = dagbag.dags["parley_extract"], dagbag.dags["parley_alerts"]
     assert _outlets(extract) == {POSITIONS.name}

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from etl import catalog, orchestration
+from etl import catalog, db, stages
 from etl.demo import demo_feeds, serve_directory
 from etl.settings import PROJECT_ROOT
 from models import Alert, Article, Claim, FeedFetch, Position
@@ -69,13 +69,14 @@ def asset_events(name: str) -> list[dict[str, Any]]:
 
 def pipeline_settings() -> Any:
     """The settings a task builds: the database of the parley_db connection."""
-    return orchestration.settings_for(os.environ["AIRFLOW_CONN_PARLEY_DB"])
+    return db.settings_for(os.environ["AIRFLOW_CONN_PARLEY_DB"])
 
 
 def ingest_all(settings: Any) -> None:
     """What parley_ingest's tasks do, without Airflow: every due feed, batch by batch."""
-    for batch in orchestration.plan_ingest(settings):
-        orchestration.ingest_batch(settings, batch)
+    with db.engine_for(settings) as engine:
+        for batch in stages.plan_ingest(engine):
+            stages.ingest(engine, settings, feed_ids=batch)
 
 
 def test_ingest_dag_stores_articles_and_emits_their_count(
@@ -119,8 +120,9 @@ def test_alerts_dag_delivers_the_outbox(
 ) -> None:
     settings = pipeline_settings()
     ingest_all(settings)
-    orchestration.extract_pending(settings)
-    orchestration.apply_claims(settings)
+    with db.engine_for(settings) as engine:
+        stages.extract(engine, settings)
+        stages.diff(engine, settings)
     queued = count(clean_db, Alert)
     assert queued > 0
     run(dagbag, "parley_alerts")

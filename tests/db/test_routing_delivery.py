@@ -312,7 +312,8 @@ def test_a_digest_sender_killed_between_sending_and_marking_repeats_it_once_with
     )
     # the outbox alone, not the CLI: this proves deliver_pending's guarantee
     script = (
-        "from etl import db, outbox; from etl.alerts.channels import channels_from_settings;"
+        "from etl import db; from etl.alerts import outbox;"
+        "from etl.alerts.channels import channels_from_settings;"
         "from etl.settings import load_settings; s = load_settings();"
         "print(outbox.deliver_pending(db.get_engine(s), s, channels_from_settings(s)).line())"
     )

@@ -7,12 +7,11 @@ import json
 import re
 from pathlib import Path
 
-from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from etl import pipeline
+from etl import stages
 from etl.catalog import add_feeds
 from etl.demo import DEMO_TAG, demo_feeds, serve_directory
 from etl.settings import Settings
@@ -53,7 +52,7 @@ def test_demo_story_yields_the_claims_and_changes_its_readme_states(
     run = settings.with_changes(alert_urls=[f"jsonl://{alerts}"])
     with serve_directory(DEMO) as base:
         add_feeds(clean_db, demo_feeds(DEMO, base))
-        pipeline.run_once(clean_db, run, Console(quiet=True), poll_all=True, tag=DEMO_TAG)
+        stages.run_once(clean_db, run, poll_all=True, tag=DEMO_TAG)
 
     with Session(clean_db) as session:
         rows = session.execute(

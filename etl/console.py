@@ -1,0 +1,101 @@
+"""What parley shows on a terminal: progress bars and warnings while a stage works, and the tables of
+articles, claims, positions, changes, feeds and alerts.
+
+Text from outside (titles, URLs, evidence, error messages) is data: it goes into ``rich.text.Text``
+or through ``rich.markup.escape``, never into a string Rich would read as markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from etl.catalog import FeedRow
+from etl.stages import Observer
+from models import Alert, Position, PositionChange
+
+
+class _Bar:
+    def __init__(self, progress: Progress, task: TaskID) -> None:
+        self._progress = progress
+        self._task = task
+
+    def total(self, total: int) -> None:
+        self._progress.update(self._task, total=total)
+
+    def advance(self, done: int = 1) -> None:
+        self._progress.advance(self._task, done)
+
+
+class TerminalObserver(Observer):
+    """Progress bars on ``console`` when it is a terminal (none when it is a pipe or a file), and each
+    warning as one yellow line."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    @contextmanager
+    def progress(self, label: str, total: int | None = None) -> Iterator[_Bar]:
+        bar = Progress(
+            TextColumn(escape(label)), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=self.console, transient=True, disable=not self.console.is_terminal,
+        )  # fmt: skip
+        with bar:
+            yield _Bar(bar, bar.add_task(label, total=total))
+
+    def warn(self, message: str) -> None:
+        self.console.print(Text(message, style="yellow"), highlight=False, soft_wrap=True)
+
+
+def add_row(table: Table, *cells: str) -> None:
+    """A row of plain text: brackets in a feed title or an error stay brackets."""
+    table.add_row(*(Text(cell) for cell in cells))
+
+
+def positions_table(positions: Sequence[Position]) -> Table:
+    rows = Table(
+        "actor", "issue", "value", "stance", "since", "outlets", "confirmed", title="current positions"
+    )
+    for p in positions:
+        add_row(
+            rows, p.actor, p.issue, p.value, p.stance, f"{p.valid_from:%Y-%m-%d}", str(p.outlets),
+            "yes" if p.confirmed_at else "",
+        )  # fmt: skip
+    return rows
+
+
+def changes_table(changes: Sequence[PositionChange], title: str) -> Table:
+    rows = Table("published", "actor", "issue", "old", "new", "outlet", "evidence", title=title)
+    for c in changes:
+        add_row(
+            rows, f"{c.published_at:%Y-%m-%d}", c.actor, c.issue,
+            f"{c.old_value} ({c.old_stance})" if c.old_value is not None else "—",
+            f"{c.new_value} ({c.new_stance})", c.outlet or "", c.new_evidence[:100],
+        )  # fmt: skip
+    return rows
+
+
+def alerts_table(alerts: Sequence[Alert]) -> Table:
+    rows = Table("id", "channel", "status", "attempts", "next attempt", "subject", "last error")
+    for a in alerts:
+        add_row(
+            rows, a.alert_key, a.channel, a.status, str(a.attempts), f"{a.next_attempt_at:%Y-%m-%d %H:%M}",
+            a.subject[:80], (a.last_error or "")[:60],
+        )  # fmt: skip
+    return rows
+
+
+def feeds_table(feeds: Sequence[FeedRow]) -> Table:
+    rows = Table("id", "feed", "tags", "status", "fails", "articles", "last error")
+    for f in feeds:
+        add_row(
+            rows, str(f.id), f.title or f.url, ",".join(f.tags), f.last_status or "never polled",
+            str(f.consecutive_failures), str(f.articles), f.last_error or "",
+        )  # fmt: skip
+    return rows
