@@ -16,12 +16,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from etl.errors import UserError
 from etl.ingest.urls import UrlError, check_feed_url
 from etl.seeds import FeedSeed, SeedError, load_actors, load_feeds, load_issues
 from models import Actor, Article, Feed, Issue
 
 
-class FeedListError(Exception):
+class FeedListError(UserError):
     """A feed list file that cannot be read; one line naming the file and the problem."""
 
 

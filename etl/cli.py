@@ -140,6 +140,17 @@ def db_grant_analyst(
     out.print(grant.line())
 
 
+@db_app.command("revoke-analyst")
+@handles_errors
+def db_revoke_analyst(
+    role: Annotated[str, typer.Option(help="role name")] = analysts.ANALYST_ROLE,
+) -> None:
+    """Remove the analyst role's privileges here and, when it holds none elsewhere, the role."""
+    with database(load_settings(), schema=False) as engine:
+        dropped = analysts.drop_analyst(engine, role)
+    out.print(f"role {role} {'dropped' if dropped else 'did not exist'}")
+
+
 # --- seeds and feeds -----------------------------------------------------------------------------
 
 

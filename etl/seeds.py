@@ -10,17 +10,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from etl.errors import UserError
 from etl.ingest.urls import UrlError, check_feed_url
+from models.enums import ActorKind, Stance, ValueType
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-class SeedError(Exception):
+class SeedError(UserError):
     """A seed file is missing or invalid; the message is one line naming file, entry and field."""
 
 
@@ -45,7 +47,7 @@ class FeedSeed(_Seed):
 class ActorSeed(_Seed):
     id: str
     name: str
-    kind: Literal["party", "mediator", "other"] = "other"
+    kind: ActorKind = ActorKind.OTHER
     aliases: list[str] = Field(default_factory=list)
     # aliases that name the actor only when the actor is also named plainly in the same article
     weak_aliases: list[str] = Field(default_factory=list)
@@ -60,10 +62,6 @@ class ActorSeed(_Seed):
         if not KEY_RE.match(value):
             raise ValueError("must be lower_snake_case")
         return value
-
-
-Stance = Literal["proposes", "demands", "accepts", "rejects"]
-ValueType = Literal["days", "count", "count_or_all", "number", "flag", "choice", "categories"]
 
 
 class IssueSeed(_Seed):

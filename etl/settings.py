@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from etl.errors import UserError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 HostOrNetwork = str
@@ -23,7 +25,7 @@ HostOrNetwork = str
 _NEXT_URL = re.compile(r",\s*(?=[A-Za-z][A-Za-z0-9+.\-]*://)")
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """Bad configuration: the message is one line a user can act on."""
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
+from models.enums import checks
 
 
 class Article(Base):
@@ -28,6 +29,7 @@ class Article(Base):
 
     __tablename__ = "articles"
     __table_args__ = (
+        *checks("articles"),
         UniqueConstraint("feed_id", "guid"),
         UniqueConstraint("canonical_url"),
         Index("ix_articles_content_hash_id", "content_hash", "id"),  # the first copy: one probe

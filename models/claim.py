@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
+from models.enums import checks
 
 
 class ArticleExtraction(Base):
@@ -70,6 +71,7 @@ class Claim(Base):
 
     __tablename__ = "claims"
     __table_args__ = (
+        *checks("claims"),
         UniqueConstraint("article_id", "actor", "issue", "value", "extractor_version"),
         Index("ix_claims_actor_issue", "actor", "issue"),
         # the claims the ledger has still to apply, and only those

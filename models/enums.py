@@ -18,6 +18,18 @@ class Stance(StrEnum):
     REJECTS = "rejects"
 
 
+class ValueType(StrEnum):
+    """How an issue's values are read and compared (codebook: value normalisation)."""
+
+    DAYS = "days"
+    COUNT = "count"
+    COUNT_OR_ALL = "count_or_all"
+    NUMBER = "number"
+    FLAG = "flag"
+    CHOICE = "choice"
+    CATEGORIES = "categories"
+
+
 class ActorKind(StrEnum):
     PARTY = "party"
     MEDIATOR = "mediator"
@@ -65,3 +77,31 @@ def check_in(column: str, values: type[StrEnum], name: str, *, nullable: bool = 
     if nullable:
         condition = f"{column} IS NULL OR {condition}"
     return CheckConstraint(condition, name=name)
+
+
+# Every CHECK constraint on a closed set, as (table, column, values, nullable): the models declare
+# them from this list and migration 0009 created them, so the two cannot drift apart unnoticed
+# (tests/db/test_migrations.py compares the models with the migrated schema).
+CHECKED_COLUMNS: tuple[tuple[str, str, type[StrEnum], bool], ...] = (
+    ("actors", "kind", ActorKind, False),
+    ("issues", "value_type", ValueType, False),
+    ("feeds", "last_status", PollStatus, True),
+    ("feed_fetches", "status", PollStatus, False),
+    ("articles", "text_source", TextSource, False),
+    ("claims", "stance", Stance, False),
+    ("positions", "stance", Stance, False),
+    ("position_changes", "kind", ChangeKind, False),
+    ("position_changes", "old_stance", Stance, True),
+    ("position_changes", "new_stance", Stance, False),
+    ("alerts", "kind", AlertKind, False),
+    ("alerts", "status", AlertStatus, False),
+)
+
+
+def checks(table: str) -> tuple[CheckConstraint, ...]:
+    """The CHECK constraints of ``table``'s closed-set columns, named ``ck_<table>_<column>``."""
+    return tuple(
+        check_in(column, values, column, nullable=nullable)
+        for name, column, values, nullable in CHECKED_COLUMNS
+        if name == table
+    )

@@ -9,10 +9,12 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, CreatedAt
+from models.enums import checks
 
 
 class Feed(CreatedAt, Base):
     __tablename__ = "feeds"
+    __table_args__ = checks("feeds")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(Text, unique=True)
@@ -39,6 +41,7 @@ class FeedFetch(Base):
 
     __tablename__ = "feed_fetches"
     __table_args__ = (
+        *checks("feed_fetches"),
         Index("ix_feed_fetches_feed_id_started_at", "feed_id", "started_at"),
         # the polls that brought news: a feed's rhythm (etl.alerts.health) without walking its empty polls
         Index("ix_feed_fetches_news", "feed_id", "started_at", postgresql_where=text("new_items > 0")),

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
+from models.enums import checks
 
 
 class Position(Base):
@@ -22,6 +23,7 @@ class Position(Base):
 
     __tablename__ = "positions"
     __table_args__ = (
+        *checks("positions"),
         Index("ix_positions_actor_issue_valid_from", "actor", "issue", "valid_from"),
         Index(
             "uq_positions_current",
@@ -71,6 +73,7 @@ class PositionChange(Base):
 
     __tablename__ = "position_changes"
     __table_args__ = (
+        *checks("position_changes"),
         UniqueConstraint("new_position_id"),
         Index("ix_position_changes_detected_at", "detected_at"),
         Index("ix_position_changes_actor_issue_published_at", "actor", "issue", "published_at"),
@@ -107,6 +110,7 @@ class Alert(Base):
 
     __tablename__ = "alerts"
     __table_args__ = (
+        *checks("alerts"),
         UniqueConstraint("alert_key", "channel"),
         Index("ix_alerts_pending", "next_attempt_at", postgresql_where=text("status = 'pending'")),
     )

@@ -7,10 +7,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
+from models.enums import checks
 
 
 class Actor(Base):
     __tablename__ = "actors"
+    __table_args__ = checks("actors")
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True, comment="canonical actor id")
     name: Mapped[str] = mapped_column(Text)
@@ -20,6 +22,7 @@ class Actor(Base):
 
 class Issue(Base):
     __tablename__ = "issues"
+    __table_args__ = checks("issues")
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True, comment="issue key")
     label: Mapped[str] = mapped_column(Text)

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
+from etl.errors import UserError
+
 ANALYST_ROLE = "parley_analyst"
 _ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _DURATION = re.compile(r"\d+\s*(us|ms|s|min|h|d)?")
 
 
-class AnalystRoleError(Exception):
+class AnalystRoleError(UserError):
     """A bad role name, timeout or password; the message is one line a user can act on."""
 
 

@@ -212,3 +212,23 @@ def test_cli_without_the_password_variable_fails_in_one_line(engine: Engine, dat
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0 and "NO_SUCH_PW" in result.stderr
     assert not role_exists(engine, role)
+
+
+def test_the_cli_grants_then_revokes_the_role_and_a_second_revoke_says_it_is_gone(
+    engine: Engine, database_url: str
+) -> None:
+    from tests.conftest import cli_env_for, run_parley
+
+    role = unique_role()
+    env = cli_env_for(database_url, ANALYST_PASSWORD=PASSWORD)
+    granted = run_parley(
+        "db", "grant-analyst", "--password-env", "PARLEY_ANALYST_PASSWORD", "--role", role, env=env
+    )
+    assert granted.returncode == 0, granted.stderr
+    assert role_exists(engine, role)
+
+    revoked = run_parley("db", "revoke-analyst", "--role", role, env=env)
+    assert (revoked.returncode, revoked.stdout.strip()) == (0, f"role {role} dropped"), revoked.stderr
+    assert not role_exists(engine, role)
+    again = run_parley("db", "revoke-analyst", "--role", role, env=env)
+    assert (again.returncode, again.stdout.strip()) == (0, f"role {role} did not exist")

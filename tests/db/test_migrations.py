@@ -56,3 +56,37 @@ def test_models_match_migrations(engine: Engine) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_every_closed_set_is_checked_by_the_database_as_the_models_declare(engine: Engine) -> None:
+    from sqlalchemy import text
+
+    from models.enums import CHECKED_COLUMNS
+
+    with engine.connect() as conn:
+        stored = dict(
+            conn.execute(
+                text(
+                    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE contype = 'c' AND connamespace = 'public'::regnamespace"
+                )
+            ).all()
+        )
+    for table, column, values, nullable in CHECKED_COLUMNS:
+        definition = stored[f"ck_{table}_{column}"]
+        for member in values:
+            assert f"'{member.value}'" in definition, (table, column, member)
+        assert ("IS NULL" in definition) == nullable, (table, column, definition)
+
+
+def test_the_database_refuses_a_stance_outside_the_codebook(engine: Engine) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    with engine.connect() as conn, pytest.raises(IntegrityError, match="ck_positions_stance"):
+        conn.execute(
+            text(
+                "INSERT INTO positions (actor, issue, value, stance, valid_from) "
+                "VALUES ('x', 'y', '1', 'insists', now())"
+            )
+        )
