@@ -15,16 +15,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from typing import Any
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from etl.alerts.routing import AlertRules
+from etl.alerts.messages import AlertText, feed_failing_alert, feed_silent_alert
+from etl.alerts.routing import AlertRules, RouteKind
 from etl.settings import Settings
 from models import Alert, Feed, FeedFetch
+from models.enums import AlertKind
 
 HISTORY = 20  # polls with news that define a feed's usual rhythm
 
@@ -42,35 +44,18 @@ class HealthSummary:
 @dataclass(frozen=True)
 class FeedProblem:
     feed_id: int
-    kind: str  # failing | silent
+    kind: Literal["failing", "silent"]
     episode: str
-    subject: str
-    body: str
-    payload: dict[str, Any]
+    text: AlertText
 
 
 def find_problems(session: Session, settings: Settings, now: datetime) -> list[FeedProblem]:
     problems: list[FeedProblem] = []
     for feed in session.scalars(select(Feed).where(Feed.active.is_(True)).order_by(Feed.id)):
-        name = feed.title or feed.url
         if feed.consecutive_failures >= settings.feed_failure_alert_after:
             since = feed.last_success_at or feed.created_at
             problems.append(
-                FeedProblem(
-                    feed.id,
-                    "failing",
-                    f"{since:%Y%m%dT%H%M%S.%f}",
-                    f"Feed failing: {name} — {feed.consecutive_failures} polls in a row",
-                    f"{feed.url} has failed {feed.consecutive_failures} polls in a row"
-                    f" (last success: {_when(feed.last_success_at)}); last error: {feed.last_error}",
-                    {
-                        "feed": feed.url,
-                        "problem": "failing",
-                        "consecutive_failures": feed.consecutive_failures,
-                        "last_error": feed.last_error,
-                        "last_success_at": _iso(feed.last_success_at),
-                    },
-                )
+                FeedProblem(feed.id, "failing", f"{since:%Y%m%dT%H%M%S.%f}", feed_failing_alert(feed))
             )
             continue
         silence = _silence(session, feed.id, settings, now)
@@ -81,15 +66,7 @@ def find_problems(session: Session, settings: Settings, now: datetime) -> list[F
                     feed.id,
                     "silent",
                     f"{last_news:%Y%m%dT%H%M%S.%f}",
-                    f"Feed silent: {name} — no new items for {_hours(now - last_news)}",
-                    f"{feed.url} has brought no new items since {_when(last_news)}; it usually does"
-                    f" every {_hours(usual)}. Its polls still succeed: the feed may have moved or stalled.",
-                    {
-                        "feed": feed.url,
-                        "problem": "silent",
-                        "last_new_items_at": _iso(last_news),
-                        "usual_interval_seconds": int(usual.total_seconds()),
-                    },
+                    feed_silent_alert(feed, last_news, usual, now),
                 )
             )
     return problems
@@ -122,18 +99,20 @@ def check_feed_health(engine: Engine, settings: Settings, channels: Sequence[str
     summary = HealthSummary()
     now = datetime.now(UTC)
     rules = AlertRules.load(settings)  # before the transaction: a bad rules file writes nothing
-    routed = rules.channels_for(kind="feed_health", actor=None, issue=None, channels=channels, now=now)
+    routed = rules.channels_for(
+        kind=RouteKind.FEED_HEALTH, actor=None, issue=None, channels=channels, now=now
+    )
     with Session(engine) as session, session.begin():
         problems = find_problems(session, settings, now)
         rows = [
             {
                 "alert_key": f"parley-feed-{p.feed_id}-{p.kind}-{p.episode}",
-                "kind": "feed_health",
+                "kind": AlertKind.FEED_HEALTH,
                 "feed_id": p.feed_id,
                 "channel": channel,
-                "subject": p.subject,
-                "body": p.body,
-                "payload": p.payload,
+                "subject": p.text.subject,
+                "body": p.text.body,
+                "payload": p.text.payload,
             }
             for p in problems
             for channel in routed
@@ -146,16 +125,3 @@ def check_feed_health(engine: Engine, settings: Settings, channels: Sequence[str
     summary.failing = sum(p.kind == "failing" for p in problems)
     summary.silent = sum(p.kind == "silent" for p in problems)
     return summary
-
-
-def _when(moment: datetime | None) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "never"
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
-def _hours(span: timedelta) -> str:
-    hours = span.total_seconds() / 3600
-    return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"

@@ -1,10 +1,31 @@
-"""Alert text: every subject, body and payload parley sends is built here, and only here."""
+"""Alert text: every subject, body and payload parley sends is built here, and only here.
+
+A position change (:func:`describe_change`, :func:`change_payload`), a feed failing or silent
+(:func:`feed_failing_alert`, :func:`feed_silent_alert`), and a digest of several alerts
+(:func:`digest_message`).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
-from models import PositionChange
+from etl.alerts.channels import AlertMessage
+from models import Alert, Feed, PositionChange
+from models.enums import AlertKind, ChangeKind
+
+
+class AlertText(NamedTuple):
+    """What an alert says: a one-line subject, a plain-text body, the structured event."""
+
+    subject: str
+    body: str
+    payload: dict[str, Any]
+
+
+# --- position changes -------------------------------------------------------------------------------
 
 
 def format_value(value: str | None, value_type: str) -> str:
@@ -19,7 +40,7 @@ def describe_change(change: PositionChange, value_type: str) -> tuple[str, str]:
     """The alert text: what changed, and why we believe it."""
     actor = change.actor.replace("_", " ").title()
     new = format_value(change.new_value, value_type)
-    if change.kind == "new":
+    if change.kind == ChangeKind.NEW:
         subject = f"{actor} — {change.issue}: {new} ({change.new_stance}) [new position]"
     else:
         old = format_value(change.old_value, value_type)
@@ -52,3 +73,91 @@ def change_payload(change: PositionChange) -> dict[str, Any]:
         "published_at": change.published_at.isoformat(),
         "confirmed": change.confirmed_at is not None,
     }  # fmt: skip
+
+
+# --- feed health ------------------------------------------------------------------------------------
+
+
+def feed_failing_alert(feed: Feed) -> AlertText:
+    """A feed that has failed ``feed.consecutive_failures`` polls in a row."""
+    failures = feed.consecutive_failures
+    return AlertText(
+        f"Feed failing: {feed.title or feed.url} — {failures} polls in a row",
+        f"{feed.url} has failed {failures} polls in a row"
+        f" (last success: {_when(feed.last_success_at)}); last error: {feed.last_error}",
+        {
+            "feed": feed.url,
+            "problem": "failing",
+            "consecutive_failures": failures,
+            "last_error": feed.last_error,
+            "last_success_at": _iso(feed.last_success_at),
+        },
+    )
+
+
+def feed_silent_alert(feed: Feed, last_news: datetime, usual: timedelta, now: datetime) -> AlertText:
+    """A feed whose polls succeed but that has brought nothing new since ``last_news``, though it
+    usually does every ``usual``."""
+    return AlertText(
+        f"Feed silent: {feed.title or feed.url} — no new items for {_hours(now - last_news)}",
+        f"{feed.url} has brought no new items since {_when(last_news)}; it usually does"
+        f" every {_hours(usual)}. Its polls still succeed: the feed may have moved or stalled.",
+        {
+            "feed": feed.url,
+            "problem": "silent",
+            "last_new_items_at": _iso(last_news),
+            "usual_interval_seconds": int(usual.total_seconds()),
+        },
+    )
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "never"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _hours(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"
+
+
+# --- digests ----------------------------------------------------------------------------------------
+
+
+def digest_message(alerts: Sequence[Alert]) -> AlertMessage:
+    """One message for several alerts: their bodies in order, their payloads and ids in the payload.
+
+    The id names the first and last row and hashes them all, so the same rows always give the same
+    id and different rows never do.
+    """
+    ids = sorted(alert.id for alert in alerts)
+    fingerprint = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:8]
+    changes = sum(alert.kind == AlertKind.POSITION_CHANGE for alert in alerts)
+    health = sum(alert.kind == AlertKind.FEED_HEALTH for alert in alerts)
+    counts = [
+        _count(changes, "position change"),
+        _count(health, "feed health alert"),
+        _count(len(alerts) - changes - health, "other alert"),
+    ]
+    first = min(alert.created_at for alert in alerts).astimezone(UTC)
+    last = max(alert.created_at for alert in alerts).astimezone(UTC)
+    if first.date() == last.date():
+        span = f"{first:%Y-%m-%d %H:%M}–{last:%H:%M} UTC"
+    else:
+        span = f"{first:%Y-%m-%d %H:%M}–{last:%Y-%m-%d %H:%M} UTC"
+    return AlertMessage(
+        alert_id=f"parley-digest-{ids[0]}-{ids[-1]}-{fingerprint}",
+        subject=f"parley digest: {', '.join(c for c in counts if c)} ({span})",
+        body="\n\n".join(alert.body.rstrip() for alert in alerts),
+        payload={
+            "alerts": [alert.payload for alert in alerts],
+            "alert_ids": [alert.alert_key for alert in alerts],
+        },
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    return "" if n == 0 else f"{n} {noun}" if n == 1 else f"{n} {noun}s"

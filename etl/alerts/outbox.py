@@ -15,7 +15,6 @@ pending with their attempts and backoff when the send fails.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,9 +24,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from etl.alerts.channels import AlertMessage, Channel, ChannelError
+from etl.alerts.messages import digest_message
 from etl.alerts.routing import AlertRules
+from etl.backoff import backoff_seconds
 from etl.settings import Settings
 from models import Alert
+from models.enums import AlertStatus
 
 # The most alerts one digest message carries: a channel down for days catches up in several messages.
 DIGEST_MAX_ALERTS = 100
@@ -50,8 +52,10 @@ class DeliverySummary:
 
 
 def retry_delay(settings: Settings, attempts: int) -> timedelta:
-    seconds = settings.alert_retry_base_seconds * 2 ** max(attempts - 1, 0)
-    return timedelta(seconds=min(seconds, settings.alert_retry_max_seconds))
+    """How long an alert waits after its ``attempts``-th failed send: the base, doubled per attempt."""
+    return timedelta(
+        seconds=backoff_seconds(settings.alert_retry_base_seconds, attempts, settings.alert_retry_max_seconds)
+    )
 
 
 def deliver_pending(
@@ -88,7 +92,7 @@ def _deliver_singly(
             alert = session.scalar(
                 select(Alert)
                 .where(
-                    Alert.status == "pending",
+                    Alert.status == AlertStatus.PENDING,
                     Alert.next_attempt_at <= func.now(),
                     Alert.channel.in_(list(live)),
                 )
@@ -127,7 +131,7 @@ def _deliver_digests(
             due = session.scalars(
                 select(Alert)
                 .where(
-                    Alert.status == "pending",
+                    Alert.status == AlertStatus.PENDING,
                     Alert.next_attempt_at <= now,
                     Alert.channel == channel.name,
                 )
@@ -171,56 +175,21 @@ def _mark(settings: Settings, alerts: Sequence[Alert], error: str | None) -> Non
     now = datetime.now(UTC)
     for alert in alerts:
         if error is None:
-            alert.status, alert.sent_at, alert.last_error = "sent", now, None
+            alert.status, alert.sent_at, alert.last_error = AlertStatus.SENT, now, None
         else:
             alert.attempts += 1
             alert.last_error = error
             alert.next_attempt_at = now + retry_delay(settings, alert.attempts)
 
 
-def digest_message(alerts: Sequence[Alert]) -> AlertMessage:
-    """One message for several alerts: their bodies in order, their payloads and ids in the payload.
-
-    The id names the first and last row and hashes them all, so the same rows always give the same
-    id and different rows never do.
-    """
-    ids = sorted(alert.id for alert in alerts)
-    fingerprint = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:8]
-    changes = sum(alert.kind == "position_change" for alert in alerts)
-    health = sum(alert.kind == "feed_health" for alert in alerts)
-    counts = [
-        _count(changes, "position change"),
-        _count(health, "feed health alert"),
-        _count(len(alerts) - changes - health, "other alert"),
-    ]
-    first = min(alert.created_at for alert in alerts).astimezone(UTC)
-    last = max(alert.created_at for alert in alerts).astimezone(UTC)
-    if first.date() == last.date():
-        span = f"{first:%Y-%m-%d %H:%M}–{last:%H:%M} UTC"
-    else:
-        span = f"{first:%Y-%m-%d %H:%M}–{last:%Y-%m-%d %H:%M} UTC"
-    return AlertMessage(
-        alert_id=f"parley-digest-{ids[0]}-{ids[-1]}-{fingerprint}",
-        subject=f"parley digest: {', '.join(c for c in counts if c)} ({span})",
-        body="\n\n".join(alert.body.rstrip() for alert in alerts),
-        payload={
-            "alerts": [alert.payload for alert in alerts],
-            "alert_ids": [alert.alert_key for alert in alerts],
-        },
-    )
-
-
-def _count(n: int, noun: str) -> str:
-    return "" if n == 0 else f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
 def pending_alerts(engine: Engine, limit: int = 200) -> list[Alert]:
+    """The first ``limit`` alerts waiting to be sent, oldest first."""
+    pending = select(Alert).where(Alert.status == AlertStatus.PENDING).order_by(Alert.id).limit(limit)
     with Session(engine) as session:
-        return list(
-            session.scalars(select(Alert).where(Alert.status == "pending").order_by(Alert.id).limit(limit))
-        )
+        return list(session.scalars(pending))
 
 
 def recent_alerts(engine: Engine, limit: int = 200) -> list[Alert]:
+    """The last ``limit`` alerts queued, sent or not, newest first."""
     with Session(engine) as session:
         return list(session.scalars(select(Alert).order_by(Alert.id.desc()).limit(limit)))

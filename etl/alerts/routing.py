@@ -19,8 +19,9 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 from pydantic import (
     AwareDatetime,
@@ -36,8 +37,17 @@ from etl.alerts.channels import channel_from_url, channels_from_settings, mask_u
 from etl.seeds import SeedError, load_actors, load_issues, read_yaml, validation_line
 from etl.settings import ConfigError, Settings
 
-AlertKind = Literal["new", "change", "feed_health"]
-ALERT_KINDS: frozenset[str] = frozenset(get_args(AlertKind))
+
+class RouteKind(StrEnum):
+    """The kinds of event a route or a mute names: a position change by its kind
+    (:class:`~models.enums.ChangeKind`), or a feed health problem."""
+
+    NEW = "new"
+    CHANGE = "change"
+    FEED_HEALTH = "feed_health"
+
+
+ROUTE_KINDS: frozenset[str] = frozenset(RouteKind)
 DEFAULT_DIGEST_PERIOD = timedelta(minutes=60)
 
 
@@ -50,7 +60,7 @@ class _Criteria(_Rule):
 
     actors: list[str] | None = Field(default=None, min_length=1)
     issues: list[str] | None = Field(default=None, min_length=1)
-    kinds: list[AlertKind] | None = Field(default=None, min_length=1)
+    kinds: list[RouteKind] | None = Field(default=None, min_length=1)
 
     def matches(self, kind: str, actor: str | None, issue: str | None) -> bool:
         # an event without an actor or issue (feed health) never matches a rule that lists some
@@ -118,8 +128,8 @@ class AlertRules:
         """The names among ``channels`` that an event of ``kind`` about ``actor``/``issue`` goes to at
         ``now`` (timezone-aware): none when a mute matches, else each channel that has no route or
         has a route that matches."""
-        if kind not in ALERT_KINDS:
-            raise ValueError(f"unknown alert kind {kind!r}: one of {', '.join(sorted(ALERT_KINDS))}")
+        if kind not in ROUTE_KINDS:
+            raise ValueError(f"unknown alert kind {kind!r}: one of {', '.join(sorted(ROUTE_KINDS))}")
         if any(mute.silences(kind, actor, issue, now) for mute in self.mutes):
             return []
         return [

@@ -1,0 +1,122 @@
+"""etl.alerts.messages without a database: the feed health and digest texts, byte for byte."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from etl.alerts.messages import digest_message, feed_failing_alert, feed_silent_alert
+from models import Alert, Feed
+
+NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+
+
+def test_a_failing_feed_alert_names_the_streak_the_last_success_and_the_error() -> None:
+    feed = Feed(
+        url="http://wire.example/rss",
+        title="The Wire",
+        consecutive_failures=4,
+        last_success_at=datetime(2026, 12, 1, 8, 30, 15, tzinfo=UTC),
+        last_error="HTTP 503 Service Unavailable",
+    )
+    subject, body, payload = feed_failing_alert(feed)
+    assert subject == "Feed failing: The Wire — 4 polls in a row"
+    assert body == (
+        "http://wire.example/rss has failed 4 polls in a row (last success: 2026-12-01 08:30 UTC);"
+        " last error: HTTP 503 Service Unavailable"
+    )
+    assert payload == {
+        "feed": "http://wire.example/rss",
+        "problem": "failing",
+        "consecutive_failures": 4,
+        "last_error": "HTTP 503 Service Unavailable",
+        "last_success_at": "2026-12-01T08:30:15+00:00",
+    }
+
+
+def test_a_feed_that_never_succeeded_is_named_by_its_url() -> None:
+    feed = Feed(url="http://new.example/rss", title=None, consecutive_failures=3, last_error="timed out")
+    subject, body, payload = feed_failing_alert(feed)
+    assert subject == "Feed failing: http://new.example/rss — 3 polls in a row"
+    assert "(last success: never); last error: timed out" in body
+    assert payload["last_success_at"] is None
+
+
+@pytest.mark.parametrize(
+    ("quiet", "usual", "said_quiet", "said_usual"),
+    [
+        (timedelta(hours=47, minutes=54), timedelta(minutes=90), "47.9 hours", "1.5 hours"),
+        (timedelta(days=2), timedelta(hours=1), "2.0 days", "1.0 hours"),
+        (timedelta(days=9, hours=6), timedelta(days=3), "9.2 days", "3.0 days"),
+    ],
+)
+def test_a_silent_feed_alert_gives_hours_below_two_days_and_days_from_two(
+    quiet: timedelta, usual: timedelta, said_quiet: str, said_usual: str
+) -> None:
+    feed = Feed(url="http://quiet.example/rss", title="Quiet Wire")
+    last_news = NOW - quiet
+    subject, body, payload = feed_silent_alert(feed, last_news, usual, NOW)
+    assert subject == f"Feed silent: Quiet Wire — no new items for {said_quiet}"
+    assert body == (
+        f"http://quiet.example/rss has brought no new items since {last_news:%Y-%m-%d %H:%M} UTC;"
+        f" it usually does every {said_usual}. Its polls still succeed: the feed may have moved or stalled."
+    )
+    assert payload == {
+        "feed": "http://quiet.example/rss",
+        "problem": "silent",
+        "last_new_items_at": last_news.isoformat(),
+        "usual_interval_seconds": int(usual.total_seconds()),
+    }
+
+
+def alert(row_id: int, kind: str, minutes: int, body: str) -> Alert:
+    return Alert(
+        id=row_id,
+        alert_key=f"parley-{row_id}",
+        kind=kind,
+        created_at=datetime(2026, 11, 30, 22, 50, tzinfo=UTC) + timedelta(minutes=minutes),
+        channel="console://",
+        subject="unused",
+        body=body,
+        payload={"n": row_id},
+    )
+
+
+@pytest.mark.parametrize(
+    ("alerts", "alert_id", "subject", "body"),
+    [
+        (
+            [alert(7, "position_change", 0, "one\n"), alert(9, "feed_health", 5, "two")],
+            "parley-digest-7-9-8944bbc1",
+            "parley digest: 1 position change, 1 feed health alert (2026-11-30 22:50–22:55 UTC)",
+            "one\n\ntwo",
+        ),
+        (
+            [
+                alert(3, "position_change", 0, "x"),
+                alert(4, "position_change", 80, "y"),
+                alert(5, "other", 90, "z"),
+            ],
+            "parley-digest-3-5-a752d8ff",
+            "parley digest: 2 position changes, 1 other alert (2026-11-30 22:50–2026-12-01 00:20 UTC)",
+            "x\n\ny\n\nz",
+        ),
+        (
+            [alert(11, "feed_health", 0, "only")],
+            "parley-digest-11-11-4fc82b26",
+            "parley digest: 1 feed health alert (2026-11-30 22:50–22:50 UTC)",
+            "only",
+        ),
+    ],
+)
+def test_a_digest_counts_its_alerts_by_kind_and_is_named_by_its_rows(
+    alerts: list[Alert], alert_id: str, subject: str, body: str
+) -> None:
+    message = digest_message(alerts)
+    assert (message.alert_id, message.subject, message.body) == (alert_id, subject, body)
+    assert message.payload == {
+        "alerts": [{"n": a.id} for a in alerts],
+        "alert_ids": [a.alert_key for a in alerts],
+    }
+    assert digest_message(list(reversed(alerts))).alert_id == alert_id  # the rows, not their order
