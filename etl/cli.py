@@ -43,8 +43,10 @@ alerts_app = typer.Typer(no_args_is_help=True, help="The alert outbox.")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(alerts_app, name="alerts")
 
-out = Console()
-err = Console(stderr=True)
+# Nothing parley prints is read as Rich markup: feed titles, URLs, evidence and error messages come
+# from outside and may hold "[/]"; styling is given as Text, never as markup in a string.
+out = Console(markup=False, highlight=False, emoji=False)
+err = Console(stderr=True, markup=False, highlight=False, emoji=False)
 observer = console.TerminalObserver(err)
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -115,6 +115,18 @@ def test_feeds_add_registers_once_and_merges_tags(clean_db: Engine, cli_env: dic
         assert [(f.url, f.tags) for f in session.scalars(select(Feed))] == [(url, ["gaza-talks", "world"])]
 
 
+def test_outside_text_with_markup_brackets_is_printed_as_it_is(
+    clean_db: Engine, cli_env: dict[str, str]
+) -> None:
+    url = "https://news.example.com/x[/]y[bold]"
+    added = run_parley("feeds", "add", url, "--title", "Wire [/] [red]news", env=cli_env)
+    assert added.returncode == 0, added.stderr
+    assert url in added.stdout
+    listed = run_parley("feeds", "list", env=wide(cli_env))
+    assert listed.returncode == 0, listed.stderr
+    assert "Wire [/] [red]news" in listed.stdout
+
+
 def test_feeds_list_shows_each_feed_with_its_health(clean_db: Engine, cli_env: dict[str, str]) -> None:
     run_parley("feeds", "add", "https://news.example.com/rss", "--tag", "gaza-talks", env=cli_env)
     listed = run_parley("feeds", "list", env=wide(cli_env))
