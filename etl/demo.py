@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, aliased
 from etl import catalog, db, stages
 from etl.console import TerminalObserver, add_row, positions_table
 from etl.errors import UserError
-from etl.ledger import store as ledger
+from etl.ledger import queries as ledger
 from etl.seeds import FeedSeed
 from etl.settings import Settings
 from models import Article, Claim, Feed
