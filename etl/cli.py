@@ -29,7 +29,7 @@ from etl.analysts import role as analysts
 from etl.errors import UserError, first_line
 from etl.extract import store as claims
 from etl.ingest.urls import check_feed_url
-from etl.ledger import store as ledger
+from etl.ledger import queries as ledger
 from etl.seeds import FeedSeed
 from etl.settings import ConfigError, Settings, load_settings
 
