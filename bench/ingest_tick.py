@@ -51,12 +51,14 @@ from sqlalchemy.engine import Engine, make_url  # noqa: E402
 from etl import db  # noqa: E402
 from etl.catalog import add_feeds  # noqa: E402
 from etl.ingest import fetch as fetch_module  # noqa: E402
-from etl.ingest import poll as ingest_module  # noqa: E402
+from etl.ingest import pages as pages_module  # noqa: E402
+from etl.ingest import poll as poll_module  # noqa: E402
 from etl.ingest.fetch import PAGE_ACCEPT, Fetcher, FetchPolicy  # noqa: E402
 from etl.ingest.poll import IngestSummary, ingest  # noqa: E402
 from etl.seeds import FeedSeed  # noqa: E402
 from etl.settings import ConfigError, Settings, load_settings  # noqa: E402
 from etl.text import extract_main_text  # noqa: E402
+from models.enums import PollStatus  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus" / "news_items_2023q4.jsonl"
@@ -206,7 +208,7 @@ def first_tick(
     return FirstTick(
         mode=mode,
         feeds=len(summary.outcomes),
-        failed=summary.count("failed"),
+        failed=summary.count(PollStatus.FAILED),
         items=sum(o.entries for o in summary.outcomes),
         stored=summary.new_articles,
         from_pages=int(from_pages),
@@ -228,7 +230,7 @@ def all_304_tick(engine: Engine, settings: Settings, expected: int) -> float:
 
 
 def check_all_not_modified(summary: IngestSummary, expected: int) -> None:
-    answered = summary.count("not_modified")
+    answered = summary.count(PollStatus.NOT_MODIFIED)
     if len(summary.outcomes) != expected or answered != expected:
         raise SystemExit(
             f"tick 2 was not all-304: {expected} feeds expected, {summary.line()}; "
@@ -295,24 +297,21 @@ class Breakdown:
 
 DUE, CLIENT, RECORD, POLL = "select due", "build client", "record polls", "poll"
 FEED_GET, PAGE_GET, PARSE, UNSEEN = "feed GET", "page GET", "parse", "unseen"
-PAGES, MAIN_TEXT, STORE, RECORD_ONE = "pages", "main text", "store", "record with articles"
+PAGES, MAIN_TEXT, STORE = "pages", "main text", "store"
 
 # The product's ingest path, timed part by part: (owner, attribute, part). Names a version lacks are
 # skipped, so the same script measures the code before and after a change to it.
 TIMED_PARTS: tuple[tuple[Any, str, str], ...] = (
-    (ingest_module, "due_feeds", DUE),
+    (poll_module, "due_feeds", DUE),
     (fetch_module.Fetcher, "__init__", CLIENT),
-    (ingest_module, "_record_polls", RECORD),
-    (ingest_module, "_poll", POLL),  # the function the pool runs per feed ...
-    (ingest_module, "poll_feed", POLL),  # ... or, before it existed, this one
+    (poll_module, "record_polls_without_news", RECORD),
+    (poll_module, "poll_feed", POLL),  # the function the pool runs per feed
     (fetch_module.Fetcher, "get", FEED_GET),  # PAGE_GET when it asks for HTML
-    (ingest_module, "parse_feed", PARSE),
-    (ingest_module, "unseen_drafts", UNSEEN),
-    (ingest_module, "fill_from_page", PAGES),
-    (ingest_module, "extract_main_text", MAIN_TEXT),
-    (ingest_module, "_store_polls", STORE),  # the main thread stores the polls that ended ...
-    (ingest_module, "store_articles", STORE),  # ... or, before it did, each feed thread its own
-    (ingest_module, "_record_poll", RECORD_ONE),
+    (poll_module, "parse_feed", PARSE),
+    (poll_module, "unseen_drafts", UNSEEN),
+    (poll_module, "fill_from_page", PAGES),
+    (pages_module, "extract_main_text", MAIN_TEXT),
+    (poll_module, "store_polls_with_news", STORE),  # the main thread stores the polls that ended
 )
 
 
@@ -585,7 +584,7 @@ def report_first(results: Results, args: argparse.Namespace) -> None:
         ("  article pages, summed over the page threads", (PAGES,)),
         ("    GET the page (etl.ingest.fetch)", (PAGE_GET,)),
         ("    main text (trafilatura, in extract_main_text)", (MAIN_TEXT,)),
-        ("store articles with their polls' records", (STORE, RECORD_ONE)),
+        ("store articles with their polls' records", (STORE,)),
         ("record the polls that stored nothing", (RECORD,)),
     ]
     for label, parts in rows:

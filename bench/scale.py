@@ -12,7 +12,7 @@ benchmarks replay with ``feedreplay.py``; the stored history is made of shifted 
 *before* it: copy ``k`` (k = 1, 2, …) of an item is published ``k × 92`` days earlier and its GUID and
 URL carry ``#k`` / ``copy=k`` (a fragment would be dropped by URL canonicalisation), so every copy is
 a distinct article. The newest ``size`` of these copies are stored, in publication order, through
-the product's write path (:func:`etl.ingest.poll.store_articles`, in batches, one feed at a time), as the
+the product's write path (:func:`etl.ingest.store.store_feeds`, in batches, one feed at a time), as the
 product stores an item of a feed polled with ``PARLEY_FETCH_ARTICLES=false``: content hash, search
 vector (computed by the database), ``duplicate_of`` (copies repeat their original's text, so every
 copy after the first is a content duplicate, as the de-duplication contract says), raw entry.
@@ -63,7 +63,8 @@ from sqlalchemy.orm import Session  # noqa: E402
 from etl import db  # noqa: E402
 from etl.catalog import add_feeds, load_reference  # noqa: E402
 from etl.extract.store import store_results  # noqa: E402
-from etl.ingest.poll import ArticleDraft, store_articles  # noqa: E402
+from etl.ingest.entries import ArticleDraft  # noqa: E402
+from etl.ingest.store import store_feeds  # noqa: E402
 from etl.ingest.urls import canonical_url  # noqa: E402
 from etl.seeds import FeedSeed, load_actors, load_issues  # noqa: E402
 from etl.settings import Settings  # noqa: E402
@@ -222,7 +223,7 @@ def store_history(
             by_feed[feed_ids[item.source]].append(draft_of(k, item))
         with Session(engine) as session, session.begin():
             for feed_id, drafts in by_feed.items():
-                stored += store_articles(session, feed_id, drafts)
+                stored += store_feeds(session, [(feed_id, drafts)]).get(feed_id, 0)
         done = min(start + batch, len(chosen))
         rate = done / max(time.monotonic() - clock, 1e-9)
         say(f"  articles {done:>8,}/{len(chosen):,}  ({rate:,.0f}/s)")
@@ -490,7 +491,7 @@ def build(
         feed_ids = {s: by_url[feed_url(port, slug_of(s))] for s in sources}
         templates = claim_templates(items)
 
-        say(f"storing {size:,} articles into {name} with etl.ingest.poll.store_articles")
+        say(f"storing {size:,} articles into {name} with etl.ingest.store.store_feeds")
         clock = time.monotonic()
         stored = store_history(engine, history(items, size), feed_ids, batch)
         article_seconds = time.monotonic() - clock

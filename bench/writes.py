@@ -4,14 +4,15 @@ In a PostgreSQL database of its own (``parley_bench_writes_<random>`` on ``--adm
 with :func:`etl.db.upgrade`, dropped at the end, also on error) it times three stages:
 
 * **articles**: ``--articles`` items of ``../shared/corpus/news_items_2023q4.jsonl`` become drafts
-  with :func:`etl.ingest.poll.draft_from_entry`, cut per source feed into polls of ``--batch`` items (a
-  poll of the replay server brings up to 50), a feed of its own per poll: the polls of one tick.
-  Each poll hands over what :func:`etl.ingest.poll._poll` hands over once a feed is fetched and parsed
-  (:func:`etl.ingest.poll.unseen_drafts` picks the drafts not stored yet), and the product stores them:
-  as a tick does (``ingest``'s loop, :func:`etl.ingest.poll._store_as_they_end`: 4 poll threads, the
-  polls that end while others are stored are stored together, with their records, in one
-  transaction), and then one poll per transaction (:func:`etl.ingest.poll._store_polls` for each poll in
-  turn: a tick whose polls end one at a time, or ``poll_feed``);
+  with :func:`etl.ingest.entries.draft_from_entry`, cut per source feed into polls of ``--batch`` items
+  (a poll of the replay server brings up to 50), a feed of its own per poll: the polls of one tick.
+  Each poll hands over what :func:`etl.ingest.poll.poll_feed` hands over once a feed is fetched and
+  parsed (:func:`etl.ingest.store.unseen_drafts` picks the drafts not stored yet), and the product
+  stores them: as a tick does (``ingest``'s loop, :func:`etl.ingest.poll.store_polls_as_they_end`: 4
+  poll threads, the polls that end while others are stored are stored together, with their records,
+  in one transaction), and then one poll per transaction
+  (:func:`etl.ingest.poll.store_polls_with_news` for each poll in turn: a tick whose polls end one at
+  a time);
 * **claims**: synthetic extraction results (``--claims-per-article`` claims on the seeds' actors and
   issues, a mention per claim; the real extractor finds 90 claims in the whole corpus, too few to
   time) written by :func:`etl.extract.store.store_results` per batch of ``--extract-batch`` articles,
@@ -68,22 +69,21 @@ from etl import db  # noqa: E402
 from etl.catalog import load_reference  # noqa: E402
 from etl.extract.engine import ArticleResult, Claim, Mention  # noqa: E402
 from etl.extract.store import store_results  # noqa: E402
-from etl.ingest import poll as ingest_module  # noqa: E402
+from etl.ingest import poll as poll_module  # noqa: E402
+from etl.ingest.entries import ArticleDraft, draft_from_entry  # noqa: E402
 from etl.ingest.poll import (  # noqa: E402
-    ArticleDraft,
+    DueFeed,
     FeedOutcome,
-    _FeedToPoll,
-    _Polled,
-    _store_as_they_end,
-    _store_polls,
-    draft_from_entry,
-    store_feeds,
-    unseen_drafts,
+    PollResult,
+    store_polls_as_they_end,
+    store_polls_with_news,
 )
+from etl.ingest.store import store_feeds, unseen_drafts  # noqa: E402
 from etl.ledger.store import apply_claims  # noqa: E402
 from etl.seeds import load_actors, load_issues  # noqa: E402
 from etl.settings import Settings  # noqa: E402
 from models import Article, Feed  # noqa: E402
+from models.enums import PollStatus  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "news_items_2023q4.jsonl"
 ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -370,7 +370,7 @@ def main() -> None:
         # a feed per poll: the polls of one tick, each feed polled once
         with Session(engine) as session, session.begin():
             feeds = [
-                _FeedToPoll(feed_id, url, None, None, 0, True)
+                DueFeed(feed_id, url, None, None, 0, True)
                 for number, (source, _) in enumerate(polls)
                 for url in [f"{source}?poll={number}"]
                 for feed_id in [
@@ -389,29 +389,29 @@ def main() -> None:
 def bench_articles(
     engine: Engine,
     polls: list[tuple[str, list[ArticleDraft]]],
-    feeds: list[_FeedToPoll],
+    feeds: list[DueFeed],
     rounds: int,
     *,
     together: bool,
 ) -> Stage:
     """The articles of every poll stored by the product: as a tick stores them (``together``: the
     polls that end while others are stored are stored together), or one poll per transaction (as
-    when polls end one at a time, or ``poll_feed`` polls one feed)."""
+    when polls end one at a time)."""
     stage = Stage("articles" if together else "articles, a poll per transaction", "articles")
     settings = Settings(database_url=engine.url.render_as_string(hide_password=False), alert_rules=None)  # type: ignore[arg-type]
     drafts_of = {feed.id: drafts for feed, (_, drafts) in zip(feeds, polls, strict=True)}
     transactions: list[int] = []  # articles stored by each store_feeds call (one per transaction)
     polls_per_transaction: list[int] = []
 
-    def poll(feed: _FeedToPoll) -> _Polled:
-        """What etl.ingest.poll._poll hands over once the feed is fetched and parsed: the drafts not stored
-        yet (``unseen_drafts``); fetching and parsing are not timed here (see bench/ingest_tick.py)."""
+    def poll(feed: DueFeed) -> PollResult:
+        """What etl.ingest.poll.poll_feed hands over once the feed is fetched and parsed: the drafts not
+        stored yet (``unseen_drafts``); fetching and parsing are not timed here (see bench/ingest_tick.py)."""
         started_at = datetime.now(UTC)
         drafts = drafts_of[feed.id]
         with Session(engine) as session:
             fresh = unseen_drafts(session, feed.id, drafts)
-        outcome = FeedOutcome(feed.id, feed.url, "ok", http_status=200, entries=len(drafts))
-        return _Polled(feed, outcome, started_at, None, None, fresh)
+        outcome = FeedOutcome(feed.id, feed.url, PollStatus.OK, http_status=200, entries=len(drafts))
+        return PollResult(feed, outcome, started_at, None, None, fresh)
 
     def counted(session: Session, batches: list[tuple[int, list[ArticleDraft]]]) -> dict[int, int]:
         stored = store_feeds(session, batches)
@@ -425,13 +425,13 @@ def bench_articles(
         if together:
             with ThreadPoolExecutor(settings.ingest_workers, thread_name_prefix="poll") as pool:
                 running = {pool.submit(poll, feed) for feed in feeds}
-                outcomes = _store_as_they_end(engine, settings, running)
+                outcomes = store_polls_as_they_end(engine, settings, running)
         else:
             outcomes = []
             for feed in feeds:
                 polled = poll(feed)
                 if polled.fresh:
-                    _store_polls(engine, settings, [polled])
+                    store_polls_with_news(engine, settings, [polled])
                 outcomes.append(polled.outcome)
         assert all(o.status == "ok" for o in outcomes), [o.error for o in outcomes if o.status != "ok"]
 
@@ -449,7 +449,7 @@ def bench_articles(
         with engine.begin() as conn:
             conn.execute(text("TRUNCATE feed_fetches"))
 
-    with patched(ingest_module, "store_feeds", counted):
+    with patched(poll_module, "store_feeds", counted):
         alternate(
             stage,
             rounds,

@@ -1,5 +1,5 @@
-"""How articles and claims are written (issue 7): the de-duplication contract of ``store_articles``,
-``store_feeds`` and ``unseen_drafts``; polls stored together, each failing alone; and
+"""How articles and claims are written (issue 7): the de-duplication contract of ``store_feeds`` and
+``unseen_drafts``; polls stored together, each failing alone; and
 ``store_results``' replacement of a batch, whichever path writes it (COPY for a batch never written
 by the version, upserts for one written before).
 
@@ -21,21 +21,14 @@ from sqlalchemy.orm import Session
 from etl.extract import store as claims_module
 from etl.extract.engine import ArticleResult, Claim, Mention
 from etl.extract.store import store_results
-from etl.ingest.poll import (
-    ArticleDraft,
-    FeedOutcome,
-    _FeedToPoll,
-    _Polled,
-    _store_as_they_end,
-    _store_polls,
-    store_articles,
-    store_feeds,
-    unseen_drafts,
-)
+from etl.ingest.entries import ArticleDraft
+from etl.ingest.poll import DueFeed, FeedOutcome, PollResult, store_polls_as_they_end, store_polls_with_news
+from etl.ingest.store import store_feeds, unseen_drafts
 from etl.settings import Settings
 from models import Article, ArticleExtraction, Feed, FeedFetch
 from models import Claim as ClaimRow
 from models import Mention as MentionRow
+from models.enums import PollStatus
 
 VERSION = "test-writes-1"
 
@@ -69,7 +62,12 @@ def store(engine: Engine, feed_id: int, drafts: list[ArticleDraft]) -> int:
     with Session(engine) as session:
         fresh = unseen_drafts(session, feed_id, drafts)
     with Session(engine) as session, session.begin():
-        return store_articles(session, feed_id, fresh)
+        return store_one_feed(session, feed_id, fresh)
+
+
+def store_one_feed(session: Session, feed_id: int, drafts: list[ArticleDraft]) -> int:
+    """``store_feeds`` with one feed's drafts: how many rows were new."""
+    return store_feeds(session, [(feed_id, drafts)]).get(feed_id, 0)
 
 
 def articles(engine: Engine) -> list[tuple[int, int, str, str | None, int | None]]:
@@ -129,7 +127,7 @@ def test_a_guid_twice_in_one_poll_is_one_article(clean_db: Engine) -> None:
         assert unseen_drafts(session, feed, poll) == poll[:1]
     for _ in range(2):  # stored directly too: the unique key holds without unseen_drafts
         with Session(clean_db) as session, session.begin():
-            store_articles(session, feed, poll)
+            store_one_feed(session, feed, poll)
 
     assert [(r[2], r[3]) for r in articles(clean_db)] == [("same", "http://news.example/1")]
 
@@ -154,7 +152,7 @@ def test_identity_is_feed_and_guid_or_canonical_url_across_feeds(clean_db: Engin
     with Session(clean_db, autoflush=False) as session, session.begin():
         # a story stored by another thread after unseen_drafts: the unique keys drop it quietly
         late = [draft("late", "http://news.example/story", "Raced.")]
-        assert store_articles(session, second_feed, late) == 0
+        assert store_one_feed(session, second_feed, late) == 0
 
     assert sorted((r[1], r[2]) for r in articles(clean_db)) == sorted(
         [(first_feed, "g"), (second_feed, "g"), (second_feed, "i"), (second_feed, "k")]
@@ -242,11 +240,11 @@ def test_a_new_copy_points_at_the_earliest_copy_still_stored(clean_db: Engine) -
     assert {r[2]: r[4] for r in articles(clean_db)} == {"c1": None, "c2": None, "c3": second}
 
 
-def polled(feed_id: int, drafts: list[ArticleDraft]) -> _Polled:
+def polled(feed_id: int, drafts: list[ArticleDraft]) -> PollResult:
     """A poll that has fetched and parsed its feed, with ``drafts`` not stored yet."""
-    feed = _FeedToPoll(feed_id, f"http://writes{feed_id}.example/rss", None, None, 0, True)
-    outcome = FeedOutcome(feed_id, feed.url, "ok", http_status=200, entries=len(drafts))
-    return _Polled(feed, outcome, datetime.now(UTC), None, None, drafts)
+    feed = DueFeed(feed_id, f"http://writes{feed_id}.example/rss", None, None, 0, True)
+    outcome = FeedOutcome(feed_id, feed.url, PollStatus.OK, http_status=200, entries=len(drafts))
+    return PollResult(feed, outcome, datetime.now(UTC), None, None, drafts)
 
 
 def test_polls_that_ended_together_are_stored_in_one_transaction(
@@ -258,15 +256,15 @@ def test_polls_that_ended_together_are_stored_in_one_transaction(
         for feed_id in ids[:3]
     ]
     polls.append(polled(ids[3], []))  # a poll that brought nothing new
-    ended: set[Future[_Polled]] = set()
+    ended: set[Future[PollResult]] = set()
     for poll in polls:
-        future: Future[_Polled] = Future()
+        future: Future[PollResult] = Future()
         future.set_result(poll)
         ended.add(future)
     commits: list[int] = []
     event.listen(clean_db, "commit", lambda *_: commits.append(1))
 
-    outcomes = _store_as_they_end(clean_db, settings, ended)
+    outcomes = store_polls_as_they_end(clean_db, settings, ended)
 
     assert len(commits) == 2  # the three polls' articles with their records; the fourth's record
     assert sorted((o.feed_id, o.status, o.new_items) for o in outcomes) == [
@@ -290,7 +288,7 @@ def test_a_feed_whose_rows_the_server_refuses_fails_alone(clean_db: Engine, sett
         polled(other, [draft("o", "http://news.example/o", "Also good.")]),
     ]
 
-    _store_polls(clean_db, settings, polls)
+    store_polls_with_news(clean_db, settings, polls)
 
     assert [(p.outcome.status, p.outcome.new_items) for p in polls] == [("ok", 1), ("failed", 0), ("ok", 1)]
     error = polls[1].outcome.error or ""
@@ -307,7 +305,7 @@ def test_nothing_to_store_writes_nothing(clean_db: Engine) -> None:
     (feed, _) = feeds(clean_db)
     with Session(clean_db) as session, session.begin():
         assert unseen_drafts(session, feed, []) == []
-        assert store_articles(session, feed, []) == 0
+        assert store_one_feed(session, feed, []) == 0
     assert articles(clean_db) == []
 
 

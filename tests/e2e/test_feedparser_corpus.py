@@ -1,4 +1,4 @@
-"""The parse-and-store path (etl.ingest.poll.parse_feed -> draft_from_entry -> store_articles) over
+"""The parse-and-store path (etl.ingest: parse_feed -> draft_from_entry -> store_feeds) over
 feedparser's own well- and ill-formed test feeds and a set of real captured feeds, from ../shared/.
 
 A rejected feed (FeedRejected) is a handled outcome; anything else escaping is a bug. Storing every
@@ -21,7 +21,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from etl.catalog import add_feeds
-from etl.ingest.poll import ArticleDraft, FeedRejected, draft_from_entry, ingest, parse_feed, store_articles
+from etl.ingest.entries import MAX_KEY_BYTES, ArticleDraft, draft_from_entry
+from etl.ingest.parse import FeedRejected, parse_feed
+from etl.ingest.poll import ingest
+from etl.ingest.store import store_feeds
 from etl.seeds import FeedSeed
 from etl.settings import Settings
 from models import Article, Feed
@@ -53,6 +56,11 @@ def corpus_feed(engine: Engine) -> int:
     return feed_id
 
 
+def store_one_feed(session: Session, feed_id: int, drafts: list[ArticleDraft]) -> int:
+    """``store_feeds`` with one feed's drafts: how many rows were new."""
+    return store_feeds(session, [(feed_id, drafts)]).get(feed_id, 0)
+
+
 def parse_and_store(engine: Engine, feed_id: int, root: Path) -> CorpusRun:
     run = CorpusRun()
     kept: list[tuple[Path, list[ArticleDraft]]] = []
@@ -71,14 +79,14 @@ def parse_and_store(engine: Engine, feed_id: int, root: Path) -> CorpusRun:
         try:
             drafts = [d for d in (draft_from_entry(e, parsed.language) for e in parsed.entries) if d]
             with Session(engine) as session, session.begin():
-                run.stored += store_articles(session, feed_id, drafts)
+                run.stored += store_one_feed(session, feed_id, drafts)
         except Exception as exc:
             run.errors.append(f"{where}: store: {type(exc).__name__}: {str(exc).splitlines()[0]}")
             continue
         kept.append((where, drafts))
     for where, drafts in kept:  # every write twice: a second store of the same drafts adds nothing
         with Session(engine) as session, session.begin():
-            again = store_articles(session, feed_id, drafts)
+            again = store_one_feed(session, feed_id, drafts)
         if again:
             run.errors.append(f"{where}: storing again added {again} rows")
         run.stored_again += again
@@ -155,7 +163,7 @@ def parse_and_store_bytes(engine: Engine, feed_id: int, body: bytes) -> int:
     parsed = parse_feed(body, "http://127.0.0.1/hostile.xml", "application/rss+xml")
     drafts = [d for d in (draft_from_entry(e, parsed.language) for e in parsed.entries) if d]
     with Session(engine) as session, session.begin():
-        return store_articles(session, feed_id, drafts)
+        return store_one_feed(session, feed_id, drafts)
 
 
 def test_an_ordinary_entry_stores_once(clean_db: Engine) -> None:
@@ -165,10 +173,45 @@ def test_an_ordinary_entry_stores_once(clean_db: Engine) -> None:
     assert parse_and_store_bytes(clean_db, feed_id, body) == 0
 
 
+# What each hostile entry is stored as: (guid, url, canonical URL, title); None where it is
+# a sha256 of what it replaces (a key too long for an index entry) or dropped (a canonical URL).
+HOSTILE_STORED: dict[str, tuple[str | None, str | None, str | None, str]] = {
+    "nul-in-link": (
+        "http://example.com/a\ufffdb",
+        "http://example.com/a\ufffdb",
+        "https://example.com/a\ufffdb",
+        "t",
+    ),
+    "lone-surrogate-in-title": (
+        "http://example.com/s",
+        "http://example.com/s",
+        "https://example.com/s",
+        "\ufffdx",
+    ),
+    "link-longer-than-an-index-entry": (None, None, None, "t"),
+    "multibyte-guid-longer-than-an-index-entry": (None, "http://example.com/g", "https://example.com/g", "t"),
+}
+
+
 @pytest.mark.parametrize("case", sorted(HOSTILE))
 def test_a_hostile_entry_is_stored_or_dropped_without_an_exception(clean_db: Engine, case: str) -> None:
     feed_id = corpus_feed(clean_db)
-    parse_and_store_bytes(clean_db, feed_id, HOSTILE[case])
+
+    assert parse_and_store_bytes(clean_db, feed_id, HOSTILE[case]) == 1
+    assert parse_and_store_bytes(clean_db, feed_id, HOSTILE[case]) == 0
+
+    with Session(clean_db) as session:
+        (article,) = session.scalars(select(Article)).all()
+    guid, url, canonical, title = HOSTILE_STORED[case]
+    if guid is None:  # too long for an index entry: identified by the sha256 of the GUID it had
+        assert article.guid.startswith("sha256:") and len(article.guid) == 71
+    else:
+        assert article.guid == guid
+    if url is not None:
+        assert article.url == url
+    else:  # the absurdly long link is kept as it is, but not as a key
+        assert article.url is not None and len(article.url.encode()) > MAX_KEY_BYTES
+    assert (article.canonical_url, article.title) == (canonical, title)
 
 
 class _Feeds(BaseHTTPRequestHandler):

@@ -1,32 +1,29 @@
-"""etl.ingest.poll: how polls are recorded (a tick of 304s is one commit, not one per feed; failures and
-feeds without validators recorded in that batch keep their promises), and etl.ingest.fetch's share in
-keeping such a tick cheap (a 304 keeps its connection; one TLS context per process).
+"""Polls without a database: the record a poll leaves (when the feed is polled next, backing off after
+failures; which validators and title it keeps), and etl.ingest.fetch's share in keeping a tick of
+304s cheap (a 304 keeps its connection; one TLS context per process), over real HTTP on loopback.
 
-Real PostgreSQL (the session's test database, emptied) and real HTTP on loopback.
+How polls are written to PostgreSQL is in tests/db/test_ingest_polls.py.
 """
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from sqlalchemy import event, func, select, update
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
-from etl.catalog import add_feeds
 from etl.ingest import fetch
-from etl.ingest.fetch import Fetcher, FetchPolicy
-from etl.ingest.poll import IngestSummary, due_feeds, ingest, poll_feed
-from etl.seeds import FeedSeed
+from etl.ingest.fetch import Fetcher, FetchPolicy, FetchResult
+from etl.ingest.parse import ParsedFeed
+from etl.ingest.poll import DueFeed, FeedOutcome, PollResult
+from etl.ingest.records import seconds_to_next_poll
 from etl.settings import Settings
-from models import Article, Feed, FeedFetch
+from models.enums import PollStatus
 
 INTERVAL = 3600
 
@@ -55,8 +52,9 @@ def rss(name: str) -> bytes:
     ).encode()
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FeedServer]:
+@contextmanager
+def serve_feeds() -> Iterator[FeedServer]:
+    """A :class:`FeedServer` on a loopback port, for as long as the block runs."""
     state = FeedServer(base="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -99,179 +97,101 @@ def server() -> Iterator[FeedServer]:
     httpd.server_close()
 
 
-@pytest.fixture
-def quick(settings: Settings) -> Settings:
-    return settings.with_changes(fetch_articles=False, poll_interval_seconds=INTERVAL)
+@pytest.fixture(scope="module")
+def server() -> Iterator[FeedServer]:
+    with serve_feeds() as state:
+        yield state
 
 
-@pytest.fixture
-def commits(clean_db: Engine) -> Iterator[list[int]]:
-    """One entry per COMMIT the engine sends while the test runs."""
-    seen: list[int] = []
-
-    def count(*_args: object) -> None:
-        seen.append(1)
-
-    event.listen(clean_db, "commit", count)
-    yield seen
-    event.remove(clean_db, "commit", count)
+# --- the record a poll leaves ----------------------------------------------------------------------
 
 
-def statuses(summary: IngestSummary) -> list[str]:
-    return [o.status for o in summary.outcomes]
+def polled(
+    status: PollStatus,
+    *,
+    failures_before: int = 0,
+    response: FetchResult | None = None,
+    parsed: ParsedFeed | None = None,
+) -> PollResult:
+    feed = DueFeed(
+        7, "http://news.example/rss", '"old"', "Sun, 19 Nov 2023 00:00:00 GMT", failures_before, False
+    )
+    outcome = FeedOutcome(feed.id, feed.url, status, http_status=response.status if response else None)
+    return PollResult(feed, outcome, datetime.now(UTC), response, parsed, [])
 
 
-def feed_row(engine: Engine, url: str) -> Feed:
-    with Session(engine) as session:
-        return session.scalars(select(Feed).where(Feed.url == url)).one()
+@pytest.mark.parametrize(
+    ("failures", "seconds"),
+    [
+        (0, 3600),  # a success: the poll interval
+        (1, 7200),  # the first failure already waits twice the interval
+        (2, 14400),
+        (3, 28800),
+        (4, 57600),
+        (5, 86400),  # 115200 capped at max_backoff_seconds
+        (6, 86400),
+        (200, 86400),
+    ],
+)
+def test_failures_in_a_row_back_off_by_doubling_up_to_the_cap(failures: int, seconds: int) -> None:
+    settings = Settings(poll_interval_seconds=3600, max_backoff_seconds=86400)
+    # the rule it replaced: min(interval * 2**failures, cap) after a failure, the interval otherwise
+    assert seconds == (min(3600 * 2**failures, 86400) if failures else 3600)
+
+    assert seconds_to_next_poll(settings, failures) == seconds
+    if failures:  # the record of the failure that made it ``failures`` in a row
+        record = polled(PollStatus.FAILED, failures_before=failures - 1).record(settings)
+    else:
+        record = polled(PollStatus.OK, failures_before=3).record(settings)
+    assert record.failures == failures
+    assert record.next_poll_at - record.polled_at == timedelta(seconds=seconds)
 
 
-def fetch_rows(engine: Engine, url: str) -> list[FeedFetch]:
-    with Session(engine) as session:
-        return list(
-            session.scalars(select(FeedFetch).join(Feed).where(Feed.url == url).order_by(FeedFetch.id))
-        )
+def test_a_failed_poll_keeps_no_validators_and_no_title() -> None:
+    settings = Settings(poll_interval_seconds=INTERVAL)
+    response = FetchResult("http://news.example/rss", 500, headers={"etag": '"new"'})
+    record = polled(PollStatus.FAILED, failures_before=2, response=response).record(settings)
+
+    assert (record.succeeded, record.failures, record.etag, record.last_modified, record.title) == (
+        False,
+        3,
+        None,
+        None,
+        None,
+    )
+    assert record.fetch["status"] == "failed" and record.fetch["feed_id"] == 7
 
 
-def test_a_tick_of_304s_is_recorded_in_one_commit(
-    clean_db: Engine, quick: Settings, server: FeedServer, commits: list[int]
-) -> None:
-    urls = [server.url(f"a{n}") for n in range(6)]
-    add_feeds(clean_db, [FeedSeed(url=u) for u in urls])
-    first = ingest(clean_db, quick, poll_all=True)
-    assert statuses(first) == ["ok"] * 6 and first.new_articles == 12
-    before = {u: feed_row(clean_db, u) for u in urls}
+def test_a_304_without_validators_keeps_those_that_earned_it() -> None:
+    settings = Settings(poll_interval_seconds=INTERVAL)
+    response = FetchResult("http://news.example/rss", 304)
+    record = polled(PollStatus.NOT_MODIFIED, failures_before=3, response=response).record(settings)
 
-    commits.clear()
-    again = ingest(clean_db, quick, poll_all=True)
-
-    assert statuses(again) == ["not_modified"] * 6
-    assert len(commits) == 1
-    for url in urls:
-        feed = feed_row(clean_db, url)
-        polls = fetch_rows(clean_db, url)
-        assert [(p.status, p.http_status, p.new_items) for p in polls] == [
-            ("ok", 200, 2),
-            ("not_modified", 304, 0),
-        ]
-        assert (feed.last_status, feed.last_http_status, feed.last_error) == ("not_modified", 304, None)
-        assert (feed.etag, feed.last_modified) == (before[url].etag, before[url].last_modified)
-        assert feed.title == before[url].title == f"Feed {url.rsplit('/', 1)[1].removesuffix('.xml')}"
-        assert feed.consecutive_failures == 0
-        assert feed.last_polled_at is not None and feed.next_poll_at is not None
-        assert feed.last_success_at == feed.last_polled_at > before[url].last_polled_at
-        assert feed.next_poll_at - feed.last_polled_at == timedelta(seconds=INTERVAL)
-        # the record carries the poll's own start, not the time the batch was written
-        assert polls[1].started_at <= feed.last_polled_at
+    assert (record.succeeded, record.failures) == (True, 0)
+    assert (record.etag, record.last_modified) == ('"old"', "Sun, 19 Nov 2023 00:00:00 GMT")
+    assert record.next_poll_at - record.polled_at == timedelta(seconds=INTERVAL)
 
 
-def test_a_tick_stores_articles_per_feed_and_records_the_rest_together(
-    clean_db: Engine, quick: Settings, server: FeedServer, commits: list[int]
-) -> None:
-    old = [server.url(f"b{n}") for n in range(3)]
-    add_feeds(clean_db, [FeedSeed(url=u) for u in old])
-    ingest(clean_db, quick, poll_all=True)
-    new = [server.url(f"c{n}") for n in range(2)]
-    add_feeds(clean_db, [FeedSeed(url=u) for u in new])
+def test_a_200_takes_its_own_validators_or_none_and_offers_its_title() -> None:
+    settings = Settings(poll_interval_seconds=INTERVAL)
+    parsed = ParsedFeed(title="Feed", language="en", entries=[], problem=None)
+    bare = polled(PollStatus.OK, response=FetchResult("http://news.example/rss", 200), parsed=parsed)
+    tagged = polled(
+        PollStatus.OK,
+        response=FetchResult("http://news.example/rss", 200, headers={"etag": '"new"'}),
+        parsed=parsed,
+    )
 
-    commits.clear()
-    summary = ingest(clean_db, quick, poll_all=True)
-
-    by_url = {o.url: o for o in summary.outcomes}
-    assert [by_url[u].status for u in old] == ["not_modified"] * 3
-    assert [(by_url[u].status, by_url[u].new_items) for u in new] == [("ok", 2)] * 2
-    assert len(commits) == len(new) + 1  # each feed's articles, then the 304s together
-    with Session(clean_db) as session:
-        assert session.scalar(select(func.count()).select_from(FeedFetch)) == 2 * len(old) + len(new)
-        assert session.scalar(select(func.count()).select_from(Article)) == 2 * (len(old) + len(new))
+    assert (bare.record(settings).etag, bare.record(settings).last_modified) == (None, None)
+    assert (tagged.record(settings).etag, tagged.record(settings).title) == ('"new"', "Feed")
 
 
-def test_failures_recorded_in_a_batch_back_off_and_keep_validators_and_last_success(
-    clean_db: Engine, quick: Settings, server: FeedServer
-) -> None:
-    urls = [server.url("d0"), server.url("d1")]
-    add_feeds(clean_db, [FeedSeed(url=u) for u in urls])
-    ingest(clean_db, quick, poll_all=True)
-    healthy = feed_row(clean_db, urls[0])
-    server.failing.add("d0")
-    try:
-        for failures in (1, 2):
-            summary = ingest(clean_db, quick, poll_all=True)
-            assert statuses(summary) == ["failed", "not_modified"]
-            feed = feed_row(clean_db, urls[0])
-            assert (feed.last_status, feed.last_http_status) == ("failed", 500)
-            assert feed.last_error is not None and feed.last_error.startswith("HTTP 500")
-            assert feed.consecutive_failures == failures
-            backoff = feed.next_poll_at - feed.last_polled_at
-            assert backoff == timedelta(seconds=INTERVAL * 2**failures)
-            assert (feed.etag, feed.last_modified, feed.title) == (
-                healthy.etag,
-                healthy.last_modified,
-                healthy.title,
-            )
-            assert feed.last_success_at == healthy.last_success_at
-        assert [p.status for p in fetch_rows(clean_db, urls[0])] == ["ok", "failed", "failed"]
-    finally:
-        server.failing.discard("d0")
-
-    recovered = ingest(clean_db, quick, poll_all=True)  # the validators it kept earn a 304 again
-    assert statuses(recovered) == ["not_modified", "not_modified"]
-    assert feed_row(clean_db, urls[0]).consecutive_failures == 0
+# --- what keeps a tick of 304s cheap ---------------------------------------------------------------
 
 
-def test_a_batch_of_polls_that_got_no_answer_at_all_is_recorded(clean_db: Engine, quick: Settings) -> None:
-    with socket.socket() as sock:  # a port nobody listens on: no HTTP status to record
-        sock.bind(("127.0.0.1", 0))
-        closed = sock.getsockname()[1]
-    urls = [f"http://127.0.0.1:{closed}/h{n}.xml" for n in range(2)]
-    add_feeds(clean_db, [FeedSeed(url=u) for u in urls])
-
-    summary = ingest(clean_db, quick, poll_all=True)
-
-    assert statuses(summary) == ["failed", "failed"]
-    for url in urls:
-        feed = feed_row(clean_db, url)
-        assert (feed.last_status, feed.last_http_status, feed.consecutive_failures) == ("failed", None, 1)
-        assert feed.last_error is not None and feed.last_error.startswith("connection failed")
-        assert (feed.etag, feed.last_success_at) == (None, None)
-        assert [(p.status, p.http_status) for p in fetch_rows(clean_db, url)] == [("failed", None)]
-
-
-def test_a_feed_without_validators_bringing_nothing_new_is_recorded_with_the_batch(
-    clean_db: Engine, quick: Settings, server: FeedServer, commits: list[int]
-) -> None:
-    url = server.url("e0", kind="plain")
-    add_feeds(clean_db, [FeedSeed(url=url)])
-    ingest(clean_db, quick, poll_all=True)
-    with Session(clean_db) as session, session.begin():
-        session.execute(update(Feed).where(Feed.url == url).values(title=None))
-
-    commits.clear()
-    summary = ingest(clean_db, quick, poll_all=True)
-
-    assert [(o.status, o.entries, o.new_items) for o in summary.outcomes] == [("ok", 2, 0)]
-    assert len(commits) == 1
-    feed = feed_row(clean_db, url)
-    assert (feed.etag, feed.last_modified) == (None, None)
-    assert feed.title == "Feed e0"  # a feed without a title takes the one it serves
-    assert feed.last_success_at == feed.last_polled_at
-
-
-def test_poll_feed_on_its_own_records_its_poll(clean_db: Engine, quick: Settings, server: FeedServer) -> None:
-    url = server.url("f0")
-    add_feeds(clean_db, [FeedSeed(url=url)])
-    ingest(clean_db, quick, poll_all=True)
-    with Session(clean_db) as session:
-        [due] = due_feeds(session, datetime.now(UTC), poll_all=True)
-    with Fetcher(FetchPolicy.from_settings(quick)) as client:
-        outcome = poll_feed(clean_db, client, quick, due)
-    assert outcome.status == "not_modified"
-    assert [p.status for p in fetch_rows(clean_db, url)] == ["ok", "not_modified"]
-
-
-def test_304s_from_one_host_reuse_one_connection(server: FeedServer, quick: Settings) -> None:
+def test_304s_from_one_host_reuse_one_connection(server: FeedServer) -> None:
     url = server.url("g0")
-    with Fetcher(FetchPolicy.from_settings(quick)) as client:
+    with Fetcher(FetchPolicy(allowed_names=frozenset({"127.0.0.1"}))) as client:
         etag = client.get(url).headers["etag"]
         before = server.connections
         results = [client.get(url, etag=etag) for _ in range(5)]

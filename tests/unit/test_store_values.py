@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from etl.db import copy_field
-from etl.ingest.poll import content_hash
+from etl.ingest.entries import content_hash
 
 
 def test_str_split_knows_the_same_whitespace_as_the_regex_it_replaced() -> None:
