@@ -2,7 +2,9 @@
 
 Per issue, a step chart of each actor's position over time (one line per actor, a marker where it
 changed; hover shows stance, outlets and the evidence); the recent change events with both sides'
-evidence and links; and feed health. plotly.js is inlined once, so the page opens offline.
+evidence and links; and feed health. plotly.js is inlined once, so the page opens offline. The page
+is the Jinja2 template ``templates/report.html.j2``, autoescaped: what articles and feeds wrote stays
+text.
 """
 
 from __future__ import annotations
@@ -14,12 +16,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 REPORT_FILE = "index.html"
+TEMPLATE = "report.html.j2"  # in etl/analysts/templates/
 # actors holding the same value draw on top of each other: dashes keep every line visible
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One issue's chart: plotly's ``<div>`` (with plotly.js inline in the first one)."""
+
+    label: str
+    div: Markup  # plotly's own HTML; what articles wrote is escaped in its hover labels
 
 
 @dataclass(frozen=True)
@@ -40,7 +53,7 @@ def write_report(engine: Engine, out_dir: Path, *, recent: int = 50) -> ReportSu
     """Render the report from the database into ``out_dir/index.html``."""
     history, changes, feeds = _load(engine, recent)
     charts = _charts(history)
-    page = _page(charts, changes, feeds, generated=datetime.now(UTC))
+    page = render_page(charts, changes, feeds, generated=datetime.now(UTC))
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / REPORT_FILE
     path.write_text(page, encoding="utf-8")
@@ -71,8 +84,8 @@ def _load(
         )
 
 
-def _charts(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(issue label, chart <div>) per issue; the first chart carries plotly.js inline."""
+def _charts(history: list[dict[str, Any]]) -> list[Chart]:
+    """A chart per issue; the first carries plotly.js inline."""
     import plotly.graph_objects as go  # imported here: only the report needs plotly
 
     if not history:
@@ -81,7 +94,7 @@ def _charts(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
     by_issue: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in history:
         by_issue[row["issue"]].append(row)
-    charts: list[tuple[str, str]] = []
+    charts: list[Chart] = []
     for issue, rows in by_issue.items():
         numeric = all(r["value_number"] is not None for r in rows)
         figure = go.Figure()
@@ -128,95 +141,32 @@ def _charts(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
             legend={"orientation": "h"},
             template="plotly_white",
         )
-        charts.append(
-            (
-                label,
-                figure.to_html(
-                    full_html=False,
-                    include_plotlyjs=not charts,
-                    div_id=f"chart-{issue}",
-                    config={"displaylogo": False},
-                ),
-            )
+        div = figure.to_html(
+            full_html=False,
+            include_plotlyjs=not charts,
+            div_id=f"chart-{issue}",
+            config={"displaylogo": False},
         )
+        charts.append(Chart(label, Markup(div)))
     return charts
 
 
-def _page(
-    charts: list[tuple[str, str]],
+def render_page(
+    charts: list[Chart],
     changes: list[dict[str, Any]],
     feeds: list[dict[str, Any]],
     *,
     generated: datetime,
 ) -> str:
-    e = html.escape
-    change_rows = "\n".join(
-        "<tr>"
-        f"<td>{c['published_at']:%Y-%m-%d %H:%M}</td><td>{e(c['actor_name'])}</td><td>{e(c['issue'])}</td>"
-        f"<td>{_side(c['old_value'], c['old_stance'], c['old_evidence'], c['old_url'])}</td>"
-        f"<td>{_side(c['new_value'], c['new_stance'], c['new_evidence'], c['new_url'])}</td>"
-        f"<td>{e(c['outlet'] or '')}</td><td>{c['outlets']}{' ✓' if c['confirmed'] else ''}</td>"
-        "</tr>"
-        for c in changes
+    """The page: the charts, then the change events and feed health rows as the views return them."""
+    return _TEMPLATES.get_template(TEMPLATE).render(
+        charts=charts, changes=changes, feeds=feeds, generated=generated
     )
-    feed_rows = "\n".join(
-        f'<tr class="{"bad" if f["consecutive_failures"] else ""}">'
-        f"<td>{_link(f['url'], f['feed'])}</td><td>{e(f['last_status'] or 'never polled')}</td>"
-        f"<td>{f['consecutive_failures']}</td><td>{_when(f['last_success_at'])}</td>"
-        f"<td>{float(f['items_per_day']):.1f}</td><td>{_when(f['silent_since'])}</td>"
-        f"<td>{e(f['last_error'] or '')}</td></tr>"
-        for f in feeds
-    )
-    sections = "\n".join(f'<section class="chart">{div}</section>' for _, div in charts) or (
-        "<p>No positions recorded yet.</p>"
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>parley: how positions moved</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }}
-table {{ border-collapse: collapse; width: 100%; font-size: 0.85rem; }}
-th, td {{ border-bottom: 1px solid #ddd; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }}
-tr.bad td {{ background: #fdecea; }}
-.evidence {{ color: #555; font-size: 0.8rem; }}
-</style></head>
-<body>
-<h1>parley: how positions moved</h1>
-<p>Generated {generated:%Y-%m-%d %H:%M} UTC. One chart per issue: each line is an actor's position,
-a marker where it changed. Hover for the stance, outlets and evidence.</p>
-<h2>Positions over time</h2>
-{sections}
-<h2>Recent changes</h2>
-<table id="changes"><thead><tr><th>published</th><th>actor</th><th>issue</th><th>was</th><th>now</th>
-<th>first reported by</th><th>outlets</th></tr></thead>
-<tbody>
-{change_rows}
-</tbody></table>
-<h2>Feed health</h2>
-<table id="feeds"><thead><tr><th>feed</th><th>last status</th><th>failures in a row</th>
-<th>last success</th><th>items/day (7 d)</th><th>silent since</th><th>last error</th></tr></thead>
-<tbody>
-{feed_rows}
-</tbody></table>
-</body></html>
-"""
 
 
-def _side(value: str | None, stance: str | None, evidence: str | None, url: str | None) -> str:
-    if value is None:
-        return "—"
-    text_ = f"<b>{html.escape(value)}</b> ({html.escape(stance or '')})"
-    if evidence:
-        text_ += f'<div class="evidence">{html.escape(_short(evidence, 240))}'
-        text_ += f" {_link(url, 'source')}</div>" if url else "</div>"
-    return text_
-
-
-def _link(url: str | None, label: str) -> str:
+def _is_web_url(url: object) -> bool:
     """A link only to http(s): feed-supplied URLs must not become javascript: links."""
-    if url and url.lower().startswith(("http://", "https://")):
-        return f'<a href="{html.escape(url, quote=True)}">{html.escape(label)}</a>'
-    return html.escape(label)
+    return isinstance(url, str) and url.lower().startswith(("http://", "https://"))
 
 
 def _short(value: str | None, limit: int = 160) -> str:
@@ -226,3 +176,16 @@ def _short(value: str | None, limit: int = 160) -> str:
 
 def _when(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M}" if moment else "—"
+
+
+# Autoescaped: what articles and feeds wrote is text in the page, whatever it contains.
+_TEMPLATES = Environment(
+    loader=PackageLoader("etl.analysts", "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+_TEMPLATES.filters.update(short=_short, when=_when)
+_TEMPLATES.tests["web_url"] = _is_web_url
