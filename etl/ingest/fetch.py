@@ -22,7 +22,8 @@ import ssl
 import threading
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
@@ -30,6 +31,7 @@ from urllib.parse import urljoin
 import httpcore
 import httpx
 
+from etl.errors import first_line
 from etl.ingest.urls import UrlError, check_feed_url
 from etl.settings import Settings
 
@@ -200,18 +202,96 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-class _GuardedTransport(httpx.HTTPTransport):
+class _GuardedTransport(httpx.BaseTransport):
+    """httpx's transport over an httpcore connection pool whose network backend is
+    :class:`_GuardedBackend`: the pool keeps connections for reuse (a 304 keeps its connection for the
+    next feed on the host) and opens each new one through the backend's checks.
+
+    httpx's own transport builds its pool with httpcore's default backend and has no public way to
+    change it; this one maps requests, responses and errors between the two public APIs instead."""
+
     def __init__(self, policy: FetchPolicy) -> None:
-        super().__init__(verify=_tls_context(), retries=0)
-        # httpx has no public hook for the network backend; the pool it builds is replaced by one
-        # that uses ours (same options as httpx's defaults). httpx is pinned <0.29 for this reason.
         self._pool = httpcore.ConnectionPool(
             ssl_context=_tls_context(),
-            max_connections=100,
+            max_connections=100,  # httpx's default limits
             max_keepalive_connections=20,
             keepalive_expiry=5.0,
             network_backend=_GuardedBackend(policy),
         )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.SyncByteStream)
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,  # the timeouts httpx.Client was given
+        )
+        with _as_httpx_errors():
+            core_response = self._pool.handle_request(core_request)
+        assert isinstance(core_response.stream, Iterable)
+        return httpx.Response(
+            status_code=core_response.status,
+            headers=core_response.headers,
+            stream=_ResponseBody(core_response.stream),
+            extensions=core_response.extensions,
+        )
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class _ResponseBody(httpx.SyncByteStream):
+    """An httpcore response body as httpx reads it; closing it hands the connection back to the pool."""
+
+    def __init__(self, stream: Iterable[bytes]) -> None:
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[bytes]:
+        with _as_httpx_errors():
+            yield from self._stream
+
+    def close(self) -> None:
+        close = getattr(self._stream, "close", None)
+        if close is not None:
+            close()
+
+
+# httpcore's errors and the httpx errors they are raised as, the more specific first. Anything else
+# (a FetchError from the backend) passes through as it is.
+_HTTPX_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.ProxyError, httpx.ProxyError),
+)
+
+
+@contextmanager
+def _as_httpx_errors() -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        for core_error, httpx_error in _HTTPX_ERRORS:
+            if isinstance(exc, core_error):
+                raise httpx_error(str(exc)) from exc
+        raise
 
 
 @dataclass
@@ -324,11 +404,11 @@ class Fetcher:
         except httpx.TimeoutException as exc:
             raise FetchError(f"no response within {self.policy.total_timeout:g} s") from exc
         except httpx.ConnectError as exc:
-            raise FetchError(f"connection failed: {_first_line(exc)}") from exc
+            raise FetchError(f"connection failed: {first_line(exc)}") from exc
         except httpx.DecodingError as exc:
-            raise FetchError(f"undecodable response body: {_first_line(exc)}") from exc
+            raise FetchError(f"undecodable response body: {first_line(exc)}") from exc
         except httpx.HTTPError as exc:
-            raise FetchError(f"{type(exc).__name__}: {_first_line(exc)}") from exc
+            raise FetchError(f"{type(exc).__name__}: {first_line(exc)}") from exc
 
     def _read_capped(self, response: httpx.Response, deadline: float) -> bytes:
         cap = self.policy.max_bytes
@@ -377,8 +457,3 @@ def _inflate(inflater: Any, raw: bytes, limit: int, encoding: str) -> list[bytes
 def _keep_headers(response: httpx.Response) -> dict[str, str]:
     keep = ("etag", "last-modified", "content-type", "content-location", "content-language")
     return {k: response.headers[k] for k in keep if k in response.headers}
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from etl.errors import UserError
+
 # Query parameters that track the reader and never change what the page is.
 TRACKING_PARAMS = frozenset(
     {
@@ -46,8 +48,9 @@ TRACKING_PREFIXES = ("utm_", "at_", "pk_", "mtm_", "hsa_")
 HOST_PREFIXES = ("www.", "m.", "amp.")
 
 
-class UrlError(ValueError):
-    """A URL parley will not use."""
+class UrlError(UserError, ValueError):
+    """A URL parley will not use: a user's error (a bad feed URL given at the CLI or in the seeds),
+    and still a ValueError for the callers that catch it as one."""
 
 
 def check_feed_url(url: str) -> str:
