@@ -12,8 +12,8 @@ from etl.extract.engine import (
     ArticleResult,
     Extractor,
     article_text,
-    parse_number,
 )
+from etl.extract.numbers import parse_number
 from tests.conftest import shared_path
 
 

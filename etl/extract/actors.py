@@ -1,0 +1,165 @@
+"""Who a clause speaks for: the actors a noun phrase names, the subject of a cue verb (through
+pronouns and descriptions like "the group"), the speaker a clause is said by, and whether that speaker
+may report the actor's position at all (codebook rules 2 and 9).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from etl.extract.article import Article
+from etl.extract.lexicon import (
+    BYSTANDERS,
+    COLLECTIVE_MARKERS,
+    COLLECTIVE_NOUNS,
+    LIGHT_VERBS,
+    PRONOUNS,
+    SPEECH_VERBS,
+)
+from etl.extract.syntax import SUBJECT_DEPS, clause_subjects, core, speech_head
+from models.enums import ActorKind, Stance
+
+if TYPE_CHECKING:
+    from spacy.tokens import Span, Token
+
+# a verb without a subject of its own takes the subject of the verb it hangs off through these
+_CLIMB_FOR_SUBJECT = frozenset({"xcomp", "acomp", "conj", "advcl", "pcomp", "prep", "pobj"})
+
+
+def actors_in(article: Article, heads: Iterable[Token]) -> list[str]:
+    """The actors the noun phrases headed by ``heads`` name, in order; all parties for "both sides"."""
+    found: list[str] = []
+    collective = False
+    for head in heads:
+        if head.lemma_.lower() in BYSTANDERS and head.i not in article.actor_at:
+            continue  # "US voters want ...": people of a country do not speak for it
+        for token in core(head):
+            actor = article.actor_at.get(token.i)
+            if actor and actor not in found:
+                found.append(actor)
+            if token.lower_ in COLLECTIVE_NOUNS and any(
+                c.lower_ in COLLECTIVE_MARKERS for c in token.children
+            ):
+                collective = True
+    if collective and not found:
+        return list(article.parties)
+    return found
+
+
+def cue_actors(article: Article, cue: Token) -> tuple[list[str], float]:
+    """Whose cue word it is, and how sure: a verb's subject, a noun's owner ("Israel's proposal")."""
+    if cue.pos_ == "NOUN":
+        if cue.i in article.actor_at:  # "the Qatari proposal" is an alias: the cue names its owner
+            return [article.actor_at[cue.i]], 0.8
+        owners = [c for c in cue.children if c.dep_ in ("poss", "compound")]
+        owners += [
+            p for c in cue.children if c.dep_ == "prep" and c.lower_ in ("by", "from") for p in c.children
+        ]
+        actors = actors_in(article, owners)
+        if actors:
+            return actors, 0.8
+        head = cue.head
+        while head.dep_ in ("prep", "pobj", "dobj", "attr") and head.head.i != head.i:
+            head = head.head
+        if head.i != cue.i and head.pos_ in ("VERB", "AUX") and head.lemma_.lower() in LIGHT_VERBS:
+            return subject_actors(article, head), 0.7
+        return [], 0.0
+    return subject_actors(article, cue), 0.85
+
+
+def subject_actors(article: Article, verb: Token) -> list[str]:
+    """The actors ``verb``'s subject (or agent) names, climbing to the verb it depends on if need be."""
+    node = verb
+    for _ in range(5):
+        subjects = [c for c in node.children if c.dep_ in SUBJECT_DEPS]
+        agents = [p for c in node.children if c.dep_ == "agent" for p in c.children if p.dep_ == "pobj"]
+        by_agent = actors_in(article, agents)
+        if by_agent:  # "approved by Israel's cabinet"
+            return by_agent
+        if subjects:
+            return actors_in(article, subjects) or resolve(article, subjects[0], node)
+        if node.dep_ == "acl":  # "the Israel-Hamas truce extended by two days": the noun's actors
+            parties = [a for a in actors_in(article, [node.head]) if a in article.parties]
+            # "the resolution calling for ...": a description of a named actor
+            return parties or resolve(article, node.head, node)
+        if node.dep_ not in _CLIMB_FOR_SUBJECT or node.head.i == node.i:
+            return []
+        node = node.head
+    return []
+
+
+def resolve(article: Article, subject: Token, verb: Token) -> list[str]:
+    """A pronoun or a description ("the group") as subject: the speaker, or the actor it describes."""
+    # the words before the noun, in their original spacing ("the non-binding resolution"), and not
+    # the determiners of a clause after it ("the resolution calling for an end to the war")
+    words = "".join(
+        t.text_with_ws
+        for t in subject.subtree
+        if (t.dep_ in ("det", "amod", "compound") and t.i < subject.i) or t.i == subject.i
+    )
+    phrase = " ".join(words.lower().split())
+    speaker = speaker_of(article, verb)
+    if subject.lower_ in PRONOUNS:
+        return speaker
+    candidates = [a for a in article.anaphors.get(phrase, []) if a in article.named]
+    if not candidates:
+        return []
+    in_speaker = [a for a in candidates if a in speaker]
+    if in_speaker:
+        return in_speaker[:1]
+    earlier = [(i, a) for i, a in article.actor_at.items() if a in candidates and i < subject.i]
+    return [max(earlier)[1]] if earlier else candidates[:1]
+
+
+def speaker_of(article: Article, token: Token) -> list[str]:
+    """Actors who say the clause ``token`` heads ("Qatar said [the two sides had agreed]")."""
+    verb = speech_head(token)
+    if verb is None:
+        return []
+    return actors_in(article, clause_subjects(verb))
+
+
+def may_claim(article: Article, actor: str, cue: Token) -> bool:
+    """Rule 9: a position reported by the actor's adversary, or by a third party we cannot place."""
+    verb = speech_head(cue)
+    if verb is None:
+        return True
+    subjects = clause_subjects(verb)
+    speakers = actors_in(article, subjects)
+    if actor in speakers:
+        return True
+    if any(s in article.actors[actor].adversaries for s in speakers):
+        return False
+    if not speakers:
+        named_others = [
+            e
+            for e in article.doc.ents
+            if e.label_ in ("GPE", "NORP", "PERSON")
+            for s in subjects
+            if e.start >= s.left_edge.i and e.end <= s.right_edge.i + 1
+        ]
+        return not named_others
+    return True
+
+
+def announced(article: Article, actors: list[str], cue: Token, stance: Stance, sent: Span) -> list[str]:
+    """Rule 2: a mediator (or any non-party) confirming a truce announces the parties' deal."""
+    if stance != Stance.ACCEPTS or cue.lemma_.lower() not in SPEECH_VERBS:
+        return actors
+    parties = [a for a in actors if article.actors[a].kind == ActorKind.PARTY]
+    if len(parties) == len(actors):
+        return actors
+    return parties or [a for a in parties_in(article, sent) if a not in actors]
+
+
+def parties_in(article: Article, sent: Span) -> list[str]:
+    """The parties ``sent`` names; all the article's parties when it says "both sides"."""
+    found = [article.actor_at[t.i] for t in sent if t.i in article.actor_at]
+    parties = [a for a in dict.fromkeys(found) if a in article.parties]
+    if parties:
+        return parties
+    collective = any(
+        t.lower_ in COLLECTIVE_NOUNS and any(c.lower_ in COLLECTIVE_MARKERS for c in t.children) for t in sent
+    )
+    return list(article.parties) if collective else []

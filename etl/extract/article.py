@@ -1,0 +1,66 @@
+"""What linking knows about the one article it reads (:class:`Article`), and what it finds
+(:class:`Link`: an actor taking a stance at a cue word).
+
+The context is built once per parsed article and passed to the functions of ``actors``,
+``deal_terms`` and ``linking``; it holds the article's parse and the seeds it is read with, so those
+functions need nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from etl.extract.gazetteer import ACTOR_LABEL, WEAK_ACTOR_LABEL
+from etl.extract.values import Rules
+from etl.seeds import ActorSeed
+from models.enums import ActorKind, Stance
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
+
+
+@dataclass(slots=True)
+class Link:
+    """``actor`` takes ``stance`` on a value, by the cue word at token ``cue_i``."""
+
+    actor: str
+    stance: Stance
+    confidence: float
+    cue_i: int
+
+
+@dataclass(slots=True)
+class Article:
+    """One parsed article: which token names which actor, and the seeds to read it by."""
+
+    doc: Doc
+    rules: Rules
+    actors: Mapping[str, ActorSeed]  # every seeded actor, by id
+    anaphors: Mapping[str, list[str]]  # a describing phrase ("the group") → the actors it may mean
+    actor_at: dict[int, str]  # token index → the actor it names (only actors the article names)
+    named: set[str]
+    parties: list[str]  # the parties among the named actors, sorted
+    # ``(sentence start, parties)`` of the sentences saying a deal was agreed: see
+    # ``deal_terms.deal_statements``, which fills it on first use
+    deal_statements: list[tuple[int, list[str]]] | None = None
+
+    @classmethod
+    def read(
+        cls,
+        doc: Doc,
+        named: set[str],
+        rules: Rules,
+        actors: Mapping[str, ActorSeed],
+        anaphors: Mapping[str, list[str]],
+    ) -> Article:
+        """The context of ``doc``, whose mentions name the actors ``named``."""
+        actor_at: dict[int, str] = {}
+        for ent in doc.ents:
+            if ent.label_ in (ACTOR_LABEL, WEAK_ACTOR_LABEL):
+                for token in ent:
+                    actor_at[token.i] = ent.ent_id_
+        actor_at = {i: a for i, a in actor_at.items() if a in named}
+        parties = sorted(a for a in named if actors[a].kind == ActorKind.PARTY)
+        return cls(doc, rules, actors, anaphors, actor_at, named, parties)

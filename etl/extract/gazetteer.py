@@ -1,0 +1,68 @@
+"""The seeds' actors in the spaCy pipeline: an entity ruler that labels every alias of an actor with
+its id, and the component that makes the title a sentence of its own.
+
+An alias is ``ACTOR``; a weak alias (``weak_aliases`` in ``seeds/actors.yaml``, e.g. a leader's
+surname) is ``ACTOR_WEAK`` and names the actor only in an article that names it by a strong alias too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from etl.seeds import ActorSeed
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+ACTOR_LABEL = "ACTOR"
+WEAK_ACTOR_LABEL = "ACTOR_WEAK"
+SHORT_TITLE_TOKENS = 40  # a longer "title" is a lede pasted into the title field: let the parser split it
+
+
+def add_components(nlp: Language, actors: Sequence[ActorSeed]) -> None:
+    """Add the title splitter before the parser and the actors' entity ruler before the NER."""
+    from spacy.language import Language
+
+    if "parley_paragraphs" not in Language.factories:
+
+        @Language.component("parley_paragraphs")
+        def paragraphs(doc: Doc) -> Doc:
+            # The title is its own sentence, whatever the parser thinks: headlines have no final stop,
+            # and left alone the parser makes "Talks stall" the subject of the text's first verb.
+            for token in doc[:-1]:
+                if token.is_space and "\n" in token.text:
+                    if token.i <= SHORT_TITLE_TOKENS:
+                        for inner in doc[1 : token.i + 1]:
+                            inner.is_sent_start = False
+                    doc[token.i + 1].is_sent_start = True
+                    if token.i + 2 < len(doc):
+                        # without this the parser tends to cut the text's first word off on its own
+                        doc[token.i + 2].is_sent_start = False
+                    break
+            return doc
+
+    before = "parser" if "parser" in nlp.pipe_names else None
+    nlp.add_pipe("parley_paragraphs", before=before)
+    ruler = nlp.add_pipe(
+        "entity_ruler",
+        name="parley_actors",
+        before="ner" if "ner" in nlp.pipe_names else None,
+        config={"overwrite_ents": True},
+    )
+    patterns: list[dict[str, Any]] = []
+    for actor in actors:
+        for label, aliases in ((ACTOR_LABEL, actor.aliases), (WEAK_ACTOR_LABEL, actor.weak_aliases)):
+            for alias in aliases:
+                for variant in sorted(_case_variants(alias)):
+                    patterns.append({"label": label, "pattern": variant, "id": actor.id})
+    ruler.add_patterns(patterns)  # type: ignore[attr-defined]
+
+
+def _case_variants(alias: str) -> set[str]:
+    if alias.replace(".", "").isupper():
+        return {alias}
+    first_upper = alias[:1].upper() + alias[1:]
+    title = " ".join(w[:1].upper() + w[1:] for w in alias.split(" "))
+    return {alias, first_upper, title}

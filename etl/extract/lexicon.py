@@ -1,0 +1,147 @@
+"""Generic English words the codebook's rules look for, whatever the negotiation: speech verbs,
+negation and hedges, verbs by which a deal is agreed, words of time still to come, bystanders who speak
+for no one, pronouns. Words of one negotiation (actors, issues, cue words) come from the seeds instead.
+
+This module also owns :func:`inflections`, the regular forms by which a seed's cue word is matched.
+"""
+
+from __future__ import annotations
+
+import re
+
+SPEECH_VERBS = frozenset(
+    [
+        "say",
+        "tell",
+        "claim",
+        "report",
+        "announce",
+        "state",
+        "add",
+        "accuse",
+        "allege",
+        "believe",
+        "confirm",
+        "deny",
+        "note",
+        "warn",
+        "write",
+        "reveal",
+        "assert",
+        "argue",
+        "suggest",
+        "think",
+    ]
+)
+# "unlikely to back X", "fail to agree": the head negates the cue beneath it
+NEGATING_HEADS = frozenset({"unlikely", "fail", "decline", "hesitant", "reluctant"})
+# "could/might agree", "expected to agree": not yet an acceptance
+HEDGE_AUX = frozenset({"could", "might", "may"})
+HEDGE_HEADS = frozenset({"likely", "expect", "hope", "possible", "consider"})
+HEDGE_MODIFIERS = frozenset(
+    [
+        "propose",
+        "proposed",
+        "possible",
+        "potential",
+        "tentative",
+        "prospective",
+        "draft",
+        "future",
+        "new",
+        "hoped",
+        "expected",
+        "mooted",
+        "emerging",
+        "likely",
+    ]
+)
+AGREED_MODIFIERS = frozenset(
+    ["agree", "approve", "reach", "seal", "sign", "finalize", "finalise", "accept", "strike", "conclude"]
+)
+# verbs by which a text says a deal was agreed ("Israel and Hamas agree to ...", "Qatar confirmed the deal")
+AGREEING_VERBS = AGREED_MODIFIERS | {"confirm", "announce"}
+# "close to reaching a deal", "working to finalise it": the agreement is not yet there
+NOT_YET_HEADS = HEDGE_HEADS | {"close", "near", "work", "try", "aim", "seek", "push", "set", "due", "need"}
+# prepositions that put a clause under a deal: "under the agreement, ...", "as part of the deal"
+DEAL_PREPS = frozenset({"under", "in", "as", "through", "according", "by"})
+# "Hamas is set to release 50", "would be freed": a term still to be carried out, as deals state them
+FUTURE_AUX = frozenset({"will", "would", "shall", "'ll"})
+FUTURE_HEADS = frozenset({"set", "expect", "due", "slate", "poise"})
+# verbs that carry no stance of their own: the subject of "present a plan" owns the plan
+LIGHT_VERBS = frozenset(
+    [
+        "be",
+        "have",
+        "make",
+        "present",
+        "put",
+        "issue",
+        "submit",
+        "cast",
+        "lead",
+        "table",
+        "give",
+        "send",
+        "deliver",
+        "hand",
+        "unveil",
+        "float",
+        "draft",
+        "continue",
+        "renew",
+        "reiterate",
+        "repeat",
+        "step",
+        "join",
+    ]
+)
+# "..., provided Hamas frees 10 hostages a day": the clause is a condition the main clause's subject sets
+CONDITION_MARKERS = frozenset({"provided", "providing"})
+PRONOUNS = frozenset({"it", "they", "he", "she", "we", "i"})
+BYSTANDERS = frozenset(
+    [
+        "voter",
+        "citizen",
+        "public",
+        "people",
+        "protester",
+        "demonstrator",
+        "family",
+        "relative",
+        "resident",
+        "medium",
+        "press",
+        "newspaper",
+        "poll",
+        "activist",
+        "student",
+        "civilian",
+        "hostage",
+        "captive",
+        "prisoner",
+        "detainee",
+        "lawmaker",
+        "critic",
+        "analyst",
+        "expert",
+        "commentator",
+        "observer",
+        "source",
+        "report",
+    ]
+)
+COLLECTIVE_NOUNS = frozenset({"side", "sides", "party", "parties"})
+COLLECTIVE_MARKERS = frozenset({"both", "two", "warring", "all"})
+
+
+def inflections(word: str) -> set[str]:
+    """Regular English forms of a verb or noun, so title-case headlines match ("Rejects", "Agreeing")."""
+    forms = {word, word + "s", word + "es", word + "ed", word + "d", word + "ing"}
+    if word.endswith("e"):
+        forms.add(word[:-1] + "ing")
+    if word.endswith("y"):
+        forms |= {word[:-1] + "ies", word[:-1] + "ied"}
+    if re.search(r"[^aeiou][aeiou][bdgmnprt]$", word):  # "ban" → "banned"
+        forms |= {word + word[-1] + "ed", word + word[-1] + "ing"}
+    return forms

@@ -1,0 +1,226 @@
+"""Linking each value to the actor who states a position on it, and the stance, through the parse.
+
+For one sentence's values (:func:`link_sentence`): up the dependency path from the value to a cue word
+of its issue, whose subject or owner is the actor (codebook rules 1-7, 9); a Title Case headline, which
+the parser misreads, word by word instead; a value left without an actor takes the nearest cue's
+before it, or failing that is read as a term of an agreed deal (rule 8, ``deal_terms``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from etl.extract.actors import actors_in, announced, cue_actors, may_claim, parties_in, subject_actors
+from etl.extract.article import Article, Link
+from etl.extract.deal_terms import agreed_deal_here, deal_approvers, deal_terms
+from etl.extract.lexicon import SPEECH_VERBS
+from etl.extract.syntax import (
+    SUBJECT_DEPS,
+    closes_clause,
+    condition_owner,
+    describes_its_noun,
+    in_exchange_for,
+    means_under_description,
+    path_to_root,
+    polarity,
+    reports_clause,
+    title_case,
+)
+from etl.extract.values import IssueRule, Value, in_context
+from models.enums import Stance
+
+if TYPE_CHECKING:
+    from spacy.tokens import Span, Token
+
+
+def link_sentence(article: Article, values: list[tuple[Value, Span]]) -> list[tuple[Value, Link]]:
+    """Who takes which stance on each of one sentence's values, in the order of the values."""
+    values = [
+        (value, span) for value, span in values if not _names_what_is_extended(article, value.rule, span)
+    ]
+    if not values:
+        return []
+    sent = values[0][1][0].sent
+    headline = title_case(sent)  # the parser reads "Netanyahu Rejects Biden's Request" as one name
+    links: list[tuple[Value, list[Link]]] = []
+    for value, span in values:
+        if headline:
+            found = _link_linear(article, value.rule, span)
+        else:
+            found = _link_parse(article, value.rule, span)
+        links.append((value, found))
+    linked: list[tuple[Value, Link]] = []
+    for (value, found), (_, span) in zip(_adopt_orphans(article, links, values), values, strict=True):
+        if not found and not headline:
+            found = deal_terms(article, value.rule, span)
+        linked += [(value, link) for link in found]
+    return linked
+
+
+def _adopt_orphans(
+    article: Article, links: list[tuple[Value, list[Link]]], values: list[tuple[Value, Span]]
+) -> list[tuple[Value, list[Link]]]:
+    """A value with no actor of its own takes the nearest preceding cue's actor and stance.
+
+    "Israel's proposal for a 60-day pause, with phased releases ... beginning with women and
+    children": the parse hangs the tail off the main verb, but the sentence still states Israel's
+    proposal. Only when no other actor is named between that cue and the value.
+    """
+    linked = [(link, span) for (_, found), (_, span) in zip(links, values, strict=True) for link in found]
+    out = []
+    for (value, found), (_, span) in zip(links, values, strict=True):
+        if not found:
+            before = [(link, s) for link, s in linked if link.cue_i < span.start]
+            if before:
+                cue_i = max(link.cue_i for link, _ in before)
+                between = range(cue_i + 1, span.start)
+                if not any(i in article.actor_at for i in between):
+                    found = [
+                        Link(link.actor, link.stance, min(link.confidence, 0.5), cue_i)
+                        for link, _ in before
+                        if link.cue_i == cue_i
+                    ]
+        out.append((value, found))
+    return out
+
+
+def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
+    anchor = span.root
+    path = path_to_root(anchor)
+    if not in_context(rule, span, path):
+        return []  # "the killing of three hostages" is no release
+    links: list[Link] = []
+    own = {t.i for t in path} | set(range(span.start, span.end))
+    for depth, token in enumerate(path):
+        if means_under_description(token):
+            break  # "the only way to end the war is ...": what the war's end takes, not a demand for it
+        if depth:
+            owner = condition_owner(path[depth - 1], token)
+            if owner is not None:  # a condition is a demand of whoever sets it, whatever the verb
+                links += [
+                    Link(a, Stance.DEMANDS, 0.75 - 0.05 * min(depth, 4), token.i)
+                    for a in subject_actors(article, owner)
+                    if may_claim(article, a, owner)
+                ]
+                break
+            if closes_clause(path[depth - 1], own):
+                break
+        if token.pos_ == "NOUN" or depth == 0:
+            links += _modifier_links(article, rule, token, own, depth)
+        stance = rule.stance_at(token)
+        if stance == Stance.ACCEPTS and depth and reports_clause(token, path[depth - 1]):
+            stance = None  # "Israel confirmed (that) 13 hostages were freed": a report, not an acceptance
+        if stance:
+            if token.pos_ != "NOUN" and _subordinate(rule, token):
+                continue  # "seeks to extend": the outer cue speaks for the clause
+            actors, confidence = cue_actors(article, token)
+            if token.pos_ != "NOUN" and _wanted_of_it(rule, token):
+                continue  # "activists demand Biden calls for ...": the actor is asked, not asking
+            if stance == Stance.REJECTS and in_exchange_for(path[:depth]):
+                actors = []  # "reject giving up power in return for a ceasefire": not what is rejected
+            if actors:
+                said = polarity(token, stance)
+                if said is not None:
+                    said = _as_proposal(rule, token, said)
+                    for actor in announced(article, actors, token, said, anchor.sent):
+                        if may_claim(article, actor, token):
+                            links.append(Link(actor, said, confidence - 0.05 * min(depth, 4), token.i))
+                if token.pos_ != "NOUN" and not describes_its_noun(token):
+                    break  # a verb with its own subject closes the clause that states the value
+        if not links and agreed_deal_here(rule, token) and polarity(token, Stance.ACCEPTS) == Stance.ACCEPTS:
+            parties = deal_approvers(article, rule, token) or parties_in(article, anchor.sent)
+            links += [Link(a, Stance.ACCEPTS, 0.7, token.i) for a in parties if may_claim(article, a, token)]
+            break
+    return links
+
+
+def _wanted_of_it(rule: IssueRule, verb: Token) -> bool:
+    """The cue's clause is the object of someone else's demand, whatever the parse made of it:
+    "... demand (that) Biden calls for a ceasefire"."""
+    subjects = [c for c in verb.children if c.dep_ in SUBJECT_DEPS]
+    if not subjects:
+        return False
+    doc = verb.doc
+    before = min(s.left_edge.i for s in subjects) - 1
+    if before >= 0 and doc[before].lower_ == "that":
+        before -= 1
+    if before < verb.sent.start:
+        return False
+    asker = doc[before]
+    return asker.pos_ == "VERB" and rule.stance_at(asker) == Stance.DEMANDS
+
+
+def _names_what_is_extended(article: Article, rule: IssueRule, span: Span) -> bool:
+    """ "agreed to extend the four-day truce": the length of the truce being extended is no
+    position on its length (the extension's own issue reads the extension)."""
+    words = article.rules.extending_words.get(rule.seed.key)
+    if not words:
+        return False
+    root = span.root
+    head = root.head.head if root.dep_ == "pobj" else root.head
+    if root.dep_ in ("dobj", "pobj", "nsubjpass") and (head.lower_ in words or head.lemma_.lower() in words):
+        return True
+    before = span.start - 1
+    while before >= span.sent.start and article.doc[before].pos_ in ("DET", "PRON", "ADJ", "ADP"):
+        before -= 1
+    return before >= span.sent.start and article.doc[before].lower_ in words
+
+
+def _modifier_links(article: Article, rule: IssueRule, noun: Token, own: set[int], depth: int) -> list[Link]:
+    """A cue participle or relative clause on the value's noun, with its own agent or subject:
+    "the 30-day pause offered by Israel", "the truce Qatar proposed"."""
+    links: list[Link] = []
+    for clause in noun.children:
+        if clause.dep_ not in ("acl", "relcl") or clause.i in own:
+            continue
+        stance = rule.stance_at(clause)
+        if stance is None or (stance == Stance.ACCEPTS and clause.lemma_.lower() in SPEECH_VERBS):
+            continue
+        agents = [p for c in clause.children if c.dep_ == "agent" for p in c.children if p.dep_ == "pobj"]
+        subjects = [c for c in clause.children if c.dep_ == "nsubj"]
+        said = polarity(clause, stance)
+        if said is None:
+            continue
+        links += [
+            Link(a, said, 0.8 - 0.05 * min(depth, 4), clause.i)
+            for a in actors_in(article, agents or subjects)
+            if may_claim(article, a, clause)
+        ]
+    return links
+
+
+def _as_proposal(rule: IssueRule, cue: Token, stance: Stance) -> Stance:
+    """ "The Israeli proposal calls for ...": what a proposal asks for is proposed, not demanded."""
+    if stance != Stance.DEMANDS or cue.pos_ == "NOUN":
+        return stance
+    subjects = [c for c in cue.children if c.dep_ in ("nsubj", "nsubjpass") and c.pos_ == "NOUN"]
+    return Stance.PROPOSES if any(rule.stance_at(s) == Stance.PROPOSES for s in subjects) else stance
+
+
+def _subordinate(rule: IssueRule, token: Token) -> bool:
+    head = token.head
+    return token.dep_ in ("xcomp", "ccomp") and head.i != token.i and rule.stance_at(head) is not None
+
+
+def _link_linear(article: Article, rule: IssueRule, span: Span) -> list[Link]:
+    """Title Case headlines: an actor right before a cue word, the cue before the value."""
+    sent = span[0].sent
+    links: list[Link] = []
+    if not rule.in_context(sent):
+        return links
+    for token in sent:
+        if token.i >= span.start:
+            break
+        stance = rule.first_stance(token)
+        if stance is None:
+            continue
+        window = range(max(sent.start, token.i - 4), token.i)
+        actor = next((article.actor_at[i] for i in reversed(window) if i in article.actor_at), None)
+        if actor is None:
+            continue
+        said: Stance | None = stance
+        if any(t.lower_ in ("not", "no", "n't", "won't") for t in article.doc[window.start : token.i]):
+            said = Stance.REJECTS if stance == Stance.ACCEPTS else None
+        if said:
+            links += [Link(a, said, 0.55, token.i) for a in announced(article, [actor], token, said, sent)]
+    return links

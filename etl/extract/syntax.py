@@ -1,0 +1,162 @@
+"""What the dependency parse says about a clause, whatever the issue or actor: its path to the root,
+its subjects, the noun phrase naming a participant, the speech verb it is said under, whether it is
+negated or hedged, a condition, a description. Pure functions over spaCy tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from etl.extract.lexicon import CONDITION_MARKERS, HEDGE_AUX, HEDGE_HEADS, NEGATING_HEADS, SPEECH_VERBS
+from models.enums import Stance
+
+if TYPE_CHECKING:
+    from spacy.tokens import Span, Token
+
+SUBJECT_DEPS = ("nsubj", "nsubjpass", "csubj")
+# dependency labels that stay within the noun phrase naming one participant
+_CORE_DEPS = frozenset(
+    {"compound", "conj", "appos", "poss", "amod", "nmod", "det", "cc", "case", "punct", "nummod", "flat"}
+)
+_CORE_PREPS = frozenset({"of", "between"})
+
+
+def path_to_root(token: Token) -> list[Token]:
+    """The token and its heads up to its sentence's root (spaCy makes a root its own head)."""
+    path = [token]
+    while path[-1].head.i != path[-1].i:
+        path.append(path[-1].head)
+    return path
+
+
+def clause_subjects(verb: Token) -> list[Token]:
+    """Subjects of ``verb``, or of the verb it is coordinated with ("X denounced ... and said ...")."""
+    node = verb
+    for _ in range(3):
+        subjects = [c for c in node.children if c.dep_ in SUBJECT_DEPS]
+        if subjects or node.dep_ != "conj" or node.head.i == node.i:
+            return subjects
+        node = node.head
+    return []
+
+
+def core(head: Token) -> Iterator[Token]:
+    """The tokens of the noun phrase ``head`` names a participant with ("the Israeli war cabinet")."""
+    stack = [head]
+    seen = 0
+    while stack and seen < 40:
+        token = stack.pop()
+        seen += 1
+        yield token
+        for child in token.children:
+            if child.dep_ in _CORE_DEPS:
+                stack.append(child)
+            elif child.dep_ == "prep" and child.lower_ in _CORE_PREPS:
+                stack.extend(c for c in child.children if c.dep_ == "pobj")
+
+
+def speech_head(token: Token) -> Token | None:
+    """The speech verb whose clause ``token`` heads ("Qatar said [the two sides had agreed]")."""
+    node = token
+    for _ in range(4):
+        if node.dep_ not in ("ccomp", "conj", "parataxis", "xcomp") or node.head.i == node.i:
+            return None
+        node = node.head
+        if node.lemma_.lower() in SPEECH_VERBS:
+            return node
+    return None
+
+
+def polarity(cue: Token, stance: Stance) -> Stance | None:
+    """Negation turns acceptance into rejection (rule 6) and voids the other stances."""
+    negated = any(c.dep_ == "neg" for c in cue.children) or (
+        cue.dep_ in ("xcomp", "acomp") and cue.head.lemma_.lower() in NEGATING_HEADS
+    )
+    head = cue.head
+    if not negated and cue.dep_ == "xcomp" and head.dep_ == "acomp":
+        negated = head.lemma_.lower() in NEGATING_HEADS
+    if negated:
+        return Stance.REJECTS if stance == Stance.ACCEPTS else None
+    if stance == Stance.ACCEPTS and _hedged(cue):
+        return None
+    return stance
+
+
+def _hedged(cue: Token) -> bool:
+    if any(c.dep_ == "aux" and c.lower_ in HEDGE_AUX for c in cue.children):
+        return True
+    return cue.dep_ == "xcomp" and cue.head.lemma_.lower() in HEDGE_HEADS
+
+
+def closes_clause(below: Token, own: set[int]) -> bool:
+    """A side clause with its own subject owns the value it states, and cues above it do not:
+    "..., with Israel raising its estimate to 239 captives", "... but Israel is not ending the war".
+    A subject within the value or on its path ("so that 50 hostages could be freed") is the value."""
+    if below.pos_ not in ("VERB", "AUX"):
+        return False
+    if below.dep_ not in ("conj", "advcl", "relcl", "pcomp", "parataxis", "acl"):
+        return False  # a ccomp ("should see Hamas release ...") is the verb's object
+    return any(c.dep_ in SUBJECT_DEPS and c.i not in own for c in below.children)
+
+
+def means_under_description(token: Token) -> bool:
+    """ "the only way to end the war is ...": an infinitive describing a noun that a copula then defines."""
+    if token.dep_ not in ("acl", "relcl") or not any(
+        c.dep_ == "aux" and c.lower_ == "to" for c in token.children
+    ):
+        return False
+    after = token.right_edge.i + 1
+    return after < len(token.doc) and token.doc[after].lemma_.lower() == "be"
+
+
+def condition_owner(below: Token, token: Token) -> Token | None:
+    """The verb whose subject sets the condition ``below`` states, when ``below`` is one:
+    "Israel agreed, provided Hamas frees ...", "on condition that Israel releases ...",
+    "as long as Hamas releases ..."."""
+    if below.pos_ not in ("VERB", "AUX"):
+        return None
+    doc = token.doc
+    for marker in (token, *below.children):
+        word = marker.lower_
+        owner = token if marker is not token else token.head
+        if word in CONDITION_MARKERS:
+            return owner if owner.i != marker.i else None
+        if (
+            word == "condition"
+            and marker is token
+            and token.head.lower_ == "on"
+            and token.head.head.i != token.i
+        ):
+            return token.head.head
+        as_long_as = (
+            word == "long"
+            and 0 < marker.i < len(doc) - 1
+            and doc[marker.i - 1].lower_ in ("as", "so")
+            and doc[marker.i + 1].lower_ == "as"
+        )
+        if as_long_as:
+            return owner if owner.i != marker.i else None
+    return None
+
+
+def describes_its_noun(verb: Token) -> bool:
+    """ "the resolution calling for an end to the war": the verb speaks for its noun, which the clause
+    above may still take a position on ("votes against the resolution calling for ...")."""
+    return verb.dep_ == "acl" and not any(c.dep_ in (*SUBJECT_DEPS, "agent") for c in verb.children)
+
+
+def reports_clause(verb: Token, below: Token) -> bool:
+    """A speech verb ("confirm") over a clause reports it; only over its object does it accept."""
+    return verb.lemma_.lower() in SPEECH_VERBS and below.dep_ in ("ccomp", "parataxis", "xcomp", "advcl")
+
+
+def in_exchange_for(path: Sequence[Token]) -> bool:
+    return any(
+        t.lower_ in ("return", "exchange") and any(c.lower_ == "for" for c in t.children) for t in path
+    )
+
+
+def title_case(sent: Span) -> bool:
+    words = [t for t in sent if t.is_alpha and len(t) > 3]
+    return len(words) >= 3 and sum(t.text[0].isupper() for t in words) >= 0.7 * len(words)
