@@ -18,6 +18,13 @@ from etl.text import html_language, strip_tags
         ("line one\n\n  <i>line two</i>  ", "line one\nline two"),
         ("a\x00b", "ab"),
         ("", ""),
+        ("AT&amp;T &lt;b&gt; &#8217;s <i>deal</i>", "AT&T <b> ’s deal"),  # entities decoded once
+        ("<!-- <p>hidden</p> --><p>shown</p>", "shown"),  # the regex it replaced kept "hidden -->"
+        ("<p>first</p>\n<p>second</p>", "first\nsecond"),
+        ("<p>Talks go on</p><p>Hamas says", "Talks go on Hamas says"),  # unclosed elements
+        # a summary cut off inside a tag keeps the cut tag as text, as it always has
+        ('Aid arrives. <a href="https://news.example/a', 'Aid arrives. <a href="https://news.example/a'),
+        ("<p>" + "<b>" * 1500 + "deep</p>", "deep"),
     ],
 )
 def test_strip_tags_keeps_the_words_and_drops_markup_and_invisible_content(markup: str, text: str) -> None:
