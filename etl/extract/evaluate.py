@@ -15,9 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from etl.errors import UserError
 from etl.extract.engine import ArticleResult, Claim, Extractor
 
 Triple = tuple[str, str, str]
+
+
+class GoldFileError(UserError, ValueError):
+    """A gold file ``parley eval`` cannot read: the line and what is wrong with it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +189,7 @@ def read_gold(path: Path) -> dict[str, list[dict[str, Any]]]:
             try:
                 data = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}: line {number}: invalid JSON: {exc.msg}") from exc
+                raise GoldFileError(f"{path}: line {number}: invalid JSON: {exc.msg}") from exc
             gold[str(data["id"])] = list(data.get("claims") or [])
     return gold
 

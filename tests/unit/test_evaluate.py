@@ -9,8 +9,17 @@ from typing import Any
 
 import pytest
 
+from etl.errors import UserError
 from etl.extract.engine import Extractor
-from etl.extract.evaluate import evaluate, extract_file, format_report, read_items, score
+from etl.extract.evaluate import (
+    GoldFileError,
+    evaluate,
+    extract_file,
+    format_report,
+    read_gold,
+    read_items,
+    score,
+)
 from tests.conftest import shared_path
 
 
@@ -32,6 +41,13 @@ def test_invalid_json_line_becomes_an_item_error(tmp_path: Path) -> None:
     assert items[0].error is None and items[3].error is None
     assert items[1].error is not None and "invalid JSON" in items[1].error
     assert items[2].error == "expected a JSON object"
+
+
+def test_a_gold_line_that_is_not_json_is_a_user_error_naming_file_and_line(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "gold.jsonl", [json.dumps({"id": "a", "claims": []}), "{not json"])
+    with pytest.raises(GoldFileError, match=r"gold\.jsonl: line 2: invalid JSON") as raised:
+        read_gold(path)
+    assert isinstance(raised.value, UserError)
 
 
 def test_extract_file_writes_one_line_per_item_in_input_order(tmp_path: Path, extractor: Extractor) -> None:

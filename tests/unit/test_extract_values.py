@@ -1,0 +1,71 @@
+"""Reading issue values from text by the shipped seeds' patterns, without spaCy: which numbers are
+stated values, which are bounds or batches (codebook rules 8 and 10), daily counts against totals,
+and the words linking derives from the issues."""
+
+from __future__ import annotations
+
+import pytest
+
+from etl.errors import UserError
+from etl.extract.values import PatternError, Rules
+from etl.seeds import IssueSeed, load_issues
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def rules() -> Rules:
+    return Rules.build(load_issues(REPO / "seeds" / "issues.yaml"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Israel proposed a 60-day ceasefire.", [("ceasefire_duration", 60)]),
+        ("a two-week truce", [("ceasefire_duration", 14)]),
+        ("a ceasefire of five days", [("ceasefire_duration", 5)]),
+        ("Hamas will release 50 hostages.", [("hostages_released", 50)]),
+        ("release all hostages", [("hostages_released", "all")]),
+        ("the release of 150 Palestinian prisoners", [("prisoners_released", 150)]),
+        # a bound or a range is no stated value (rule 10)
+        ("Hamas wants more than 50 hostages freed.", []),
+        ("between 50 and 100 hostages", []),
+        # a batch under a deal is no position (rule 8)
+        ("the first 33 detainees were freed", []),
+        # a pause of hours is no number of days
+        ("a four-hour pause in fighting", []),
+        # a daily count is the count only when the text gives no total
+        ("Hamas would release 10 hostages a day", [("hostages_released", 10)]),
+        ("Hamas would release 50 hostages. It would free 10 hostages a day.", [("hostages_released", 50)]),
+    ],
+)
+def test_values_read_from_text(rules: Rules, text: str, expected: list[tuple[str, int | str]]) -> None:
+    assert [(v.rule.seed.key, v.value) for v in rules.values(text)] == expected
+
+
+def test_values_carry_offsets_into_the_text(rules: Rules) -> None:
+    text = "Israel proposed a 60-day ceasefire."
+    [value] = rules.values(text)
+    assert text[value.key_start : value.key_end] == "60"
+    assert value.start <= value.key_start < value.key_end <= value.end
+
+
+def test_the_truce_an_extension_lengthens_is_marked_by_the_extension_words(rules: Rules) -> None:
+    assert "extend" in rules.extending_words["ceasefire_duration"]
+    assert "extended" in rules.extending_words["ceasefire_duration"]
+    assert not rules.extending_words["ceasefire_extension"]
+    assert {"deal", "agreement", "truce", "ceasefire"} <= rules.deal_topics
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("{num} (hostages", "is not a valid regex"),
+        ("{count} hostages", "unknown fragment {count}"),
+    ],
+)
+def test_a_bad_pattern_in_the_seeds_is_a_user_error(pattern: str, message: str) -> None:
+    seed = IssueSeed(key="hostages", label="Hostages", value_type="count", patterns=[pattern])
+    with pytest.raises(PatternError, match=message) as raised:
+        Rules.build([seed])
+    assert isinstance(raised.value, UserError)
+    assert str(raised.value).startswith("issue hostages: ")
