@@ -205,7 +205,8 @@ class Extractor:
         article = Article.read(doc, {m.actor for m in mentions}, self.rules, self.actors, self.anaphors)
         best: dict[tuple[str, str, int | float | str], Claim] = {}
         for sentence_values in by_sentence(doc, self.rules.values(doc.text)):
-            sent = sentence_values[0][1][0].sent
+            _, first_span = sentence_values[0]
+            sent = first_span[0].sent
             # the sentence without the whitespace around it (a title's ends in the blank line after it)
             evidence = sent.text.strip()
             start = sent.start_char + (len(sent.text) - len(sent.text.lstrip()))

@@ -77,7 +77,7 @@ class IssueRule:
             for phrase in words:
                 first, *rest = phrase.lower().split()
                 for form in inflections(first):
-                    cues.setdefault(form, []).append(_Cue(Stance(stance), tuple(rest)))
+                    cues.setdefault(form, []).append(_Cue(stance, tuple(rest)))
         deal_words = frozenset(f for w in seed.deal_cues for f in inflections(w.lower()))
         terms = sorted(((k.lower(), v) for k, v in seed.terms.items()), key=lambda kv: -len(kv[0]))
         context = frozenset(f for w in seed.context for f in inflections(w.lower()))
@@ -154,7 +154,7 @@ class Rules:
         # a days-valued issue whose cue word is also its acceptance ("extend") lengthens a running
         # truce; its cue words, per other days-valued issue, mark the truce it lengthens
         days = [r for r in issues if r.seed.value_type == "days"]
-        extenders = [r for r in days if set(r.cue_words) & set(r.seed.stance_cues.get("accepts", []))]
+        extenders = [r for r in days if set(r.cue_words) & set(r.seed.stance_cues.get(Stance.ACCEPTS, []))]
         extending_words = {
             r.seed.key: frozenset(
                 f for other in extenders if other is not r for c in other.cue_words for f in inflections(c)
