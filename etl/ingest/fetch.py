@@ -195,7 +195,7 @@ class _GuardedBackend(httpcore.SyncBackend):
 
 
 @functools.cache
-def _tls_context() -> ssl.SSLContext:
+def tls_context() -> ssl.SSLContext:
     """httpx's default TLS context, built once per process and shared by every Fetcher (contexts are
     safe to share): loading the CA bundle takes ~20 ms, and each Fetcher used to load it twice, which
     took longer than all the round trips of a tick of 304s on loopback."""
@@ -212,7 +212,7 @@ class _GuardedTransport(httpx.BaseTransport):
 
     def __init__(self, policy: FetchPolicy) -> None:
         self._pool = httpcore.ConnectionPool(
-            ssl_context=_tls_context(),
+            ssl_context=tls_context(),
             max_connections=100,  # httpx's default limits
             max_keepalive_connections=20,
             keepalive_expiry=5.0,

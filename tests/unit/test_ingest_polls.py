@@ -209,10 +209,10 @@ def test_fetchers_share_one_tls_context(monkeypatch: pytest.MonkeyPatch) -> None
         return real()
 
     monkeypatch.setattr(httpx, "create_ssl_context", counting)
-    fetch._tls_context.cache_clear()
+    fetch.tls_context.cache_clear()
     try:
         for _ in range(3):
             Fetcher(FetchPolicy()).close()
     finally:
-        fetch._tls_context.cache_clear()
+        fetch.tls_context.cache_clear()
     assert len(built) == 1
