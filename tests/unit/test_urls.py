@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from etl.errors import UserError
 from etl.ingest.urls import UrlError, canonical_url, check_feed_url
 
 # --- check_feed_url ---------------------------------------------------------------------------
@@ -54,9 +55,9 @@ def test_check_feed_url_rejects_non_http_schemes_missing_hosts_and_bad_ports(
     assert repr(url.strip()) in str(excinfo.value)  # the message quotes the offending URL
 
 
-def test_url_error_is_a_value_error() -> None:
-    # callers (pydantic validators, CLI) catch ValueError
-    assert issubclass(UrlError, ValueError)
+def test_url_error_is_a_user_error_and_a_value_error() -> None:
+    # the CLI prints a UserError as one line; other callers catch ValueError
+    assert issubclass(UrlError, UserError) and issubclass(UrlError, ValueError)
 
 
 # --- canonical_url ----------------------------------------------------------------------------
