@@ -276,7 +276,7 @@ def _load(session: Session, pairs: set[Pair]) -> dict[Pair, list[Version]]:
 
 
 # a chunk's support rows as one array per column, unnested on the server: a fourth of the time of
-# the same rows as a multi-row VALUES (bench/writes.py, the ledger stage)
+# the same rows as a multi-row VALUES (measured on the claims of bench/writes.py)
 _SUPPORT_COLUMNS = [(column.name, column.type) for column in SUPPORT.columns]
 _INSERT_SUPPORT = (
     pg_insert(SUPPORT)
