@@ -24,7 +24,7 @@ from models.enums import checks
 
 
 class Article(Base):
-    """A story. Identity (see etl.ingest.poll): same feed+GUID, or same canonical URL, is the same article;
+    """A story. Identity (see etl.ingest.store): same feed+GUID, or same canonical URL, is the same article;
     the same content under another URL is stored again with ``duplicate_of`` pointing at the first."""
 
     __tablename__ = "articles"

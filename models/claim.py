@@ -40,7 +40,7 @@ class ArticleExtraction(Base):
 
 class ExtractionProgress(Base):
     """How far an extractor version has read: every article up to ``read_through`` (articles are
-    stored in id order, see ``etl.ingest.poll.store_feeds``), so what is left lies above it."""
+    stored in id order, see ``etl.ingest.store.store_feeds``), so what is left lies above it."""
 
     __tablename__ = "extraction_progress"
 
