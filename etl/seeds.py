@@ -71,7 +71,7 @@ class IssueSeed(_Seed):
     description: str = ""
     choices: list[str] = Field(default_factory=list, description="allowed values of choice/categories")
     cues: list[str] = Field(default_factory=list, description="words that signal the issue")
-    # the extractor's reading of the issue (etl/extract.py): value regexes, their named fragments,
+    # the extractor's reading of the issue (etl/extract/values.py): value regexes, their named fragments,
     # surface words for choice/categories values, stance cue words and agreement nouns
     patterns: list[str] = Field(default_factory=list, description="value regexes, {name} from vocab")
     vocab: dict[str, str] = Field(default_factory=dict, description="named regex fragments")
