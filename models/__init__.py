@@ -4,6 +4,7 @@ from models.article import Article
 from models.base import Base
 from models.claim import ArticleExtraction, Claim, ExtractionProgress, Mention
 from models.feed import Feed, FeedFetch
+from models.lock import PipelineLock
 from models.position import Alert, Position, PositionChange, PositionSupport
 from models.reference import Actor, Issue
 
@@ -19,6 +20,7 @@ __all__ = [
     "FeedFetch",
     "Issue",
     "Mention",
+    "PipelineLock",
     "Position",
     "PositionChange",
     "PositionSupport",

@@ -47,7 +47,12 @@ class Article(Base):
     text: Mapped[str] = mapped_column(Text, server_default="", comment="main text of the article")
     text_source: Mapped[str] = mapped_column(String(16), comment="page | summary | title")
     language: Mapped[str | None] = mapped_column(String(16))
-    published_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None] = mapped_column(
+        comment="when parley believes it was published: the feed's date, or the fetch time if that is later"
+    )
+    claimed_published_at: Mapped[datetime | None] = mapped_column(
+        comment="the publication date the feed gave, believed or not"
+    )
     fetched_at: Mapped[datetime] = mapped_column(server_default=func.now())
     content_hash: Mapped[str] = mapped_column(String(64), comment="sha256 of normalised title+text")
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))

@@ -55,7 +55,19 @@ class Mention(Base):
     """An actor named in an article: characters [start_offset, end_offset) of title + blank line + text."""
 
     __tablename__ = "mentions"
-    __table_args__ = (Index("ix_mentions_article_id", "article_id"), Index("ix_mentions_actor", "actor"))
+    __table_args__ = (
+        # one row per naming, however many extractions of the article ran at once
+        UniqueConstraint(
+            "article_id",
+            "extractor_version",
+            "actor",
+            "start_offset",
+            "end_offset",
+            name="uq_mentions_identity",
+        ),
+        Index("ix_mentions_article_id", "article_id"),
+        Index("ix_mentions_actor", "actor"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     article_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("articles.id", ondelete="CASCADE"))

@@ -68,6 +68,7 @@ class AlertKind(StrEnum):
 class AlertStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
+    FAILED = "failed"  # refused for good, or past its attempts or age: no longer retried
 
 
 def check_in(column: str, values: type[StrEnum], name: str, *, nullable: bool = False) -> CheckConstraint:

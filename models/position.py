@@ -128,9 +128,12 @@ class Alert(Base):
     subject: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    status: Mapped[str] = mapped_column(String(8), server_default="pending", comment="pending | sent")
+    status: Mapped[str] = mapped_column(
+        String(8), server_default="pending", comment="pending | sent | failed"
+    )
     attempts: Mapped[int] = mapped_column(server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    failed_at: Mapped[datetime | None] = mapped_column(comment="when it was given up (status failed)")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     sent_at: Mapped[datetime | None]

@@ -108,3 +108,21 @@ def canonical_url(url: str) -> str | None:
     )
     path = parts.path.rstrip("/") or "/"
     return urlunsplit(("https", host, path, urlencode(query), ""))
+
+
+def without_credentials(url: str) -> str:
+    """``url`` as parley shows it (terminal, logs, alerts, the report): a password in it as ``****``.
+
+    A feed may need ``http://user:password@host/feed``; the URL is stored as given (it is how the feed
+    is fetched), but the password is never printed.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.partition("://")[0] + "://…" if "@" in url else url
+    if "@" not in parts.netloc:
+        return url
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, colon, _password = userinfo.partition(":")
+    netloc = f"{user}:****@{hostport}" if colon else f"{user}@{hostport}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

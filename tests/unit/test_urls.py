@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from etl.errors import UserError
-from etl.ingest.urls import UrlError, canonical_url, check_feed_url
+from etl.ingest.urls import UrlError, canonical_url, check_feed_url, without_credentials
 
 # --- check_feed_url ---------------------------------------------------------------------------
 
@@ -188,3 +188,17 @@ def test_canonical_url_is_idempotent(url: str) -> None:
     once = canonical_url(url)
     assert once is not None
     assert canonical_url(once) == once
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://user:pw@host.example/feed", "http://user:****@host.example/feed"),
+        ("https://u:p%40ss@host.example:8443/a?b=1#c", "https://u:****@host.example:8443/a?b=1#c"),
+        ("http://token@host.example/feed", "http://token@host.example/feed"),
+        ("https://host.example/feed?x=1", "https://host.example/feed?x=1"),
+        ("http://user:pa@ss@host.example/", "http://user:****@host.example/"),
+    ],
+)
+def test_a_password_in_a_feed_url_is_never_shown(url: str, shown: str) -> None:
+    assert without_credentials(url) == shown
