@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from etl.errors import UserError
@@ -54,24 +55,32 @@ class UrlError(UserError, ValueError):
 
 
 def check_feed_url(url: str) -> str:
-    """Return the URL stripped, or raise UrlError naming what is wrong with it."""
+    """Return the URL stripped, or raise UrlError naming what is wrong with it (its password hidden).
+
+    A control or format character anywhere (CR, LF, TAB, ESC, a bidi override …) is refused: such a
+    URL is never a feed's address, and printed it could rewrite the terminal or a log line.
+    """
     url = url.strip()
+    shown = repr(without_credentials(url))
+    for ch in url:
+        if unicodedata.category(ch) in ("Cc", "Cf"):
+            raise UrlError(f"URL contains control character {ch!r}: {shown}")
     try:
         parts = urlsplit(url)
     except ValueError as exc:
-        raise UrlError(f"not a URL: {url!r}") from exc
+        raise UrlError(f"not a URL: {shown}") from exc
     if parts.scheme.lower() not in ("http", "https"):
-        raise UrlError(f"only http and https URLs are fetched, not {url!r}")
+        raise UrlError(f"only http and https URLs are fetched, not {shown}")
     if not parts.hostname:
-        raise UrlError(f"URL has no host: {url!r}")
+        raise UrlError(f"URL has no host: {shown}")
     if any(ch.isspace() for ch in parts.netloc):
-        raise UrlError(f"URL host contains white space: {url!r}")
+        raise UrlError(f"URL host contains white space: {shown}")
     try:
         port = parts.port
     except ValueError as exc:
-        raise UrlError(f"bad port in URL: {url!r}") from exc
+        raise UrlError(f"bad port in URL: {shown}") from exc
     if port == 0:
-        raise UrlError(f"bad port in URL: {url!r}")
+        raise UrlError(f"bad port in URL: {shown}")
     return url
 
 

@@ -202,3 +202,31 @@ def test_canonical_url_is_idempotent(url: str) -> None:
 )
 def test_a_password_in_a_feed_url_is_never_shown(url: str, shown: str) -> None:
     assert without_credentials(url) == shown
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com/a\rb",
+        "http://example.com/a\nSet-Cookie: x",
+        "http://example.com/a\tb",
+        "http://example.com/\x1b[2Jfeed",
+        "http://example.com/\x00feed",
+        "http://example.com/\x7ffeed",
+        "http://example.com/\x85feed",
+        "http://example.com/\u202efeed",
+    ],
+)
+def test_check_feed_url_refuses_any_control_character(url: str) -> None:
+    with pytest.raises(UrlError, match="control character") as excinfo:
+        check_feed_url(url)
+    assert not any(ch in str(excinfo.value) for ch in "\r\n\t\x1b\x00\x7f\x85\u202e")  # shown escaped
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://alice:s3cret@example.com/feed", "http://alice:s3cret@example.com/\nfeed"]
+)
+def test_a_refused_url_is_quoted_without_its_password(url: str) -> None:
+    with pytest.raises(UrlError) as excinfo:
+        check_feed_url(url)
+    assert "s3cret" not in str(excinfo.value) and "alice:****@example.com" in str(excinfo.value)
