@@ -75,17 +75,28 @@ def _start_embedded(data_dir: Path) -> str:
     return url.replace("postgresql://", "postgresql+psycopg2://", 1)
 
 
+# parley speaks psycopg2 (COPY through copy_expert, its error classes): no other driver will do
+_DRIVERS = ("postgresql", "postgresql+psycopg2")
+
+
 def database_url(settings: Settings) -> str:
-    """The SQLAlchemy URL parley uses: the configured one, or the embedded server's."""
+    """The SQLAlchemy URL parley uses: the configured one, or the embedded server's. A configured URL
+    that cannot work (unparsable, a port that is not a port, another database or driver) is refused
+    here with one line, its password never shown."""
     if settings.database_url is not None:
         url = settings.database_url.get_secret_value()
         try:
             parsed = make_url(url)
         except ArgumentError as exc:
             raise DatabaseUnavailable(f"PARLEY_DATABASE_URL is not a database URL: {exc}") from exc
-        if not parsed.drivername.startswith("postgresql"):
+        except ValueError as exc:  # make_url reads the port with int()
+            raise DatabaseUnavailable("PARLEY_DATABASE_URL has a port that is not a number") from exc
+        if parsed.port is not None and not 0 < parsed.port < 65536:
+            raise DatabaseUnavailable(f"PARLEY_DATABASE_URL has port {parsed.port}, not 1-65535")
+        if parsed.drivername not in _DRIVERS:
             raise DatabaseUnavailable(
-                f"PARLEY_DATABASE_URL must point at PostgreSQL, not {parsed.drivername!r}"
+                f"PARLEY_DATABASE_URL must point at PostgreSQL through psycopg2 "
+                f"({' or '.join(_DRIVERS)}://…), not {parsed.drivername!r}"
             )
         return url
     return _embedded_url(settings.data_dir)

@@ -20,6 +20,10 @@ from etl.errors import UserError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 HostOrNetwork = str
+_30_DAYS = 30 * 24 * 3600
+_365_DAYS = 365 * 24 * 3600
+
+LOCK_TIMEOUT_SECONDS = 300.0  # default wait for a pipeline lock (etl.locks) before giving up
 
 # A comma followed by "scheme://" separates two alert URLs in PARLEY_ALERT_URLS.
 _NEXT_URL = re.compile(r",\s*(?=[A-Za-z][A-Za-z0-9+.\-]*://)")
@@ -30,7 +34,11 @@ class ConfigError(UserError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore", frozen=True)
+    # inf and nan are refused for every number (a timeout of inf overflows every poll); each knob has
+    # an upper bound too, so an absurd value is a one-line error at load, not a crash mid-run
+    model_config = SettingsConfigDict(
+        env_prefix="PARLEY_", extra="ignore", frozen=True, allow_inf_nan=False
+    )
 
     database_url: SecretStr | None = Field(
         default=None, description="SQLAlchemy URL of the parley database; unset = embedded PostgreSQL"
@@ -40,21 +48,27 @@ class Settings(BaseSettings):
 
     # HTTP politeness and safety
     user_agent: str = "parley/0.1 (+https://github.com/parley; news monitoring)"
-    connect_timeout: float = Field(default=5.0, gt=0)
-    total_timeout: float = Field(default=15.0, gt=0, description="deadline for a whole response")
-    max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
-    max_redirects: int = Field(default=5, ge=0)
+    connect_timeout: float = Field(default=5.0, gt=0, le=300)
+    total_timeout: float = Field(default=15.0, gt=0, le=3600, description="deadline for a whole response")
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0, le=1024**3)
+    max_redirects: int = Field(default=5, ge=0, le=20)
     allowed_hosts: Annotated[list[HostOrNetwork], NoDecode] = Field(
         default_factory=list,
         description="hosts or CIDRs that may resolve to non-public addresses (comma-separated)",
     )
 
     # Polling
-    poll_interval_seconds: int = Field(default=3600, gt=0)
-    max_backoff_seconds: int = Field(default=24 * 3600, gt=0)
+    poll_interval_seconds: int = Field(default=3600, gt=0, le=_30_DAYS)
+    max_backoff_seconds: int = Field(default=24 * 3600, gt=0, le=_30_DAYS)
     fetch_articles: bool = Field(default=True, description="fetch each new item's page for full text")
     ingest_workers: int = Field(default=4, ge=1, le=64, description="feeds polled concurrently")
     page_workers: int = Field(default=4, ge=1, le=32, description="article pages fetched at once per feed")
+    max_entries_per_poll: int = Field(
+        default=500, ge=1, le=100_000, description="the newest entries of a feed a poll reads"
+    )
+    clock_skew_seconds: int = Field(
+        default=15 * 60, ge=0, le=24 * 3600, description="how far past its fetch a feed's date is believed"
+    )
 
     # Alert channels (etl.alerts.channels). The URLs may carry SMTP passwords and Apprise tokens: secrets.
     alert_urls: Annotated[list[SecretStr], NoDecode] = Field(
@@ -65,25 +79,33 @@ class Settings(BaseSettings):
         default=None, description="key of the X-Parley-Signature HMAC-SHA256 on webhook alerts"
     )
     alert_timeout: float = Field(
-        default=10.0, gt=0, description="seconds to deliver one alert (webhook, SMTP)"
+        default=10.0, gt=0, le=600, description="seconds to deliver one alert (webhook, SMTP)"
+    )
+
+    lock_timeout_seconds: float = Field(
+        default=LOCK_TIMEOUT_SECONDS,
+        gt=0,
+        le=24 * 3600,
+        allow_inf_nan=False,
+        description="longest wait for a pipeline lock (article store, ledger) another session holds",
     )
 
     # Ledger and alerts
-    confirm_outlets: int = Field(default=2, ge=1, description="distinct outlets that confirm a position")
+    confirm_outlets: int = Field(default=2, ge=1, le=100, description="distinct outlets that confirm a position")
     alert_on: Literal["first", "confirmed"] = Field(
         default="first", description="alert on the first report of a change, or once it is confirmed"
     )
-    alert_retry_base_seconds: float = Field(default=60.0, ge=0, description="first retry delay")
-    alert_retry_max_seconds: float = Field(default=6 * 3600.0, ge=0, description="longest retry delay")
+    alert_retry_base_seconds: float = Field(default=60.0, ge=0, le=86400, description="first retry delay")
+    alert_retry_max_seconds: float = Field(default=6 * 3600.0, ge=0, le=_30_DAYS, description="longest retry delay")
     alert_rules: Path | None = Field(
         default=None, description="YAML routing, mute and digest rules (etl.alerts.routing); unset: all"
     )
     # Feed health: failed polls in a row that alert; silence (in usual intervals, and at least
     # min_seconds) that alerts, judged once a feed has min_history polls that brought news
-    feed_failure_alert_after: int = Field(default=3, ge=1)
-    feed_silence_factor: float = Field(default=5.0, gt=1)
-    feed_silence_min_seconds: int = Field(default=6 * 3600, ge=0)
-    feed_silence_min_history: int = Field(default=5, ge=2)
+    feed_failure_alert_after: int = Field(default=3, ge=1, le=1000)
+    feed_silence_factor: float = Field(default=5.0, gt=1, le=1000)
+    feed_silence_min_seconds: int = Field(default=6 * 3600, ge=0, le=_365_DAYS)
+    feed_silence_min_history: int = Field(default=5, ge=2, le=1000)
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod

@@ -238,6 +238,23 @@ def test_database_url_of_another_kind_exits_1_with_one_line(cli_env: dict[str, s
 
 
 @pytest.mark.parametrize(
+    ("url", "message_part"),
+    [
+        ("postgresql+psycopg2://postgres:s3cret@127.0.0.1:abc/parley", "port that is not a number"),
+        ("postgresql+psycopg2://postgres:s3cret@127.0.0.1:70000/parley", "port 70000"),
+        ("postgresql+nosuchdriver://postgres:s3cret@127.0.0.1/parley", "'postgresql+nosuchdriver'"),
+        ("postgresql+asyncpg://postgres:s3cret@127.0.0.1/parley", "'postgresql+asyncpg'"),
+    ],
+)
+def test_database_url_with_a_bad_port_or_driver_exits_1_with_one_line_hiding_the_password(
+    cli_env: dict[str, str], url: str, message_part: str
+) -> None:
+    line = error_line(run_parley("feeds", "list", env={**cli_env, "PARLEY_DATABASE_URL": url}))
+    assert "PARLEY_DATABASE_URL" in line and message_part in line
+    assert "s3cret" not in line
+
+
+@pytest.mark.parametrize(
     ("variable", "value"),
     [
         ("PARLEY_TOTAL_TIMEOUT", "abc"),
@@ -245,6 +262,15 @@ def test_database_url_of_another_kind_exits_1_with_one_line(cli_env: dict[str, s
         ("PARLEY_MAX_REDIRECTS", "many"),
         ("PARLEY_ALLOWED_HOSTS", "10.0.0.0/33"),
         ("PARLEY_INGEST_WORKERS", "0"),
+        # non-finite and absurd numbers: inf overflowed every poll's deadline, a huge interval timedelta
+        ("PARLEY_TOTAL_TIMEOUT", "inf"),
+        ("PARLEY_CONNECT_TIMEOUT", "nan"),
+        ("PARLEY_TOTAL_TIMEOUT", "1e400"),
+        ("PARLEY_TOTAL_TIMEOUT", "86400000"),
+        ("PARLEY_POLL_INTERVAL_SECONDS", "99999999999999999"),
+        ("PARLEY_MAX_BACKOFF_SECONDS", "99999999999999999"),
+        ("PARLEY_ALERT_RETRY_MAX_SECONDS", "inf"),
+        ("PARLEY_FEED_SILENCE_FACTOR", "inf"),
     ],
 )
 def test_bad_setting_exits_1_with_one_line_naming_the_variable(
@@ -252,6 +278,14 @@ def test_bad_setting_exits_1_with_one_line_naming_the_variable(
 ) -> None:
     line = error_line(run_parley("ingest", env={**cli_env, variable: value}))
     assert variable in line
+
+
+@pytest.mark.parametrize("command", [("alerts", "send"), ("run",)])
+def test_an_infinite_alert_timeout_is_refused_before_any_command_runs(
+    clean_db: Engine, cli_env: dict[str, str], command: tuple[str, ...]
+) -> None:
+    line = error_line(run_parley(*command, env={**cli_env, "PARLEY_ALERT_TIMEOUT": "inf"}))
+    assert "PARLEY_ALERT_TIMEOUT" in line and "finite" in line
 
 
 @pytest.fixture
