@@ -91,12 +91,16 @@ class Settings(BaseSettings):
     )
 
     # Ledger and alerts
-    confirm_outlets: int = Field(default=2, ge=1, le=100, description="distinct outlets that confirm a position")
+    confirm_outlets: int = Field(
+        default=2, ge=1, le=100, description="distinct outlets that confirm a position"
+    )
     alert_on: Literal["first", "confirmed"] = Field(
         default="first", description="alert on the first report of a change, or once it is confirmed"
     )
     alert_retry_base_seconds: float = Field(default=60.0, ge=0, le=86400, description="first retry delay")
-    alert_retry_max_seconds: float = Field(default=6 * 3600.0, ge=0, le=_30_DAYS, description="longest retry delay")
+    alert_retry_max_seconds: float = Field(
+        default=6 * 3600.0, ge=0, le=_30_DAYS, description="longest retry delay"
+    )
     alert_rules: Path | None = Field(
         default=None, description="YAML routing, mute and digest rules (etl.alerts.routing); unset: all"
     )
