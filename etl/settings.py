@@ -36,9 +36,7 @@ class ConfigError(UserError):
 class Settings(BaseSettings):
     # inf and nan are refused for every number (a timeout of inf overflows every poll); each knob has
     # an upper bound too, so an absurd value is a one-line error at load, not a crash mid-run
-    model_config = SettingsConfigDict(
-        env_prefix="PARLEY_", extra="ignore", frozen=True, allow_inf_nan=False
-    )
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore", frozen=True, allow_inf_nan=False)
 
     database_url: SecretStr | None = Field(
         default=None, description="SQLAlchemy URL of the parley database; unset = embedded PostgreSQL"
