@@ -84,7 +84,6 @@ class Settings(BaseSettings):
         default=LOCK_TIMEOUT_SECONDS,
         gt=0,
         le=24 * 3600,
-        allow_inf_nan=False,
         description="longest wait for a pipeline lock (article store, ledger) another session holds",
     )
 

@@ -5,6 +5,22 @@ again is harmless. Reading is all the role can do: it owns nothing, has SELECT o
 start read-only with a statement timeout (a runaway query is cancelled) and an idle-in-transaction
 timeout (a forgotten open transaction does not hold locks and snapshots for ever).
 
+The read-only default and the timeouts are only defaults: the role may ``SET`` them back (PostgreSQL
+lets any role set them). What does not depend on them, and is what it is run as an administrator for:
+
+- privileges: SELECT only, so it cannot write, nor lock the pipeline's rows (``etl.locks``: FOR
+  UPDATE/SHARE need UPDATE);
+- no temporary tables (TEMPORARY on this database is revoked from PUBLIC, and given back to the
+  owner of parley's tables) and no large objects (EXECUTE on the ``lo_*`` functions is revoked from
+  PUBLIC here: they write even in a read-only transaction; parley uses none);
+- no other database: CONNECT is revoked from PUBLIC on every other database the administrator may
+  change (the grant says which ones stay open);
+- a connection limit, which the role cannot change: however long its queries run, it holds at most
+  that many of the server's connections.
+
+The password never reaches the server: a SCRAM-SHA-256 verifier is computed client-side by libpq
+(as psql's ``\\password`` does) and sent instead, so statement logging records only the verifier.
+
 Grants made here reach the tables and views that exist now; ``ALTER DEFAULT PRIVILEGES`` covers the
 ones created later *by the same user that runs this function* (normally the one running migrations).
 """
@@ -14,6 +30,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from psycopg2.extensions import encrypt_password
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
@@ -33,10 +50,22 @@ class AnalystGrant:
     role: str
     created: bool
     database: str
+    closed: tuple[str, ...] = ()
+    """other databases whose CONNECT was revoked from PUBLIC by this grant"""
+    still_open: tuple[str, ...] = ()
+    """other databases the role can still connect to (PUBLIC's CONNECT, not ours to revoke)"""
 
     def line(self) -> str:
         verb = "created" if self.created else "updated"
-        return f"role {self.role} {verb}: read-only access to database {self.database}"
+        line = f"role {self.role} {verb}: read-only access to database {self.database}"
+        if self.closed:
+            line += f"; CONNECT revoked from PUBLIC on {_names(self.closed)}"
+        if self.still_open:
+            line += (
+                f"; still open to it through PUBLIC: {_names(self.still_open)} (their owner can "
+                "REVOKE CONNECT ON DATABASE … FROM PUBLIC)"
+            )
+        return line
 
 
 def grant_analyst(
@@ -46,9 +75,12 @@ def grant_analyst(
     role: str = ANALYST_ROLE,
     statement_timeout: str = "30s",
     idle_in_transaction_timeout: str = "5min",
+    connection_limit: int = 10,
 ) -> AnalystGrant:
     """Create or update ``role``: LOGIN with ``password``, SELECT on everything in schema public (now
-    and later), read-only sessions, and the two timeouts (PostgreSQL durations such as ``30s``)."""
+    and later), read-only sessions, the two timeouts (PostgreSQL durations such as ``30s``) and at
+    most ``connection_limit`` sessions at once; no temporary tables, large objects or other databases
+    (see the module's docstring)."""
     if not _ROLE_NAME.fullmatch(role):
         raise AnalystRoleError(f"role name {role!r} must be lower-case letters, digits and underscores")
     for name, value in (
@@ -59,16 +91,22 @@ def grant_analyst(
             raise AnalystRoleError(f"{name} {value!r} is not a duration like 30s, 500ms or 5min")
     if not password:
         raise AnalystRoleError("the analyst password is empty")
+    if connection_limit < 1:
+        raise AnalystRoleError(f"connection limit {connection_limit} must be at least 1")
     with engine.begin() as conn:
         # roles are cluster-wide: serialise concurrent grants so CREATE ROLE cannot race
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('parley.grant_analyst'))"))
         exists = bool(conn.scalar(text("SELECT count(*) FROM pg_roles WHERE rolname = :r"), {"r": role}))
         database = str(conn.scalar(text("SELECT current_database()")))
         quoted_db = conn.dialect.identifier_preparer.quote(database)
-        attributes = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT"
+        attributes = (
+            "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT "
+            f"CONNECTION LIMIT {int(connection_limit)}"
+        )
         verb = "ALTER" if exists else "CREATE"
-        # DDL takes no bind parameters: psycopg2 quotes the password client-side as a literal
-        _driver_sql(conn, f"{verb} ROLE {role} WITH {attributes} PASSWORD %s", (password,))
+        # DDL takes no bind parameters: psycopg2 quotes the verifier client-side as a literal
+        verifier = _scram_verifier(conn, role, password)
+        _driver_sql(conn, f"{verb} ROLE {role} WITH {attributes} PASSWORD %s", (verifier,))
         for setting, value in (
             ("default_transaction_read_only", "on"),
             ("statement_timeout", statement_timeout.strip()),
@@ -83,7 +121,11 @@ def grant_analyst(
             f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {role}",
         ):
             conn.execute(text(statement))
-    return AnalystGrant(role=role, created=not exists, database=database)
+        _close_side_doors(conn, quoted_db)
+        closed, still_open = _close_other_databases(conn)
+    return AnalystGrant(
+        role=role, created=not exists, database=database, closed=closed, still_open=still_open
+    )
 
 
 def drop_analyst(engine: Engine, role: str = ANALYST_ROLE) -> bool:
@@ -99,6 +141,84 @@ def drop_analyst(engine: Engine, role: str = ANALYST_ROLE) -> bool:
         conn.execute(text(f"DROP OWNED BY {role}"))
         conn.execute(text(f"DROP ROLE {role}"))
     return True
+
+
+# Every large-object function of PostgreSQL: lo_from_bytea, lo_create, lo_put … write even in a
+# read-only transaction, and creating a large object needs no privilege but EXECUTE.
+_LARGE_OBJECT_FUNCTIONS = text(
+    "SELECT p.oid::regprocedure::text FROM pg_proc p"
+    " WHERE p.pronamespace = 'pg_catalog'::regnamespace"
+    " AND (p.proname LIKE 'lo\\_%' OR p.proname IN ('loread', 'lowrite')) ORDER BY 1"
+)
+# whether PUBLIC may still execute one of them (a NULL ACL is the default: it may)
+_PUBLIC_EXECUTES = text(
+    "SELECT EXISTS (SELECT FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a"
+    " WHERE p.oid = CAST(:f AS regprocedure) AND a.grantee = 0 AND a.privilege_type = 'EXECUTE')"
+)
+# The role that owns parley's tables (the one migrations run as): the pipeline's own role.
+_PIPELINE_ROLE = text(
+    "SELECT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename = 'alembic_version'"
+)
+# Other databases PUBLIC may connect to (a NULL ACL is the default, which includes CONNECT), and
+# whether the current user may change that (a superuser, or a member of the owner).
+_OTHER_OPEN_DATABASES = text(
+    "SELECT d.datname, pg_has_role(current_user, d.datdba, 'USAGE')"
+    " OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS ours"
+    " FROM pg_database d"
+    " WHERE d.datname <> current_database() AND d.datallowconn"
+    " AND (d.datacl IS NULL OR EXISTS ("
+    "   SELECT FROM aclexplode(d.datacl) a WHERE a.grantee = 0 AND a.privilege_type = 'CONNECT'))"
+    " ORDER BY 1"
+)
+
+
+def _close_side_doors(conn: Connection, quoted_db: str) -> None:
+    """Temporary tables and large objects: the writes SELECT privileges do not stop. Revoked from
+    PUBLIC (the analyst role's privileges are PUBLIC's and its own)."""
+    conn.execute(text(f"REVOKE TEMPORARY ON DATABASE {quoted_db} FROM PUBLIC"))
+    pipeline = conn.scalar(_PIPELINE_ROLE)
+    if pipeline:  # it kept TEMPORARY through PUBLIC before; parley itself makes no temporary table
+        quoted_role = conn.dialect.identifier_preparer.quote(str(pipeline))
+        conn.execute(text(f"GRANT TEMPORARY ON DATABASE {quoted_db} TO {quoted_role}"))
+    functions = conn.scalars(_LARGE_OBJECT_FUNCTIONS).all()
+    conn.execute(text(f"REVOKE EXECUTE ON FUNCTION {', '.join(functions)} FROM PUBLIC"))
+    # a REVOKE by a user without the privilege is only a warning: check it held
+    still = [f for f in functions if conn.scalar(_PUBLIC_EXECUTES, {"f": f})]
+    if still:
+        raise AnalystRoleError(
+            f"could not revoke EXECUTE on {still[0]} from PUBLIC: run grant-analyst as a superuser"
+        )
+
+
+def _close_other_databases(conn: Connection) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Revoke CONNECT from PUBLIC on every other database the current user may change; returns
+    (the databases closed now, those left open because they are not the current user's to change)."""
+    closed, still_open = [], []
+    for name, ours in conn.execute(_OTHER_OPEN_DATABASES).all():
+        if not ours:
+            still_open.append(name)
+            continue
+        quoted = conn.dialect.identifier_preparer.quote(name)
+        conn.execute(text(f"REVOKE CONNECT ON DATABASE {quoted} FROM PUBLIC"))
+        closed.append(name)
+    return tuple(closed), tuple(still_open)
+
+
+def _scram_verifier(conn: Connection, role: str, password: str) -> str:
+    """The SCRAM-SHA-256 verifier of ``password`` (``SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:
+    <ServerKey>``), computed here by libpq's PQencryptPasswordConn with a random salt, as psql's
+    ``\\password`` does: the server stores it as it is and never sees the password."""
+    raw = conn.connection.dbapi_connection
+    try:
+        return str(encrypt_password(password, role, raw, "scram-sha-256"))
+    except TypeError as exc:  # not a psycopg2 connection
+        raise AnalystRoleError(
+            "grant-analyst needs the psycopg2 driver (postgresql+psycopg2:// in PARLEY_DATABASE_URL)"
+        ) from exc
+
+
+def _names(databases: tuple[str, ...]) -> str:
+    return ", ".join(databases)
 
 
 def _driver_sql(conn: Connection, statement: str, parameters: tuple[str, ...]) -> None:

@@ -293,7 +293,11 @@ def store_polls_with_news(engine: Engine, settings: Settings, polls: Sequence[Po
 
 def _store_in_one_transaction(engine: Engine, settings: Settings, polls: Sequence[PollResult]) -> None:
     with Session(engine) as session, session.begin():
-        stored = store_feeds(session, [(polled.feed.id, polled.fresh) for polled in polls])
+        stored = store_feeds(
+            session,
+            [(polled.feed.id, polled.fresh) for polled in polls],
+            lock_timeout=settings.lock_timeout_seconds,
+        )
         for polled in polls:
             polled.outcome.new_items = stored.get(polled.feed.id, 0)
         write_poll_records(session, [polled.record(settings) for polled in polls])

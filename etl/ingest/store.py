@@ -8,8 +8,8 @@ Identity of an article (the de-duplication contract, also in the README):
    stored again with ``duplicate_of`` pointing at the first copy: other outlets repeating a story
    matter for corroboration later.
 
-Every store takes one advisory lock, held until commit (see :func:`store_feeds`): articles commit in
-the order of their ids.
+Every store takes the pipeline lock ``article_store``, held until commit (see :func:`store_feeds` and
+:mod:`etl.locks`): articles commit in the order of their ids.
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Integer, Text, and_, func, select, union_all
+from sqlalchemy import Integer, Text, and_, select, union_all
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
+from etl import locks
 from etl.db import copy_rows, unnested
 from etl.ingest.entries import ArticleDraft
+from etl.settings import LOCK_TIMEOUT_SECONDS
 from models import Article
-
-STORE_LOCK_KEY = 0x7061726C6579  # "parley": the advisory lock that serialises article stores
 
 _articles = Article.metadata.tables["articles"]
 
@@ -45,7 +45,6 @@ _KNOWN_DRAFTS = union_all(
     ),
 )
 
-_STORE_LOCK = select(func.pg_advisory_xact_lock(STORE_LOCK_KEY))
 _ARTICLE_COLUMNS = (
     "id",
     "feed_id",
@@ -118,13 +117,19 @@ def _unseen(session: Session, rows: Sequence[tuple[int, ArticleDraft]]) -> list[
     return fresh
 
 
-def store_feeds(session: Session, batches: Sequence[tuple[int, Sequence[ArticleDraft]]]) -> dict[int, int]:
+def store_feeds(
+    session: Session,
+    batches: Sequence[tuple[int, Sequence[ArticleDraft]]],
+    *,
+    lock_timeout: float = LOCK_TIMEOUT_SECONDS,
+) -> dict[int, int]:
     """Store the drafts of one or more feeds with one COPY, whatever the number of feeds; returns how
     many rows were new, per feed id. Idempotent: a draft stored already (same feed+GUID or same
     canonical URL), or repeating an earlier draft's key, is skipped.
 
     A draft whose content is already stored, or comes earlier in this call, gets ``duplicate_of``:
     the first copy. Ids are drawn before the COPY so that such a copy can point at its first copy.
+    Waits at most ``lock_timeout`` seconds for the store lock (:class:`etl.locks.LockTimeout`).
     """
     if not any(drafts for _, drafts in batches):
         return {}
@@ -132,7 +137,7 @@ def store_feeds(session: Session, batches: Sequence[tuple[int, Sequence[ArticleD
     # copies of one story arriving together would both look like the first copy, and the check below
     # could miss a row stored meanwhile. Held until commit, it also makes articles commit in id
     # order, which etl.extract.store.read_through relies on. Whatever inserts articles must take it.
-    session.execute(_STORE_LOCK)
+    locks.hold(session, locks.ARTICLE_STORE, lock_timeout)
     new = _unseen(session, [(feed_id, draft) for feed_id, drafts in batches for draft in drafts])
     ids = session.scalars(_NEW_ARTICLE_IDS, {"n": len(new)}).all()
     hashes = [draft.content_hash for _, draft in new]  # sha256 of the whole text: computed once

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from etl import locks
 from etl.alerts.messages import change_payload, describe_change
 from etl.alerts.routing import AlertRules
 from etl.db import unnested
@@ -33,7 +34,6 @@ from etl.settings import Settings
 from models import Alert, Article, Claim, Feed, Issue, Position, PositionChange, PositionSupport
 from models.enums import AlertKind, ChangeKind, Stance
 
-LEDGER_LOCK_KEY = 0x6C6564676572  # "ledger": one writer applies claims at a time
 PENDING_CHUNK = 5000  # pending claims read, applied and written at a time (a server-side cursor)
 # the ledger's writes are Core statements on the tables (the ORM's bulk path would split them)
 POSITIONS = cast(Table, Position.__table__)
@@ -96,7 +96,7 @@ def apply_claims(
     rules = AlertRules.load(settings)
     policy = Policy(confirm_outlets=settings.confirm_outlets, alert_on=settings.alert_on)
     with Session(engine) as session, session.begin():
-        session.execute(select(func.pg_advisory_xact_lock(LEDGER_LOCK_KEY)))
+        locks.hold(session, locks.LEDGER, settings.lock_timeout_seconds)  # one writer at a time
         if version is not None and not rebuild and _holds_other_version(session, version):
             summary.waiting = unread_count(session, version)
             if summary.waiting:
