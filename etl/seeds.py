@@ -190,9 +190,25 @@ def load_actors(path: Path) -> list[ActorSeed]:
 def load_issues(path: Path) -> list[IssueSeed]:
     issues = _load(path, IssuesFile, "issues", "key").issues
     for index, issue in enumerate(issues):
+        where = f"{path}: entry #{index + 1} ({issue.key}) field"
         if issue.value_type in ("choice", "categories") and not issue.choices:
-            raise SeedError(
-                f"{path}: entry #{index + 1} ({issue.key}) field 'choices': "
-                f"required for value_type {issue.value_type}"
-            )
+            raise SeedError(f"{where} 'choices': required for value_type {issue.value_type}")
+        _check_patterns(issue, where)
     return issues
+
+
+def _check_patterns(issue: IssueSeed, where: str) -> None:
+    """Every value pattern and vocab fragment compiles as extraction will compile it, so a bad regex
+    is refused by ``parley seed`` rather than found by the first extraction."""
+    # imported here: etl.extract.values reads IssueSeed from this module (it imports no spaCy)
+    from etl.extract.values import PatternError, compile_pattern
+
+    checks = [(f"'vocab.{name}'", f"{{{name}}}") for name in issue.vocab]
+    checks += [(f"'patterns' item #{n}", raw) for n, raw in enumerate(issue.patterns, start=1)]
+    for field, pattern in checks:
+        try:
+            compile_pattern(pattern, issue.vocab, issue.key)
+        except PatternError as exc:
+            cause = exc.__cause__
+            reason = f"not a valid regex: {cause}" if cause else str(exc).split(": ", 1)[-1]
+            raise SeedError(f"{where} {field}: {reason}") from exc

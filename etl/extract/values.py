@@ -67,11 +67,7 @@ class IssueRule:
     def build(cls, seed: IssueSeed) -> IssueRule:
         patterns = []
         for raw in seed.patterns:
-            expanded = _expand(raw, seed.vocab, seed.key)
-            try:
-                patterns.append(re.compile(rf"(?<![\w]){expanded}(?![\w])", re.IGNORECASE))
-            except re.error as exc:
-                raise PatternError(f"issue {seed.key}: pattern {raw!r} is not a valid regex: {exc}") from exc
+            patterns.append(compile_pattern(raw, seed.vocab, seed.key))
         cues: dict[str, list[_Cue]] = {}
         for stance, words in seed.stance_cues.items():
             for phrase in words:
@@ -110,6 +106,17 @@ class IssueRule:
 
     def is_deal(self, token: Token) -> bool:
         return token.lower_ in self.deal_words or token.lemma_.lower() in self.deal_words
+
+
+def compile_pattern(raw: str, vocab: dict[str, str], issue: str) -> re.Pattern[str]:
+    """A value pattern of issue ``issue`` with its ``{fragments}`` expanded, matched at word bounds;
+    :class:`PatternError` when it does not compile (the seeds are checked by it as they load)."""
+    expanded = _expand(raw, vocab, issue)
+    try:
+        re.compile(expanded)  # alone first, so an error's position is in the pattern as written
+        return re.compile(rf"(?<![\w]){expanded}(?![\w])", re.IGNORECASE)
+    except (re.error, OverflowError, RecursionError) as exc:  # "a{9999999999}" overflows
+        raise PatternError(f"issue {issue}: pattern {raw!r} is not a valid regex: {exc}") from exc
 
 
 def _expand(pattern: str, vocab: dict[str, str], issue: str) -> str:

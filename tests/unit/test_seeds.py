@@ -3,12 +3,14 @@ names the file, the entry and the field."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from etl.ingest.urls import canonical_url
-from etl.seeds import FeedSeed, SeedError, load_feeds
+from etl.seeds import FeedSeed, SeedError, load_feeds, load_issues
 
 SHIPPED_FEEDS = Path(__file__).resolve().parents[2] / "seeds" / "feeds.yaml"
 
@@ -188,3 +190,56 @@ def test_non_utf8_feeds_file_raises_seed_error(tmp_path: Path) -> None:
 def test_directory_as_feeds_file_raises_seed_error(tmp_path: Path) -> None:
     with pytest.raises(SeedError):
         load_feeds(tmp_path)
+
+
+# --- issue patterns -----------------------------------------------------------------------------
+
+ISSUE = """issues:
+  - key: hostages_released
+    label: Hostages released
+    value_type: count
+    vocab:
+      hostage: {hostage}
+    patterns:
+      - '(?P<n>{{num}})\\s+{{hostage}}'
+      - {pattern}
+"""
+
+
+def write_issues(tmp_path: Path, pattern: str, hostage: str = "'(?:hostages?|captives?)'") -> Path:
+    path = tmp_path / "issues.yaml"
+    path.write_text(ISSUE.format(pattern=pattern, hostage=hostage), encoding="utf-8")
+    return path
+
+
+def test_shipped_issue_patterns_all_compile() -> None:
+    assert load_issues(SHIPPED_FEEDS.parent / "issues.yaml")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "hostage", "field", "message"),
+    [
+        ("'*bad('", "'(?:hostages?)'", "field 'patterns' item #2", "not a valid regex: nothing to repeat"),
+        ("'a{99999999999}'", "'(?:hostages?)'", "field 'patterns' item #2", "repetition number is too large"),
+        ("'{count} hostages'", "'(?:hostages?)'", "field 'patterns' item #2", "unknown fragment {count}"),
+        # a fragment is checked as the patterns use it, so a bad one is named, used or not
+        ("'freed'", "'(?:hostages?'", "field 'vocab.hostage'", "not a valid regex: missing )"),
+    ],
+)
+def test_a_bad_issue_pattern_is_refused_at_load_naming_file_entry_and_field(
+    tmp_path: Path, pattern: str, hostage: str, field: str, message: str
+) -> None:
+    with pytest.raises(SeedError) as raised:
+        load_issues(write_issues(tmp_path, pattern, hostage))
+    text = str(raised.value)
+    assert text.startswith(f"{tmp_path / 'issues.yaml'}: entry #1 (hostages_released) {field}: "), text
+    assert message in text
+
+
+def test_issue_seeds_load_without_spacy() -> None:
+    # the DAG processor and `parley seed` read the seeds; only extraction may pay for spaCy
+    code = (
+        "import sys; from pathlib import Path; from etl.seeds import load_issues;"
+        f"load_issues(Path({str(SHIPPED_FEEDS.parent / 'issues.yaml')!r})); assert 'spacy' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=SHIPPED_FEEDS.parents[1])
