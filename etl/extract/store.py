@@ -4,7 +4,8 @@ An article is processed once per extractor version (``article_extractions``): ``
 takes every article the current version has not seen, so a re-run is a no-op, and with
 ``reprocess`` it recomputes all of them. Writes are idempotent either way: claims are upserted on
 their natural key (article, actor, issue, value, version), so an unchanged claim keeps its id, and
-claims the new run no longer finds are deleted.
+claims the new run no longer finds are deleted; a mention is one row per (article, version, actor,
+offsets), enforced by ``uq_mentions_identity``, so runs extracting at once store each mention once.
 """
 
 from __future__ import annotations
@@ -187,7 +188,14 @@ _CLAIM_COLUMNS: tuple[tuple[str, Any], ...] = (
     ("confidence", Float),
     ("extractor_version", Text),
 )
-_MENTION_COLUMNS = ("article_id", "actor", "start_offset", "end_offset", "text", "extractor_version")
+_MENTION_COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("article_id", BigInteger),
+    ("actor", Text),
+    ("start_offset", Integer),
+    ("end_offset", Integer),
+    ("text", Text),
+    ("extractor_version", Text),
+)
 _MARK_COLUMNS: tuple[tuple[str, Any], ...] = (
     ("article_id", BigInteger),
     ("claims", Integer),
@@ -218,6 +226,10 @@ _mentions = Mention.metadata.tables["mentions"]
 _extractions = ArticleExtraction.metadata.tables["article_extractions"]
 _STORED_BEFORE = select(exists().where(_in_batch(_claims)) | exists().where(_in_batch(_mentions)))
 _DELETE_MENTIONS = delete(_mentions).where(_in_batch(_mentions))
+# a mention another run stored meanwhile (two runs extracting one batch at once) is kept, not doubled
+_INSERT_MENTIONS = _insert_rows(_mentions, _MENTION_COLUMNS).on_conflict_do_nothing(
+    constraint="uq_mentions_identity"
+)
 _new_claims = _insert_rows(_claims, _CLAIM_COLUMNS)
 _UPSERT_CLAIMS = _new_claims.on_conflict_do_update(
     constraint="uq_claims_article_id_actor_issue_value_extractor_version",
@@ -247,9 +259,12 @@ def store_results(
 ) -> None:
     """Write one batch's mentions, claims and processed marks, replacing this version's earlier ones.
 
-    A batch this version has not written before (the usual case: the articles are new) is loaded with
-    COPY, and nothing is deleted; a batch it has written before is replaced: its mentions deleted, its
-    claims upserted on their natural key (an unchanged claim keeps its id) and the stale ones deleted.
+    A batch this version has not written before (the usual case: the articles are new) has its claims
+    loaded with COPY, and nothing is deleted; a batch it has written before is replaced: its mentions
+    deleted, its claims upserted on their natural key (an unchanged claim keeps its id) and the stale
+    ones deleted. Runs extracting the same batch at once store each row once: mentions are inserted
+    skipping those already there (``uq_mentions_identity``), a COPY of claims that meets claims stored
+    meanwhile is redone as the upsert, and the processed marks are upserted.
     """
     if not article_ids:
         return
@@ -285,7 +300,8 @@ def store_results(
     stored_before = bool(session.scalar(_STORED_BEFORE, batch))
     if stored_before:
         session.execute(_DELETE_MENTIONS, batch)
-    copy_rows(session, _mentions.name, _MENTION_COLUMNS, mentions)  # mentions have no key: COPY is the insert
+    if mentions:
+        session.execute(_INSERT_MENTIONS, _columns(_MENTION_COLUMNS, mentions))
     if stored_before:
         _replace_claims(session, batch, claims)
     elif claims:

@@ -1,13 +1,18 @@
 """Feed parsing: fetched bytes to a feed's title, language and entries, with feedparser.
 
 Owns what is refused before feedparser reads anything (entity declarations, character references
-no string can hold), the one-line reason a bozo feed carries, and when a body is no feed at all.
+no string can hold), what of a long feed feedparser reads at all (its newest items: see
+:func:`newest_items`), the one-line reason a bozo feed carries, and when a body is no feed at all.
 """
 
 from __future__ import annotations
 
+import email.utils
+import heapq
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
@@ -18,6 +23,15 @@ from etl.text import strip_tags
 # A DOCTYPE that declares entities is how entity-expansion bombs are built; real feeds do not.
 ENTITY_DECLARATION = re.compile(rb"<!DOCTYPE[^>\[]*\[[^\]]*<!ENTITY", re.IGNORECASE | re.DOTALL)
 CHAR_REF = re.compile(rb"&#([xX][0-9a-fA-F]{1,8}|[0-9]{1,10});")
+# The start and end tags of an RSS/RDF item or an Atom entry, with or without a namespace prefix.
+ITEM_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s/>]")
+ITEM_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?(?:item|entry)\s*>")
+# An item's date elements, in the order feedparser prefers them (published, then updated, created).
+ITEM_DATE = re.compile(
+    rb"<(?:[A-Za-z_][\w.-]*:)?(pubDate|published|issued|updated|modified|date|created)(?:\s[^>]*)?>"
+    rb"\s*([^<]{1,80}?)\s*<"
+)
+DATE_RANK = {b"pubDate": 0, b"published": 0, b"issued": 0, b"updated": 1, b"modified": 1, b"date": 1}
 
 
 @dataclass
@@ -27,14 +41,17 @@ class ParsedFeed:
     entries: list[Any]
     problem: str | None
     """Why the feed is only partly usable (kept entries anyway), or None."""
+    served: int = 0
+    """how many items the document held (``entries`` may be only the newest of them)"""
 
 
 class FeedRejected(Exception):
     """The body is not a usable feed; the message is a one-line reason."""
 
 
-def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
-    """Parse fetched bytes with feedparser (which never fetches anything itself here).
+def parse_feed(body: bytes, url: str, content_type: str = "", max_entries: int | None = None) -> ParsedFeed:
+    """Parse fetched bytes with feedparser (which never fetches anything itself here); with
+    ``max_entries``, only the newest items of a longer document are parsed (:func:`newest_items`).
 
     Bozo feeds keep their good entries and carry the problem; a body with no feed at all, or an
     entity bomb, is rejected.
@@ -44,6 +61,9 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
+    served = 0
+    if max_entries is not None:
+        body, served = newest_items(body, max_entries)
     body = CHAR_REF.sub(_safe_char_ref, body)
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True, resolve_relative_uris=True)
     entries = list(parsed.entries)
@@ -62,7 +82,81 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
         language=primary_language(feed.get("language")),
         entries=entries,
         problem=problem,
+        served=max(served, len(entries)),
     )
+
+
+def newest_items(body: bytes, limit: int) -> tuple[bytes, int]:
+    """The document with only its ``limit`` newest items (or entries), and how many it held.
+
+    feedparser builds a dict per entry, and parley a draft and its raw JSON: 180,000 tiny entries in
+    a 10 MiB body took 1.4 GB. So a longer document is cut before feedparser sees it, in one pass over
+    the bytes that keeps ``limit`` items at a time: an item is its start tag up to the next item's,
+    dated by the first date element in it (RFC 822 or ISO 8601); undated items count as older than
+    dated ones, and ties go to the earlier in the document. The header before the first item and
+    everything after the last one's end tag are kept. The tags are found in the raw bytes, so a
+    document in an encoding that is not ASCII-compatible (UTF-16) is not cut here (the caller still
+    reads only the newest entries of what feedparser returns), nor is one that hides item tags in
+    CDATA sections read right (it may come out malformed; feedparser's loose parser takes what it can).
+    """
+    if body.count(b"item") + body.count(b"entry") <= limit:  # cheap: most feeds stop here
+        return body, 0
+    starts = ITEM_START.finditer(body)
+    first = next(starts, None)
+    if first is None:
+        return body, 0
+    held = 0
+    end_of_items = len(body)
+
+    def items() -> Iterator[tuple[tuple[bool, float, int], int, int]]:
+        nonlocal held, end_of_items
+        start = first.start()
+        for following in starts:
+            yield _item_rank(body, start, following.start(), held), start, following.start()
+            held += 1
+            start = following.start()
+        last_end = ITEM_END.search(body, start)
+        end_of_items = last_end.end() if last_end else len(body)
+        yield _item_rank(body, start, end_of_items, held), start, end_of_items
+        held += 1
+
+    kept = heapq.nsmallest(limit, items())
+    if held <= limit:
+        return body, held
+    kept.sort(key=lambda item: item[1])
+    cut = b"".join(body[start:end] for _, start, end in kept)
+    return body[: first.start()] + cut + body[end_of_items:], held
+
+
+def _item_rank(body: bytes, start: int, end: int, index: int) -> tuple[bool, float, int]:
+    """Sorts the newest first: dated before undated, later before earlier, then document order."""
+    when = None
+    rank = 3
+    for match in ITEM_DATE.finditer(body, start, end):
+        name, text = match.groups()
+        if DATE_RANK.get(name, 2) < rank and (parsed := _timestamp(text)) is not None:
+            when, rank = parsed, DATE_RANK.get(name, 2)
+            if rank == 0:
+                break
+    return (when is None, -(when or 0.0), index)
+
+
+def _timestamp(text: bytes) -> float | None:
+    """An RFC 822 (RSS) or ISO 8601 (Atom) date as a POSIX timestamp; None if it is neither."""
+    value = text.decode("ascii", "replace")
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    try:
+        return when.timestamp()
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def primary_language(tag: object) -> str | None:

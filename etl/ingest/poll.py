@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from etl.errors import first_line
-from etl.ingest.entries import ArticleDraft, draft_from_entry
+from etl.ingest.entries import ArticleDraft, draft_from_entry, newest_entries
 from etl.ingest.fetch import Fetcher, FetchError, FetchPolicy, FetchResult
 from etl.ingest.pages import fill_from_page
 from etl.ingest.parse import FeedRejected, ParsedFeed, parse_feed
@@ -194,27 +194,41 @@ class PollResult:
 
 
 def poll_feed(engine: Engine, fetcher: Fetcher, settings: Settings, feed: DueFeed) -> PollResult:
-    """Poll one feed: fetch, parse, pick the drafts not stored yet and fetch their pages. Nothing is
-    written: the caller stores the new articles with the poll's record (:func:`store_polls_with_news`),
-    or writes the record of a poll that brings nothing together with others
-    (:func:`etl.ingest.records.record_polls_without_news`). Never raises for a feed's own failure."""
+    """Poll one feed: fetch, parse (only the newest ``settings.max_entries_per_poll`` entries: the
+    rest are counted, skipped and said in the outcome's error, the poll then being partial), pick the
+    drafts not stored yet and fetch their pages. A date more than ``settings.clock_skew_seconds``
+    past the fetch is not believed: the fetch time stands in (see :func:`etl.ingest.entries.believed_time`).
+    Nothing is written: the caller stores the new articles with the poll's record
+    (:func:`store_polls_with_news`), or writes the record of a poll that brings nothing together with
+    others (:func:`etl.ingest.records.record_polls_without_news`). Never raises for a feed's own failure."""
     started_at = datetime.now(UTC)
     clock = time.monotonic()
     outcome = FeedOutcome(feed_id=feed.id, url=feed.url, status=PollStatus.FAILED)
     parsed: ParsedFeed | None = None
     fresh: list[ArticleDraft] = []
     response: FetchResult | None = None
+    fetched_at = started_at
     try:
         response = fetcher.get(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        fetched_at = datetime.now(UTC)
         outcome.http_status = response.status
         outcome.bytes = len(response.body)
         if response.not_modified:
             outcome.status = PollStatus.NOT_MODIFIED
         else:
-            parsed = parse_feed(response.body, response.url, response.content_type)
-            outcome.entries = len(parsed.entries)
-            outcome.status = PollStatus.PARTIAL if parsed.problem else PollStatus.OK
-            outcome.error = parsed.problem
+            limit = settings.max_entries_per_poll
+            parsed = parse_feed(response.body, response.url, response.content_type, max_entries=limit)
+            parsed.entries = newest_entries(parsed.entries, limit)
+            outcome.entries = parsed.served
+            skipped = parsed.served - len(parsed.entries)
+            problems = [parsed.problem] if parsed.problem else []
+            if skipped:
+                problems.append(
+                    f"{skipped} older entries skipped: a poll reads the newest {limit} "
+                    "(PARLEY_MAX_ENTRIES_PER_POLL)"
+                )
+            outcome.status = PollStatus.PARTIAL if problems else PollStatus.OK
+            outcome.error = "; ".join(problems) or None
     except FetchError as exc:
         outcome.error = str(exc)
         outcome.http_status = exc.http_status
@@ -227,7 +241,12 @@ def poll_feed(engine: Engine, fetcher: Fetcher, settings: Settings, feed: DueFee
         parsed = None
 
     if parsed is not None:
-        drafts = [d for d in (draft_from_entry(e, parsed.language) for e in parsed.entries) if d]
+        skew = timedelta(seconds=settings.clock_skew_seconds)
+        drafts = [
+            draft
+            for entry in parsed.entries
+            if (draft := draft_from_entry(entry, parsed.language, fetched_at=fetched_at, skew=skew))
+        ]
         with Session(engine) as session:
             fresh = unseen_drafts(session, feed.id, drafts)
         if settings.fetch_articles and fresh:
