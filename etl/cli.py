@@ -257,7 +257,10 @@ def extract_command(
 def extract_file_command(
     items: Annotated[Path, typer.Argument(help='JSON lines {"id", "title", "text", "published"}')],
 ) -> None:
-    """Print one JSON line of claims per input item, in input order (no database needed)."""
+    """Print one JSON line of claims per input item, in input order (no database needed).
+
+    A line that cannot be read gets its output line with an "error"; every other item is still
+    extracted, and the command then exits 1 naming the first such line."""
     from etl.extract.evaluate import extract_file
 
     extractor = claims.load_extractor(load_settings())
@@ -279,10 +282,11 @@ def eval_command(
     items: Annotated[Path, typer.Argument(help="the items the gold set labels")],
 ) -> None:
     """Precision, recall and F1 of (actor, issue, value) against a gold set, with the errors."""
-    from etl.extract.evaluate import evaluate, format_report
+    from etl.extract.evaluate import evaluate_items, format_report, read_eval_files
 
+    gold_set, item_list = read_eval_files(gold, items)  # a bad file fails before the model loads
     extractor = claims.load_extractor(load_settings())
-    sys.stdout.write(format_report(evaluate(gold, items, extractor)) + "\n")
+    sys.stdout.write(format_report(evaluate_items(gold_set, item_list, extractor)) + "\n")
 
 
 # --- ledger and alerts ---------------------------------------------------------------------------
@@ -375,11 +379,36 @@ def alerts_list(
     pending: Annotated[
         bool, typer.Option("--pending/--all", help="only alerts not yet delivered, or every recent alert")
     ] = True,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="only alerts given up (refused, or past their attempts or age)")
+    ] = False,
 ) -> None:
     """Alerts in the outbox, with their status, attempts and last error."""
     with database(load_settings()) as engine:
-        alerts = outbox.pending_alerts(engine) if pending else outbox.recent_alerts(engine)
+        if failed:
+            alerts = outbox.failed_alerts(engine)
+        else:
+            alerts = outbox.pending_alerts(engine) if pending else outbox.recent_alerts(engine)
     out.print(console.alerts_table(alerts))
+
+
+@alerts_app.command("retry")
+@handles_errors
+def alerts_retry(
+    alert_id: Annotated[
+        str | None, typer.Option("--id", help="only this alert (its id in parley alerts list)")
+    ] = None,
+    channel: Annotated[
+        str | None, typer.Option(help="only this channel's alerts (its URL, or its name as listed)")
+    ] = None,
+) -> None:
+    """Put alerts given up back to pending, to be sent by the next parley alerts send."""
+    with database(load_settings()) as engine:
+        count = outbox.retry_failed(engine, alert_key=alert_id, channel=channel)
+    out.print(
+        f"{count} failed alert{'' if count == 1 else 's'} put back to pending"
+        + ("; parley alerts send delivers them" if count else "")
+    )
 
 
 @app.command("report")

@@ -3,7 +3,14 @@
 This module owns the evaluation interface behind ``parley extract-file`` and ``parley eval``: reading
 item files (``{"id", "title", "text", "published"}`` per line), writing one result line per item in
 input order, and scoring ``(actor, issue, value)`` triples per article against hand-labelled gold, as
-``../shared/eval/README.md`` describes. A bad line costs that item only.
+``../shared/eval/README.md`` describes.
+
+A line that cannot be read (not JSON, nested past Python's stack, not an object, no title or text)
+costs ``extract-file`` that item only: its output line carries the error, every other item is still
+extracted and written, and :class:`ItemFileError` is raised after the last line, so the command ends
+with one line naming the first bad line and exit status 1. ``eval`` reads both files whole before any
+extraction and refuses a bad line in either, or files that do not label the same items: a score over
+part of a set would read as a real one.
 """
 
 from __future__ import annotations
@@ -15,13 +22,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from etl.errors import UserError
+from etl.errors import UserError, first_line
 from etl.extract.engine import ArticleResult, Claim, Extractor
 
 Triple = tuple[str, str, str]
 
 
-class GoldFileError(UserError, ValueError):
+class InputFileError(UserError, ValueError):
+    """An item or gold file that cannot be used: the file, the line and what is wrong."""
+
+
+class ItemFileError(InputFileError):
+    """Lines of an item file that could not be read."""
+
+
+class GoldFileError(InputFileError):
     """A gold file ``parley eval`` cannot read: the line and what is wrong with it."""
 
 
@@ -47,18 +62,39 @@ def read_items(path: Path) -> Iterator[Item]:
 
 def _parse_item(number: int, line: str) -> Item:
     fallback_id = f"line-{number}"
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return Item(number, fallback_id, error=f"invalid JSON: {exc.msg} (column {exc.colno})")
-    if not isinstance(data, dict):
-        return Item(number, fallback_id, error="expected a JSON object")
+    data, error = _json_object(line)
+    if data is None:
+        return Item(number, fallback_id, error=error)
     item_id = data.get("id")
-    item_id = str(item_id) if item_id is not None else fallback_id
+    item_id = str(item_id) if isinstance(item_id, str | int | float) else fallback_id
+    if "title" not in data and "text" not in data:
+        return Item(number, item_id, error="no title or text (is this a gold file?)")
     title, text = data.get("title") or "", data.get("text") or ""
     if not isinstance(title, str) or not isinstance(text, str):
         return Item(number, item_id, error="title and text must be strings")
     return Item(number, item_id, title, text)
+
+
+def _json_object(line: str) -> tuple[dict[str, Any] | None, str]:
+    """The JSON object on ``line``, or None and why it is not one."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return None, f"invalid JSON: {exc.msg} (column {exc.colno})"
+    except RecursionError:  # the decoder recurses per level: 5,000 nested brackets exhaust the stack
+        return None, "invalid JSON: nested too deeply"
+    except ValueError as exc:  # an integer of more digits than Python converts
+        return None, f"invalid JSON: {first_line(exc, 120)}"
+    if not isinstance(data, dict):
+        return None, "expected a JSON object"
+    return data, ""
+
+
+def unreadable_error(path: Path, bad: list[Item], total: int) -> ItemFileError:
+    """One line for the unreadable lines of an item file: the first, its reason, how many."""
+    first = bad[0]
+    more = f" (and {len(bad) - 1} more of {total} lines)" if len(bad) > 1 else ""
+    return ItemFileError(f"{path}: line {first.line}: {first.error}{more}")
 
 
 def claim_json(claim: Claim) -> dict[str, Any]:
@@ -98,12 +134,15 @@ def extract_file(
 ) -> Counter[str]:
     """Write one JSON line per input item, in input order; returns counts (items, claims, errors).
 
-    ``progress`` is called with the number of items written so far, once per item.
+    ``progress`` is called with the number of items written so far, once per item. When lines could
+    not be read, :class:`ItemFileError` is raised once every line is written (see the module's doc).
     """
     counts: Counter[str] = Counter()
+    unreadable: list[Item] = []
     items = read_items(items_path)
     # stream in chunks so a 46k-item file never sits in memory as parsed docs
     while chunk := [item for _, item in zip(range(batch_size * 16), items, strict=False)]:
+        unreadable += [item for item in chunk if item.error is not None]
         for item, result in _results(chunk, extractor, batch_size, n_process):
             line: dict[str, Any] = {"id": item.id, "claims": [claim_json(c) for c in result.claims]}
             if result.error is not None:
@@ -114,6 +153,8 @@ def extract_file(
             counts["claims"] += len(result.claims)
             if progress is not None:
                 progress(counts["items"])
+    if unreadable:
+        raise unreadable_error(items_path, unreadable, counts["items"])
     return counts
 
 
@@ -181,16 +222,38 @@ def _triple(claim: dict[str, Any]) -> Triple:
 
 
 def read_gold(path: Path) -> dict[str, list[dict[str, Any]]]:
+    """Gold claims by item id: one ``{"id", "claims": [{"actor", "issue", "value", …}]}`` per line.
+
+    Any line that is not that raises :class:`GoldFileError` naming the file and the line."""
     gold: dict[str, list[dict[str, Any]]] = {}
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise GoldFileError(f"{path}: line {number}: invalid JSON: {exc.msg}") from exc
-            gold[str(data["id"])] = list(data.get("claims") or [])
+    first_seen: dict[str, int] = {}
+    for number, raw in enumerate(path.read_bytes().splitlines(), start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise GoldFileError(f"{path}: line {number}: not UTF-8 text (byte {exc.start})") from exc
+        if not line.strip():
+            continue
+        data, error = _json_object(line)
+        if data is None:
+            raise GoldFileError(f"{path}: line {number}: {error}")
+        item_id, claims = data.get("id"), data.get("claims")
+        if not isinstance(item_id, str | int) or isinstance(item_id, bool):
+            raise GoldFileError(f"{path}: line {number}: no \"id\" (a string or a number)")
+        if not isinstance(claims, list):
+            raise GoldFileError(f"{path}: line {number}: no \"claims\" list (is this an item file?)")
+        for index, claim in enumerate(claims, start=1):
+            if not isinstance(claim, dict) or not {"actor", "issue", "value"} <= claim.keys():
+                raise GoldFileError(
+                    f"{path}: line {number}: claim #{index} is not an object with actor, issue and value"
+                )
+        key = str(item_id)
+        if key in first_seen:
+            raise GoldFileError(f"{path}: line {number}: id {key!r} is already on line {first_seen[key]}")
+        first_seen[key] = number
+        gold[key] = claims
+    if not gold:
+        raise GoldFileError(f"{path}: no gold lines")
     return gold
 
 
@@ -230,12 +293,24 @@ def _error(item_id: str, triple: Triple, claim: dict[str, Any]) -> Error:
     )
 
 
-def evaluate(gold_path: Path, items_path: Path, extractor: Extractor, batch_size: int = 64) -> EvalReport:
-    """Run the extractor over ``items_path`` and score it against ``gold_path``."""
+def read_eval_files(gold_path: Path, items_path: Path) -> tuple[dict[str, list[dict[str, Any]]], list[Item]]:
+    """The gold set and the items it labels, both checked whole (before any extraction is paid for):
+    :class:`InputFileError` for a bad line in either, or files that do not label the same items."""
     gold = read_gold(gold_path)
+    items = list(read_items(items_path))
+    unreadable = [item for item in items if item.error is not None]
+    if unreadable:
+        raise unreadable_error(items_path, unreadable, len(items))
+    _check_same_items(gold_path, gold, items_path, {item.id for item in items})
+    return gold, items
+
+
+def evaluate_items(
+    gold: dict[str, list[dict[str, Any]]], items: list[Item], extractor: Extractor, batch_size: int = 64
+) -> EvalReport:
+    """Run the extractor over ``items`` and score it against ``gold``."""
     found: dict[str, list[dict[str, Any]]] = {}
     item_errors: list[tuple[str, str]] = []
-    items = list(read_items(items_path))
     for item, result in _results(items, extractor, batch_size):
         found[item.id] = [claim_json(c) for c in result.claims]
         if result.error is not None:
@@ -243,6 +318,27 @@ def evaluate(gold_path: Path, items_path: Path, extractor: Extractor, batch_size
     report = score(gold, found)
     report.item_errors = item_errors
     return report
+
+
+def evaluate(gold_path: Path, items_path: Path, extractor: Extractor, batch_size: int = 64) -> EvalReport:
+    """Run the extractor over ``items_path`` and score it against ``gold_path``."""
+    return evaluate_items(*read_eval_files(gold_path, items_path), extractor, batch_size)
+
+
+def _check_same_items(gold_path: Path, gold: dict[str, Any], items_path: Path, item_ids: set[str]) -> None:
+    """Refuse files that do not label the same items: every gold item must be in the item file (a
+    missing one would count as misses), and a file with no id in common is the wrong file."""
+    missing = [item_id for item_id in gold if item_id not in item_ids]
+    if len(missing) == len(gold):
+        raise InputFileError(
+            f"no item of {items_path} has an id of {gold_path}: the wrong files, or given in the "
+            "wrong order (GOLD then ITEMS)?"
+        )
+    if missing:
+        raise InputFileError(
+            f"{len(missing)} of {len(gold)} ids of {gold_path} have no item in {items_path}, "
+            f"the first {missing[0]!r}"
+        )
 
 
 def format_report(report: EvalReport, max_errors: int = 50) -> str:

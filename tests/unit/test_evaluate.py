@@ -13,9 +13,12 @@ from etl.errors import UserError
 from etl.extract.engine import Extractor
 from etl.extract.evaluate import (
     GoldFileError,
+    InputFileError,
+    ItemFileError,
     evaluate,
     extract_file,
     format_report,
+    read_eval_files,
     read_gold,
     read_items,
     score,
@@ -62,7 +65,8 @@ def test_extract_file_writes_one_line_per_item_in_input_order(tmp_path: Path, ex
     )
     out = io.StringIO()
     seen: list[int] = []
-    counts = extract_file(path, out, extractor, progress=seen.append, batch_size=2)
+    with pytest.raises(ItemFileError, match=r"items\.jsonl: line 2: invalid JSON"):
+        extract_file(path, out, extractor, progress=seen.append, batch_size=2)
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [line["id"] for line in lines] == ["first", "line-2", "third", "fourth"]
     assert lines[0]["claims"][0] == {
@@ -87,7 +91,6 @@ def test_extract_file_writes_one_line_per_item_in_input_order(tmp_path: Path, ex
     assert {(c["actor"], c["value"]) for c in lines[3]["claims"]} == {("israel", 4), ("hamas", 4)}
     assert isinstance(lines[3]["claims"][0]["value"], int)
     assert seen == [1, 2, 3, 4]
-    assert counts["items"] == 4 and counts["errors"] == 1
 
 
 def claim(actor: str, issue: str, value: Any, stance: str = "demands") -> dict[str, Any]:
@@ -152,3 +155,100 @@ def test_dev_set_f1_meets_target(extractor: Extractor) -> None:
     report = evaluate(gold, items, extractor)
     assert report.item_errors == []
     assert report.overall.f1 >= 0.75, format_report(report)
+
+
+# --- bad input: one line naming file and line, never a traceback ---------------------------------
+
+DEEP = "[" * 5000 + "]" * 5000
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        (json.dumps({"id": "deep", "title": "T", "text": "x"})[:-1] + ', "extra": ' + DEEP + "}",
+         "invalid JSON: nested too deeply"),
+        (DEEP, "invalid JSON: nested too deeply"),
+        ('{"id": ' + "9" * 5000 + ', "title": "T", "text": "x"}', "invalid JSON: Exceeds the limit"),
+        (json.dumps({"id": "g", "claims": []}), "no title or text (is this a gold file?)"),
+    ],
+)  # fmt: skip
+def test_an_unreadable_item_line_becomes_an_item_error(tmp_path: Path, line: str, error: str) -> None:
+    path = write_lines(tmp_path / "items.jsonl", [item("a", "T", "x"), line, item("b", "U", "y")])
+    items = list(read_items(path))
+    assert [i.error is None for i in items] == [True, False, True]
+    assert items[1].line == 2 and (items[1].error or "").startswith(error)
+
+
+def test_extract_file_writes_every_item_past_a_deeply_nested_line_then_names_it(
+    tmp_path: Path, extractor: Extractor
+) -> None:
+    path = write_lines(
+        tmp_path / "items.jsonl",
+        [item("first", "Hamas terms", "Hamas demands a permanent ceasefire."), DEEP, item("third", "", "")],
+    )
+    out = io.StringIO()
+    with pytest.raises(ItemFileError, match=r"items\.jsonl: line 2: invalid JSON: nested too deeply$"):
+        extract_file(path, out, extractor)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [line["id"] for line in lines] == ["first", "line-2", "third"]
+    assert lines[0]["claims"] and "nested too deeply" in lines[1]["error"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"id": "a", "claims": []}\n{not json\n', "line 2: invalid JSON"),
+        (b'{"id": "a", "claims": []}\n' + DEEP.encode() + b"\n", "line 2: invalid JSON: nested too deeply"),
+        (b'{"id": "a", "claims": [{"actor": "x", "issue": "y", "value": ' + b"9" * 5000 + b"}]}\n",
+         "line 1: invalid JSON: Exceeds the limit"),
+        (b'{"claims": []}\n', 'line 1: no "id"'),
+        (b'{"id": "a", "claims": []}\n[1, 2]\n', "line 2: expected a JSON object"),
+        (b'"just a string"\n', "line 1: expected a JSON object"),
+        (b'{"id": "a", "claims": []}\n\x89PNG\r\n\x1a\n\x00\xff\xfe\n', "line 2: not UTF-8 text"),
+        (b'{"id": "a", "title": "T", "text": "x"}\n', 'line 1: no "claims" list (is this an item file?)'),
+        (b'{"id": "a", "claims": "yes"}\n', 'line 1: no "claims" list'),
+        (b'{"id": "a", "claims": [["hamas", "x", 1]]}\n', "line 1: claim #1 is not an object with actor"),
+        (b'{"id": "a", "claims": [{"actor": "hamas", "value": 1}]}\n', "line 1: claim #1 is not an object"),
+        (b'{"id": "a", "claims": []}\n{"id": "a", "claims": []}\n', "line 2: id 'a' is already on line 1"),
+        (b"\n\n", "no gold lines"),
+    ],
+)  # fmt: skip
+def test_a_malformed_gold_file_is_a_gold_file_error_naming_file_and_line(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "gold.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(GoldFileError) as raised:
+        read_gold(path)
+    assert str(raised.value).startswith(f"{path}: {message}"), str(raised.value)
+    assert isinstance(raised.value, UserError) and "\n" not in str(raised.value)
+
+
+def test_gold_and_items_that_share_no_id_are_refused(tmp_path: Path) -> None:
+    gold = write_lines(tmp_path / "gold.jsonl", [json.dumps({"id": "a", "claims": []})])
+    items = write_lines(tmp_path / "items.jsonl", [item("z", "T", "x")])
+    with pytest.raises(InputFileError, match=r"no item of .*items\.jsonl has an id of .*gold\.jsonl"):
+        read_eval_files(gold, items)
+
+
+def test_gold_ids_missing_from_the_items_are_refused(tmp_path: Path) -> None:
+    gold = write_lines(
+        tmp_path / "gold.jsonl", [json.dumps({"id": i, "claims": []}) for i in ("a", "b", "c")]
+    )
+    items = write_lines(tmp_path / "items.jsonl", [item("a", "T", "x"), item("b", "T", "x")])
+    with pytest.raises(InputFileError, match=r"1 of 3 ids of .*gold\.jsonl have no item in .*the first 'c'"):
+        read_eval_files(gold, items)
+
+
+def test_gold_and_items_given_the_wrong_way_round_are_refused(tmp_path: Path) -> None:
+    gold = write_lines(tmp_path / "gold.jsonl", [json.dumps({"id": "a", "claims": []})])
+    items = write_lines(tmp_path / "items.jsonl", [item("a", "T", "x")])
+    with pytest.raises(GoldFileError, match=r'items\.jsonl: line 1: no "claims" list'):
+        read_eval_files(items, gold)
+
+
+def test_an_unreadable_item_line_stops_eval_before_extraction(tmp_path: Path) -> None:
+    gold = write_lines(tmp_path / "gold.jsonl", [json.dumps({"id": i, "claims": []}) for i in "ab"])
+    items = write_lines(tmp_path / "items.jsonl", [item("a", "T", "x"), DEEP, item("b", "T", "x"), "{"])
+    with pytest.raises(ItemFileError, match=r"items\.jsonl: line 2: .*nested too deeply \(and 1 more of 4"):
+        read_eval_files(gold, items)
