@@ -2,7 +2,7 @@
 articles, claims, positions, changes, feeds and alerts.
 
 Text from outside (titles, URLs, evidence, error messages) is data: it goes into ``rich.text.Text``
-or through ``rich.markup.escape``, never into a string Rich would read as markup.
+(progress labels too, shown with ``markup=False``), never into a string Rich would read as markup.
 """
 
 from __future__ import annotations
@@ -11,14 +11,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from etl.alerts.redact import scrub_secrets
 from etl.catalog import FeedRow
+from etl.ingest.urls import without_credentials
 from etl.stages import Observer
 from models import Alert, Position, PositionChange
+from models.enums import AlertStatus
 
 
 class _Bar:
@@ -42,8 +44,11 @@ class TerminalObserver(Observer):
 
     @contextmanager
     def progress(self, label: str, total: int | None = None) -> Iterator[_Bar]:
+        # the label is the task's description, never part of the column's format string ("{" or "[" in
+        # it would be read as a field or as markup)
         bar = Progress(
-            TextColumn(escape(label)), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(),
             console=self.console, transient=True, disable=not self.console.is_terminal,
         )  # fmt: skip
         with bar:
@@ -82,20 +87,29 @@ def changes_table(changes: Sequence[PositionChange], title: str) -> Table:
 
 
 def alerts_table(alerts: Sequence[Alert]) -> Table:
+    """The outbox: for an alert given up, when instead of its next attempt; errors scrubbed of
+    secrets again (rows stored before scrubbing may hold some)."""
     rows = Table("id", "channel", "status", "attempts", "next attempt", "subject", "last error")
     for a in alerts:
+        when = (
+            f"gave up {a.failed_at:%Y-%m-%d %H:%M}"
+            if a.status == AlertStatus.FAILED and a.failed_at
+            else f"{a.next_attempt_at:%Y-%m-%d %H:%M}"
+        )
         add_row(
-            rows, a.alert_key, a.channel, a.status, str(a.attempts), f"{a.next_attempt_at:%Y-%m-%d %H:%M}",
-            a.subject[:80], (a.last_error or "")[:60],
+            rows, a.alert_key, a.channel, a.status, str(a.attempts), when, a.subject[:80],
+            scrub_secrets(a.last_error or "", limit=120),
         )  # fmt: skip
     return rows
 
 
 def feeds_table(feeds: Sequence[FeedRow]) -> Table:
+    """The feeds with their health; a feed's URL (in the error too) without its password."""
     rows = Table("id", "feed", "tags", "status", "fails", "articles", "last error")
     for f in feeds:
+        url = without_credentials(f.url)
         add_row(
-            rows, str(f.id), f.title or f.url, ",".join(f.tags), f.last_status or "never polled",
-            str(f.consecutive_failures), str(f.articles), f.last_error or "",
+            rows, str(f.id), f.title or url, ",".join(f.tags), f.last_status or "never polled",
+            str(f.consecutive_failures), str(f.articles), (f.last_error or "").replace(f.url, url),
         )  # fmt: skip
     return rows

@@ -98,6 +98,16 @@ class Settings(BaseSettings):
     alert_retry_max_seconds: float = Field(
         default=6 * 3600.0, ge=0, le=_30_DAYS, description="longest retry delay"
     )
+    # An alert is given up (status failed) when refused for good, after max_attempts failed sends,
+    # or once it has waited max_age_hours; a channel that delivers nothing for channel_failing_hours
+    # while it has alerts to deliver is reported on the other channels.
+    alert_max_attempts: int = Field(default=12, ge=1, le=1000, description="sends before giving up")
+    alert_max_age_hours: float = Field(
+        default=72.0, gt=0, le=24 * 365, description="hours an alert is retried before giving up"
+    )
+    alert_channel_failing_hours: float = Field(
+        default=3.0, gt=0, le=24 * 30, description="hours without a delivery that make a channel failing"
+    )
     alert_rules: Path | None = Field(
         default=None, description="YAML routing, mute and digest rules (etl.alerts.routing); unset: all"
     )

@@ -27,17 +27,18 @@ from sqlalchemy.orm import Session
 from etl import db
 from etl.alerts import outbox
 from etl.alerts.channels import channels_from_settings
-from etl.alerts.health import HealthSummary, check_feed_health
+from etl.alerts.health import HealthSummary, check_channel_health, check_feed_health
 from etl.alerts.outbox import DeliverySummary
 from etl.extract import store as claims
 from etl.extract.store import ExtractSummary
 from etl.ingest import poll
 from etl.ingest.poll import FeedOutcome, IngestSummary
+from etl.ingest.urls import without_credentials
 from etl.ledger import store as ledger
 from etl.ledger.store import DiffSummary
 from etl.settings import Settings
 from models import Alert
-from models.enums import PollStatus
+from models.enums import AlertStatus, PollStatus
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,9 @@ def ingest(
         def done(outcome: FeedOutcome) -> None:
             progress.advance()
             if outcome.status in (PollStatus.FAILED, PollStatus.PARTIAL):
-                observer.warn(f"{outcome.status} {outcome.url}: {outcome.error}")
+                shown = without_credentials(outcome.url)  # a feed may need a password: never print it
+                error = (outcome.error or "").replace(outcome.url, shown)
+                observer.warn(f"{outcome.status} {shown}: {error}")
 
         return poll.ingest(
             engine,
@@ -159,17 +162,31 @@ def diff(engine: Engine, settings: Settings, *, rebuild: bool = False) -> DiffSu
 def deliver_alerts(
     engine: Engine, settings: Settings, observer: Observer = SILENT, *, flush_digests: bool = False
 ) -> DeliverySummary:
-    """Send every due pending alert of the configured channels; a line per alert not delivered."""
+    """Report alert channels failing for a while on the other channels, then send every due pending
+    alert of the configured channels; a line per alert not delivered, per channel down or failing."""
 
     def sent(alert: Alert, error: str | None) -> None:
-        if error:
+        if error and alert.status == AlertStatus.FAILED:
+            observer.warn(f"alert {alert.alert_key} given up on {alert.channel}: {alert.last_error}")
+        elif error:
             observer.warn(f"alert {alert.alert_key} not delivered to {alert.channel}: {error}")
 
-    summary = outbox.deliver_pending(
-        engine, settings, channels_from_settings(settings), on_alert=sent, flush_digests=flush_digests
-    )
+    channels = channels_from_settings(settings)
+    failing = check_channel_health(engine, settings, [channel.name for channel in channels])
+    summary = outbox.deliver_pending(engine, settings, channels, on_alert=sent, flush_digests=flush_digests)
     for name in summary.channels_down:
         observer.warn(f"alert channel {name} is down: its alerts stay pending for the next run")
+    for name in summary.channels_refusing:
+        observer.warn(
+            f"alert channel {name} refused {outbox.REFUSALS_IN_A_ROW} alerts in a row: its other alerts"
+            " wait for the next run (check its URL and credentials)"
+        )
+    for name in failing:
+        observer.warn(
+            f"alert channel {name} has delivered nothing for a while: reported on the other channels"
+        )
+    if summary.given_up:
+        observer.warn(f"{summary.given_up} alerts given up: parley alerts list --failed, parley alerts retry")
     return summary
 
 
@@ -200,6 +217,7 @@ def counts(summary: Summary) -> dict[str, int]:
         return {
             "sent": summary.sent,
             "failed": summary.failed,
+            "given_up": summary.given_up,
             "channels_down": len(summary.channels_down),
             "digests": summary.digests,
         }

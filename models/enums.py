@@ -63,6 +63,7 @@ class ChangeKind(StrEnum):
 class AlertKind(StrEnum):
     POSITION_CHANGE = "position_change"
     FEED_HEALTH = "feed_health"
+    CHANNEL_HEALTH = "channel_health"  # an alert channel that has delivered nothing for a while
 
 
 class AlertStatus(StrEnum):

@@ -117,7 +117,9 @@ class Alert(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     alert_key: Mapped[str] = mapped_column(Text, comment="stable id of the alert, the same on every channel")
-    kind: Mapped[str] = mapped_column(String(16), comment="position_change | feed_health")
+    kind: Mapped[str] = mapped_column(
+        String(16), comment="position_change | feed_health | channel_health"
+    )
     change_id: Mapped[int | None] = mapped_column(
         BigInteger,
         ForeignKey("position_changes.id", ondelete="SET NULL"),
@@ -135,5 +137,8 @@ class Alert(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime] = mapped_column(server_default=func.now())
     failed_at: Mapped[datetime | None] = mapped_column(comment="when it was given up (status failed)")
+    retried_at: Mapped[datetime | None] = mapped_column(
+        comment="when parley alerts retry last put it back to pending"
+    )
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     sent_at: Mapped[datetime | None]

@@ -1,8 +1,10 @@
-"""Feed health alerts: a feed failing many polls in a row, or silent far longer than usual.
+"""Health alerts: a feed failing many polls in a row, or silent far longer than usual; an alert
+channel that has delivered nothing for a while although it had alerts to deliver.
 
-Each condition raises one alert per episode, not one per run: the alert key names the episode (the
-failure streak by the last success before it, the silence by the last poll that brought news), and
-the outbox's unique (alert_key, channel) turns a repeat into nothing.
+Each condition raises one alert per episode, not one per run: the alert key names the episode (a
+feed's failure streak by the last success before it, its silence by the last poll that brought news,
+a channel's failure by its last delivery), and the outbox's unique (alert_key, channel) turns a
+repeat into nothing. A failing channel is reported on the other channels only.
 
 Silence is measured on parley's own clock — polls that brought new items — not on publication
 dates, so a feed that republishes old items or a replayed archive is judged the same way.
@@ -10,23 +12,24 @@ dates, so a feed that republishes old items or a replayed archive is judged the 
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from etl.alerts.messages import AlertText, feed_failing_alert, feed_silent_alert
+from etl.alerts.messages import AlertText, channel_failing_alert, feed_failing_alert, feed_silent_alert
 from etl.alerts.routing import AlertRules, RouteKind
 from etl.settings import Settings
 from models import Alert, Feed, FeedFetch
-from models.enums import AlertKind
+from models.enums import AlertKind, AlertStatus
 
 HISTORY = 20  # polls with news that define a feed's usual rhythm
 
@@ -125,3 +128,79 @@ def check_feed_health(engine: Engine, settings: Settings, channels: Sequence[str
     summary.failing = sum(p.kind == "failing" for p in problems)
     summary.silent = sum(p.kind == "silent" for p in problems)
     return summary
+
+
+# --- alert channels ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChannelProblem:
+    channel: str
+    last_delivery: datetime | None
+    undelivered: int
+    last_error: str | None
+
+
+def find_failing_channels(
+    session: Session, channels: Sequence[str], threshold: timedelta, now: datetime
+) -> list[ChannelProblem]:
+    """The channels among ``channels`` that have delivered nothing for ``threshold`` (or ever) while an
+    alert queued at least ``threshold`` ago was tried on them and not delivered (it is pending with
+    attempts, or was given up since their last delivery)."""
+    problems: list[ChannelProblem] = []
+    for name in channels:
+        last_delivery = session.scalar(
+            select(func.max(Alert.sent_at)).where(Alert.channel == name, Alert.status == AlertStatus.SENT)
+        )
+        if last_delivery is not None and now - last_delivery < threshold:
+            continue
+        given_up = Alert.status == AlertStatus.FAILED
+        if last_delivery is not None:
+            given_up &= Alert.failed_at > last_delivery
+        tried = (
+            Alert.channel == name,
+            Alert.attempts > 0,
+            or_(Alert.status == AlertStatus.PENDING, given_up),
+        )
+        count, oldest = session.execute(select(func.count(), func.min(Alert.created_at)).where(*tried)).one()
+        if not count or oldest > now - threshold:
+            continue
+        last_error = session.scalar(select(Alert.last_error).where(*tried).order_by(Alert.id.desc()).limit(1))
+        problems.append(ChannelProblem(name, last_delivery, count, last_error))
+    return problems
+
+
+def check_channel_health(engine: Engine, settings: Settings, channels: Sequence[str]) -> list[str]:
+    """Queue one alert on each other routed channel for every failing channel not alerted on yet in
+    its episode; the names of the failing channels."""
+    now = datetime.now(UTC)
+    rules = AlertRules.load(settings)
+    threshold = timedelta(hours=settings.alert_channel_failing_hours)
+    with Session(engine) as session, session.begin():
+        problems = find_failing_channels(session, channels, threshold, now)
+        routed = rules.channels_for(
+            kind=RouteKind.CHANNEL_HEALTH, actor=None, issue=None, channels=channels, now=now
+        )
+        rows: list[dict[str, Any]] = []
+        for problem in problems:
+            text = channel_failing_alert(
+                problem.channel, problem.last_delivery, problem.undelivered, problem.last_error, now
+            )
+            episode = f"{problem.last_delivery:%Y%m%dT%H%M%S.%f}" if problem.last_delivery else "never"
+            # the name may be long or not ASCII; the key is an HTTP header value
+            named = hashlib.sha256(problem.channel.encode("utf-8")).hexdigest()[:12]
+            rows.extend(
+                {
+                    "alert_key": f"parley-channel-{named}-failing-{episode}",
+                    "kind": AlertKind.CHANNEL_HEALTH,
+                    "channel": channel,
+                    "subject": text.subject,
+                    "body": text.body,
+                    "payload": text.payload,
+                }
+                for channel in routed
+                if channel != problem.channel
+            )
+        if rows:
+            session.execute(pg_insert(Alert).values(rows).on_conflict_do_nothing())
+    return [problem.channel for problem in problems]

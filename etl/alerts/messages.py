@@ -1,8 +1,12 @@
 """Alert text: every subject, body and payload parley sends is built here, and only here.
 
 A position change (:func:`describe_change`, :func:`change_payload`), a feed failing or silent
-(:func:`feed_failing_alert`, :func:`feed_silent_alert`), and a digest of several alerts
-(:func:`digest_message`).
+(:func:`feed_failing_alert`, :func:`feed_silent_alert`), an alert channel failing
+(:func:`channel_failing_alert`), and a digest of several alerts (:func:`digest_message`).
+
+What an alert carries from outside is made safe here: article links only when they are http(s)
+(:func:`~etl.alerts.redact.web_url`), feed URLs without their password, a feed's last error
+scrubbed of secrets.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from etl.alerts.channels import AlertMessage
+from etl.alerts.redact import scrub_secrets, web_url
+from etl.ingest.urls import without_credentials
 from models import Alert, Feed, PositionChange
 from models.enums import AlertKind, ChangeKind
 
@@ -52,10 +58,11 @@ def describe_change(change: PositionChange, value_type: str) -> tuple[str, str]:
         subject = f"{actor} — {change.issue}: {old} → {new} ({stance})"
     when = f"{change.published_at:%Y-%m-%d}"
     body = f"{subject}, per {change.outlet}, {when}: '{change.new_evidence}'"
-    if change.new_url:
-        body += f"\n{change.new_url}"
+    new_url, old_url = web_url(change.new_url), web_url(change.old_url)
+    if new_url:
+        body += f"\n{new_url}"
     if change.old_evidence:
-        body += f"\nbefore: '{change.old_evidence}'" + (f" {change.old_url}" if change.old_url else "")
+        body += f"\nbefore: '{change.old_evidence}'" + (f" {old_url}" if old_url else "")
     return subject, body
 
 
@@ -66,9 +73,9 @@ def change_payload(change: PositionChange) -> dict[str, Any]:
         "actor": change.actor,
         "issue": change.issue,
         "old": {"value": change.old_value, "stance": change.old_stance, "evidence": change.old_evidence,
-                "url": change.old_url},
+                "url": web_url(change.old_url)},
         "new": {"value": change.new_value, "stance": change.new_stance, "evidence": change.new_evidence,
-                "url": change.new_url},
+                "url": web_url(change.new_url)},
         "outlet": change.outlet,
         "published_at": change.published_at.isoformat(),
         "confirmed": change.confirmed_at is not None,
@@ -81,15 +88,17 @@ def change_payload(change: PositionChange) -> dict[str, Any]:
 def feed_failing_alert(feed: Feed) -> AlertText:
     """A feed that has failed ``feed.consecutive_failures`` polls in a row."""
     failures = feed.consecutive_failures
+    url = without_credentials(feed.url)
+    error = scrub_secrets(feed.last_error) if feed.last_error is not None else None
     return AlertText(
-        f"Feed failing: {feed.title or feed.url} — {failures} polls in a row",
-        f"{feed.url} has failed {failures} polls in a row"
-        f" (last success: {_when(feed.last_success_at)}); last error: {feed.last_error}",
+        f"Feed failing: {feed.title or url} — {failures} polls in a row",
+        f"{url} has failed {failures} polls in a row"
+        f" (last success: {_when(feed.last_success_at)}); last error: {error}",
         {
-            "feed": feed.url,
+            "feed": url,
             "problem": "failing",
             "consecutive_failures": failures,
-            "last_error": feed.last_error,
+            "last_error": error,
             "last_success_at": _iso(feed.last_success_at),
         },
     )
@@ -98,12 +107,13 @@ def feed_failing_alert(feed: Feed) -> AlertText:
 def feed_silent_alert(feed: Feed, last_news: datetime, usual: timedelta, now: datetime) -> AlertText:
     """A feed whose polls succeed but that has brought nothing new since ``last_news``, though it
     usually does every ``usual``."""
+    url = without_credentials(feed.url)
     return AlertText(
-        f"Feed silent: {feed.title or feed.url} — no new items for {_hours(now - last_news)}",
-        f"{feed.url} has brought no new items since {_when(last_news)}; it usually does"
+        f"Feed silent: {feed.title or url} — no new items for {_hours(now - last_news)}",
+        f"{url} has brought no new items since {_when(last_news)}; it usually does"
         f" every {_hours(usual)}. Its polls still succeed: the feed may have moved or stalled.",
         {
-            "feed": feed.url,
+            "feed": url,
             "problem": "silent",
             "last_new_items_at": _iso(last_news),
             "usual_interval_seconds": int(usual.total_seconds()),
@@ -124,6 +134,31 @@ def _hours(span: timedelta) -> str:
     return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"
 
 
+# --- alert channels -------------------------------------------------------------------------------
+
+
+def channel_failing_alert(
+    channel: str, last_delivery: datetime | None, undelivered: int, last_error: str | None, now: datetime
+) -> AlertText:
+    """An alert channel that has delivered nothing since ``last_delivery`` although ``undelivered``
+    of its alerts were tried (sent on the other channels)."""
+    quiet = f"for {_hours(now - last_delivery)}" if last_delivery else "ever"
+    error = scrub_secrets(last_error) if last_error is not None else None
+    return AlertText(
+        f"Alert channel failing: {channel} — nothing delivered {quiet}",
+        f"{channel} has delivered no alert since {_when(last_delivery)}; {undelivered} of its alerts"
+        f" were tried and not delivered; last error: {error}. Alerts given up on it can be sent again"
+        " with parley alerts retry once it works.",
+        {
+            "channel": channel,
+            "problem": "failing",
+            "last_delivery_at": _iso(last_delivery),
+            "undelivered": undelivered,
+            "last_error": error,
+        },
+    )
+
+
 # --- digests ----------------------------------------------------------------------------------------
 
 
@@ -137,10 +172,12 @@ def digest_message(alerts: Sequence[Alert]) -> AlertMessage:
     fingerprint = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:8]
     changes = sum(alert.kind == AlertKind.POSITION_CHANGE for alert in alerts)
     health = sum(alert.kind == AlertKind.FEED_HEALTH for alert in alerts)
+    channels = sum(alert.kind == AlertKind.CHANNEL_HEALTH for alert in alerts)
     counts = [
         _count(changes, "position change"),
         _count(health, "feed health alert"),
-        _count(len(alerts) - changes - health, "other alert"),
+        _count(channels, "channel health alert"),
+        _count(len(alerts) - changes - health - channels, "other alert"),
     ]
     first = min(alert.created_at for alert in alerts).astimezone(UTC)
     last = max(alert.created_at for alert in alerts).astimezone(UTC)

@@ -33,18 +33,19 @@ from pydantic import (
     model_validator,
 )
 
-from etl.alerts.channels import channel_from_url, channels_from_settings, mask_url
+from etl.alerts.channels import channel_from_url, channels_from_settings, mask_url, shown_url
 from etl.seeds import SeedError, load_actors, load_issues, read_yaml, validation_line
 from etl.settings import ConfigError, Settings
 
 
 class RouteKind(StrEnum):
     """The kinds of event a route or a mute names: a position change by its kind
-    (:class:`~models.enums.ChangeKind`), or a feed health problem."""
+    (:class:`~models.enums.ChangeKind`), a feed health problem, or an alert channel failing."""
 
     NEW = "new"
     CHANGE = "change"
     FEED_HEALTH = "feed_health"
+    CHANNEL_HEALTH = "channel_health"
 
 
 ROUTE_KINDS: frozenset[str] = frozenset(RouteKind)
@@ -202,9 +203,9 @@ def _resolve_channel(ref: str, settings: Settings, configured: Sequence[str], wh
 
 
 def _shown(ref: str) -> str:
-    """A channel URL fit for an error message: secrets (a password, a token parameter) masked."""
-    # mask_url rebuilds the URL, which turns console:// into console:, so only use it when needed
-    return mask_url(ref) if "@" in ref or "?" in ref else ref
+    """A channel URL fit for an error message: secrets (a password, a token parameter or path
+    segment) masked."""
+    return shown_url(ref)
 
 
 def _known_keys(seeds_dir: Path) -> tuple[frozenset[str] | None, frozenset[str] | None]:

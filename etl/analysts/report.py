@@ -21,6 +21,9 @@ from markupsafe import Markup
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from etl.alerts.redact import scrub_secrets
+from etl.ingest.urls import without_credentials
+
 REPORT_FILE = "index.html"
 TEMPLATE = "report.html.j2"  # in etl/analysts/templates/
 # actors holding the same value draw on top of each other: dashes keep every line visible
@@ -158,10 +161,23 @@ def render_page(
     *,
     generated: datetime,
 ) -> str:
-    """The page: the charts, then the change events and feed health rows as the views return them."""
+    """The page: the charts, then the change events and feed health rows as the views return them,
+    a feed's URL without its password."""
     return _TEMPLATES.get_template(TEMPLATE).render(
-        charts=charts, changes=changes, feeds=feeds, generated=generated
+        charts=charts, changes=changes, feeds=[_shown_feed(f) for f in feeds], generated=generated
     )
+
+
+def _shown_feed(row: dict[str, Any]) -> dict[str, Any]:
+    """A feed health row with its URL (and the label, which is the URL when the feed has no title)
+    as parley shows feed URLs, any password as ``****``; its last error scrubbed of secrets."""
+    shown = dict(row)
+    for key in ("url", "feed"):
+        if isinstance(shown.get(key), str):
+            shown[key] = without_credentials(shown[key])
+    if isinstance(shown.get("last_error"), str):
+        shown["last_error"] = scrub_secrets(shown["last_error"], limit=400)
+    return shown
 
 
 def _is_web_url(url: object) -> bool:

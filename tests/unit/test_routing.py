@@ -121,7 +121,8 @@ def test_an_unknown_alert_kind_is_a_programming_error(tmp_path: Path) -> None:
         ),
         (
             f'routes:\n  - channel: "{WEBHOOK}"\n    kinds: [changes]\n',
-            f"routes entry #1 ({WEBHOOK_NAME}) field 'kinds' item #1: Input should be 'new', 'change' or",
+            f"routes entry #1 ({WEBHOOK_NAME}) field 'kinds' item #1: Input should be 'new', 'change',"
+            " 'feed_health' or",
         ),
         (
             "routes:\n  - channel: console://\n    actor: [israel]\n",

@@ -2,8 +2,9 @@
 
 This package owns the meaning of the URLs in ``PARLEY_ALERT_URLS`` (:mod:`.urls`). It sends; it does
 not decide what to send, when to retry or whether a message was already delivered — the outbox
-(:mod:`etl.alerts.outbox`) does. A channel's :attr:`Channel.name` is its URL with secrets masked,
-stable across runs; a message's ``alert_id`` is what receivers dedupe on.
+(:mod:`etl.alerts.outbox`) does. A channel's :attr:`Channel.name` is its URL with secrets masked
+(a password, secret-looking query values and path segments), stable across runs; a message's
+``alert_id`` is what receivers dedupe on.
 
 Schemes, each in a module of its own:
 
@@ -29,7 +30,7 @@ from etl.alerts.channels.base import AlertMessage, Channel, ChannelError
 from etl.alerts.channels.console import ConsoleChannel
 from etl.alerts.channels.jsonl import JsonlChannel
 from etl.alerts.channels.smtp import SmtpChannel
-from etl.alerts.channels.urls import channel_from_url, channels_from_settings, mask_url
+from etl.alerts.channels.urls import channel_from_url, channels_from_settings, mask_url, shown_url
 from etl.alerts.channels.webhook import WebhookChannel, webhook_signature
 
 __all__ = [
@@ -44,5 +45,6 @@ __all__ = [
     "channel_from_url",
     "channels_from_settings",
     "mask_url",
+    "shown_url",
     "webhook_signature",
 ]

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from etl.errors import one_line
+from etl.alerts.redact import scrub_secrets
 
 # An alert id travels in HTTP and e-mail headers: printable ASCII without spaces.
 _ALERT_ID = re.compile(r"[!-~]{1,200}")
@@ -57,7 +57,8 @@ class AlertMessage:
 
 
 class ChannelError(Exception):
-    """A delivery that failed. ``str()`` is one line.
+    """A delivery that failed. ``str()`` is one line, cut short and scrubbed of anything that looks
+    like a secret (:func:`~etl.alerts.redact.scrub_secrets`): it is stored and printed.
 
     ``retryable`` is True when the same message may go through later unchanged (connection refused,
     timeout, HTTP 5xx/408/429, SMTP 4xx, disk full); False when someone has to change something first
@@ -66,7 +67,7 @@ class ChannelError(Exception):
     """
 
     def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
-        super().__init__(one_line(message))
+        super().__init__(scrub_secrets(message))
         self.retryable = retryable
         self.retry_after = retry_after
 

@@ -25,26 +25,78 @@ _BUILDERS: dict[str, Callable[[str, str, Settings], Channel]] = {
 _SECRET_PARAM = re.compile(r"pass|secret|token|key|auth|sig|cred|session", re.IGNORECASE)
 
 
-def mask_url(url: str) -> str:
-    """``url`` with its password and secret-looking query values (token, key, secret, …) as ``****``.
+# A path segment that looks like a token (``/services/T000/B000/XXXXSECRET``, a Discord webhook's key):
+# eight or more token characters that are not a lowercase name such as ``hooks`` or ``incoming-webhook``.
+_TOKEN_SEGMENT = re.compile(r"[A-Za-z0-9_\-]{8,}")
+_NAME_SEGMENT = re.compile(r"[a-z]+(?:[-_][a-z]+)*")
 
-    Tokens inside a webhook's path (``/services/T000/B000/XXXX``) are not recognised; keep them in a
-    query parameter or accept that the path is shown.
-    """
+
+def mask_url(url: str) -> str:
+    """``url`` with its password, secret-looking query values (token, key, secret, …) and
+    token-looking path segments as ``****``; ``scheme://…`` when the URL does not split where it
+    should (a ``/``, ``?``, ``#`` or ``@`` in its password), so no piece of the password shows."""
+    return _masked(url)[0]
+
+
+def shown_url(url: str) -> str:
+    """``url`` as given when it holds nothing to mask, else :func:`mask_url`'s form."""
+    masked, hidden = _masked(url)
+    return masked if hidden else url
+
+
+def _masked(url: str) -> tuple[str, bool]:
+    """The masked URL, and whether anything was hidden."""
+    hidden_all = url.partition("://")[0] + "://…" if "://" in url else url.partition(":")[0] + "://…"
     try:
         parts = urlsplit(url)
     except ValueError:
-        return url.partition(":")[0] + "://…"
+        return hidden_all, True
+    if misparsed(url):
+        return hidden_all, True
+    hidden = False
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, _, hostport = netloc.rpartition("@")
         user, colon, _password = userinfo.partition(":")
         netloc = f"{user}:****@{hostport}" if colon else f"{user}@{hostport}"
+        hidden = hidden or bool(colon)
+    segments = []
+    for segment in parts.path.split("/"):
+        secret = _looks_like_token(segment)
+        segments.append("****" if secret else segment)
+        hidden = hidden or secret
     pieces = []
     for piece in parts.query.split("&") if parts.query else []:
         key, eq, _value = piece.partition("=")
-        pieces.append(f"{key}=****" if eq and _SECRET_PARAM.search(unquote(key)) else piece)
-    return urlunsplit((parts.scheme, netloc, parts.path, "&".join(pieces), parts.fragment))
+        secret = bool(eq and _SECRET_PARAM.search(unquote(key)))
+        pieces.append(f"{key}=****" if secret else piece)
+        hidden = hidden or secret
+    masked = urlunsplit((parts.scheme, netloc, "/".join(segments), "&".join(pieces), parts.fragment))
+    return masked, hidden
+
+
+def _looks_like_token(segment: str) -> bool:
+    text = unquote(segment)
+    return bool(_TOKEN_SEGMENT.fullmatch(text)) and not _NAME_SEGMENT.fullmatch(text)
+
+
+def misparsed(url: str) -> bool:
+    """Whether ``url`` holds an ``@`` that did not end its user and password: a ``/``, ``?``, ``#`` or
+    ``@`` in the password, not percent-encoded, moved the split and the password with it."""
+    if "@" not in url:
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return True
+    if "@" in parts.netloc:
+        return False
+    try:
+        parts.port  # noqa: B018 - parses the port, raising ValueError when it is not a number
+    except ValueError:
+        return True
+    keys = (piece.partition("=")[0] for piece in parts.query.split("&"))
+    return "@" in parts.path or "@" in parts.fragment or any("@" in key for key in keys)
 
 
 def channel_from_url(url: str, settings: Settings) -> Channel:
@@ -64,10 +116,16 @@ def channel_from_url(url: str, settings: Settings) -> Channel:
         if scheme.lower().startswith("webhook"):
             raise ConfigError(f"bad alert URL {masked}: a webhook is webhook+http:// or webhook+https://")
         return apprise.from_url(url)  # Apprise URLs are not always RFC 3986 (tgram://bot:token/chat)
+    if misparsed(url):
+        raise ConfigError(
+            f"bad alert URL {masked}: its user or password holds a '/', '?', '#' or '@';"
+            " percent-encode them (%2F, %3F, %23, %40)"
+        )
     try:
         urlsplit(url).port  # noqa: B018 - parses the port, raising ValueError when it is not a number
-    except ValueError as exc:
-        raise ConfigError(f"bad alert URL {masked}: {exc}") from exc
+    except ValueError:
+        # the error would quote the port, which may be a piece of the password
+        raise ConfigError(f"bad alert URL {masked}: the port is not a number from 0 to 65535") from None
     return build(url, masked, settings)
 
 

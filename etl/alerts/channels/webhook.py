@@ -120,7 +120,8 @@ def from_url(url: str, masked: str, settings: Settings) -> WebhookChannel:
     try:
         parsed = httpx.URL(target)
     except httpx.InvalidURL as exc:
-        raise ConfigError(f"bad alert URL {masked}: {exc}") from exc
+        # only the kind of fault ("Invalid port"): the rest quotes the URL, password pieces included
+        raise ConfigError(f"bad alert URL {masked}: {str(exc).partition(':')[0]}") from None
     if not parsed.host:
         raise ConfigError(f"bad alert URL {masked}: the webhook URL has no host")
     if settings.webhook_secret is None or not settings.webhook_secret.get_secret_value():
