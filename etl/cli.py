@@ -28,7 +28,7 @@ from etl.alerts import messages, outbox
 from etl.analysts import role as analysts
 from etl.errors import UserError, first_line
 from etl.extract import store as claims
-from etl.ingest.urls import check_feed_url
+from etl.ingest.urls import check_feed_url, without_credentials
 from etl.ledger import queries as ledger
 from etl.seeds import FeedSeed
 from etl.settings import ConfigError, Settings, load_settings
@@ -179,7 +179,8 @@ def feeds_add(
     feed = FeedSeed(url=check_feed_url(url), title=title, tags=tag or [])
     with database(load_settings()) as engine:
         added = catalog.add_feeds(engine, [feed])
-    out.print(f"{'added' if added else 'already registered (tags merged)'}: {feed.url}")
+    shown = without_credentials(feed.url)  # stored whole (it is how the feed is fetched), never printed
+    out.print(f"{'added' if added else 'already registered (tags merged)'}: {shown}")
 
 
 @feeds_app.command("import")
