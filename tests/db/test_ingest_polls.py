@@ -1,14 +1,19 @@
 """etl.ingest.poll.ingest against PostgreSQL: how polls are recorded (a tick of 304s is one commit, not
-one per feed; failures and feeds without validators recorded in that batch keep their promises).
+one per feed; failures and feeds without validators recorded in that batch keep their promises), and
+what a poll of a feed longer than ``max_entries_per_poll`` stores and records.
 
 Real PostgreSQL (the session's test database, emptied) and real HTTP on loopback.
 """
 
 from __future__ import annotations
 
+import email.utils
 import socket
+import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import event, func, select, update
@@ -205,3 +210,67 @@ def test_a_tick_of_chosen_feeds_records_their_polls_only(
     assert [(o.feed_id, o.status) for o in summary.outcomes] == [(chosen, "not_modified")]
     assert [p.status for p in fetch_rows(clean_db, urls[0])] == ["ok", "not_modified"]
     assert [p.status for p in fetch_rows(clean_db, urls[1])] == ["ok"]
+
+
+# --- a feed longer than a poll reads (issue 16, item 8) ---------------------------------------------
+
+
+@contextmanager
+def serve_body(body: bytes) -> Iterator[str]:
+    """``body`` as an RSS feed on a loopback port, at the URL yielded."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/huge.xml"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_huge_feed_stores_only_its_newest_entries_and_records_how_many_it_skipped(
+    clean_db: Engine, quick: Settings
+) -> None:
+    served, limit = 20_000, 50
+    start = datetime(2023, 11, 1, tzinfo=UTC)
+    # dates in a scrambled order, so that the newest are not simply the first in the document
+    minutes = [(n * 7919) % served for n in range(served)]
+    items = "".join(
+        f"<item><guid isPermaLink='false'>g{n}</guid><title>story {n}</title>"
+        f"<pubDate>{email.utils.format_datetime(start + timedelta(minutes=m))}</pubDate></item>"
+        for n, m in enumerate(minutes)
+    )
+    body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Huge</title>{items}</channel></rss>'
+    newest = {f"g{n}" for n, m in enumerate(minutes) if m >= served - limit}
+    capped = quick.with_changes(max_entries_per_poll=limit)
+    note = f"{served - limit} older entries skipped: a poll reads the newest {limit}"
+
+    with serve_body(body.encode()) as url:
+        add_feeds(clean_db, [FeedSeed(url=url)])
+        first = ingest(clean_db, capped, poll_all=True)
+        again = ingest(clean_db, capped, poll_all=True)
+
+    [outcome] = first.outcomes
+    assert (outcome.status, outcome.entries, outcome.new_items) == ("partial", served, limit)
+    assert outcome.error is not None and outcome.error.startswith(note)
+    assert [(o.status, o.entries, o.new_items) for o in again.outcomes] == [("partial", served, 0)]
+    with Session(clean_db) as session:
+        assert set(session.scalars(select(Article.guid))) == newest
+    polls = fetch_rows(clean_db, url)
+    assert [(p.status, p.entries, p.new_items) for p in polls] == [
+        ("partial", served, limit),
+        ("partial", served, 0),
+    ]
+    assert all(p.error == outcome.error for p in polls)
+    assert feed_row(clean_db, url).last_error == outcome.error

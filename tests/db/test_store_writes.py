@@ -8,12 +8,13 @@ Real PostgreSQL (the session's test database, emptied); every write is done twic
 
 from __future__ import annotations
 
-from concurrent.futures import Future
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, event, false, insert, select
+from sqlalchemy import delete, event, false, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -447,6 +448,52 @@ def test_claims_stored_meanwhile_are_upserted_not_duplicated(
     assert claims(ledger_db) == [(*before[:5], "demands", VERSION)]
 
 
+def waiting_for_a_lock(engine: Engine) -> int:
+    """How many sessions of the test database are waiting for a lock right now."""
+    with engine.connect() as conn:
+        return int(
+            conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+            or 0
+        )
+
+
+def test_two_runs_writing_one_batch_at_once_store_each_mention_once(ledger_db: Engine) -> None:
+    a, b = stored_articles(ledger_db, 2)
+    results = [
+        ArticleResult(
+            claims=[claim("hamas", "ceasefire_duration", 60)],
+            mentions=[Mention("hamas", 0, 5, "Hamas"), Mention("israel", 10, 16, "Israel")],
+        ),
+        ArticleResult(mentions=[Mention("qatar", 0, 5, "Qatar")]),
+    ]
+    # the first run has written the batch and not committed yet when the second writes it too: the
+    # second waits on the first's rows, then finds them stored (as three concurrent `parley run`s did)
+    with ThreadPoolExecutor(1) as pool, Session(ledger_db) as first:
+        with first.begin():
+            store_results(first, [a, b], results, VERSION)
+            second = pool.submit(write, ledger_db, [a, b], results)
+            deadline = time.monotonic() + 30
+            while not waiting_for_a_lock(ledger_db):
+                assert time.monotonic() < deadline and not second.done(), second
+                time.sleep(0.05)
+        second.result(timeout=30)
+
+    assert mentions(ledger_db) == [
+        (a, "hamas", 0, 5, "Hamas", VERSION),
+        (a, "israel", 10, 16, "Israel", VERSION),
+        (b, "qatar", 0, 5, "Qatar", VERSION),
+    ]
+    assert [row[1:] for row in claims(ledger_db)] == [
+        (a, "hamas", "ceasefire_duration", "60", "proposes", VERSION)
+    ]
+    assert marks(ledger_db) == {(a, VERSION): (1, 2, None), (b, VERSION): (0, 1, None)}
+
+
 def test_text_is_copied_exactly(ledger_db: Engine) -> None:
     (a,) = stored_articles(ledger_db, 1)
     awkward = "tab \t newline \n return \r backslash \\ literal \\N quote ' \" ünï 🙂"
@@ -466,7 +513,7 @@ def test_text_is_copied_exactly(ledger_db: Engine) -> None:
         assert session.scalars(select(ClaimRow.value_number)).all() == [60]
 
 
-def test_a_refused_copy_is_reported_like_any_statement(ledger_db: Engine) -> None:
+def test_a_refused_write_is_reported_like_any_statement(ledger_db: Engine) -> None:
     (a,) = stored_articles(ledger_db, 1)
     unknown_actor = [ArticleResult(mentions=[Mention("nobody-known", 0, 6, "Nobody")])]
 
