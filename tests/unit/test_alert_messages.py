@@ -6,8 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from etl.alerts.messages import digest_message, feed_failing_alert, feed_silent_alert
-from models import Alert, Feed
+from etl.alerts.messages import (
+    change_payload,
+    channel_failing_alert,
+    describe_change,
+    digest_message,
+    feed_failing_alert,
+    feed_silent_alert,
+)
+from models import Alert, Feed, PositionChange
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 
@@ -120,3 +127,70 @@ def test_a_digest_counts_its_alerts_by_kind_and_is_named_by_its_rows(
         "alert_ids": [a.alert_key for a in alerts],
     }
     assert digest_message(list(reversed(alerts))).alert_id == alert_id  # the rows, not their order
+
+
+# --- what leaves parley -----------------------------------------------------------------------------
+
+
+def a_change(new_url: str | None, old_url: str | None) -> PositionChange:
+    return PositionChange(
+        id=7, kind="change", actor="israel", issue="ceasefire_duration", old_value="5", old_stance="proposes",
+        new_value="7", new_stance="proposes", old_evidence="a five-day pause", old_url=old_url,
+        new_evidence="a seven-day pause", new_url=new_url, outlet="Wire",
+        published_at=datetime(2026, 12, 1, 9, 0, tzinfo=UTC), confirmed_at=None,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "hostile", ["javascript:alert(1)", "JAVASCRIPT:alert(1)", "data:text/html,x", "ftp://x/y"]
+)
+def test_a_change_alert_carries_only_http_links_in_body_and_payload(hostile: str) -> None:
+    change = a_change(new_url=hostile, old_url="https://wire.example/before")
+    _subject, body = describe_change(change, "days")
+    payload = change_payload(change)
+    assert hostile not in body and hostile not in str(payload)
+    assert payload["new"]["url"] is None and payload["old"]["url"] == "https://wire.example/before"
+    assert body.endswith("before: 'a five-day pause' https://wire.example/before")
+
+    _subject, both = describe_change(a_change(new_url="https://wire.example/now", old_url=hostile), "days")
+    assert "\nhttps://wire.example/now\n" in both and both.endswith("before: 'a five-day pause'")
+    assert change_payload(a_change(None, hostile))["old"]["url"] is None
+
+
+def test_feed_health_alerts_show_a_feed_url_without_its_password() -> None:
+    feed = Feed(
+        url="http://reader:pw-s3cret@wire.example/rss", title=None, consecutive_failures=3,
+        last_error="HTTP 401 for http://reader:pw-s3cret@wire.example/rss?token=abc123",
+    )  # fmt: skip
+    failing = feed_failing_alert(feed)
+    silent = feed_silent_alert(feed, NOW - timedelta(days=3), timedelta(hours=2), NOW)
+    for text in (failing, silent):
+        assert "pw-s3cret" not in str(text) and "abc123" not in str(text)
+        assert text.payload["feed"] == "http://reader:****@wire.example/rss"
+    assert failing.subject == "Feed failing: http://reader:****@wire.example/rss — 3 polls in a row"
+
+
+def test_a_failing_channel_alert_names_the_channel_its_quiet_and_last_error() -> None:
+    subject, body, payload = channel_failing_alert(
+        "webhook+https://hooks.example/services/T000/B000/****",
+        NOW - timedelta(hours=5),
+        4,
+        "webhook answered HTTP 503: token=abc123",
+        NOW,
+    )
+    assert subject == (
+        "Alert channel failing: webhook+https://hooks.example/services/T000/B000/**** — nothing delivered"
+        " for 5.0 hours"
+    )
+    assert body.startswith(
+        "webhook+https://hooks.example/services/T000/B000/**** has delivered no alert since"
+        " 2026-12-03 07:00 UTC; 4 of its alerts were tried and not delivered;"
+        " last error: webhook answered HTTP 503: token=****."
+    )
+    assert payload == {
+        "channel": "webhook+https://hooks.example/services/T000/B000/****",
+        "problem": "failing",
+        "last_delivery_at": "2026-12-03T07:00:00+00:00",
+        "undelivered": 4,
+        "last_error": "webhook answered HTTP 503: token=****",
+    }

@@ -123,3 +123,26 @@ def test_charts_go_in_as_plotly_wrote_them_in_order() -> None:
         '<div id="chart-b">',
     ]
     assert "No positions recorded yet" not in page
+
+
+def test_a_feed_url_with_a_password_is_shown_without_it() -> None:
+    hidden = "http://reader:pw-s3cret@outlet.example/rss"
+    page = render_page(
+        [],
+        [],
+        [
+            feed(url=hidden, feed=hidden),
+            feed(
+                url="http://bob:hunter2@wire.example/rss",
+                feed="Wire",
+                last_error="HTTP 401: password=hunter2",
+            ),
+        ],
+        generated=GENERATED,
+    )
+    assert "pw-s3cret" not in page and "hunter2" not in page
+    hrefs = re.findall(r'<a href="([^"]*)">([^<]*)</a>', page)
+    assert hrefs == [
+        ("http://reader:****@outlet.example/rss", "http://reader:****@outlet.example/rss"),
+        ("http://bob:****@wire.example/rss", "Wire"),
+    ]
