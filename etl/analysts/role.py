@@ -27,16 +27,24 @@ ones created later *by the same user that runs this function* (normally the one 
 
 from __future__ import annotations
 
+import random
 import re
+import time
 from dataclasses import dataclass
 
 from psycopg2.extensions import encrypt_password
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from etl.errors import UserError
 
 ANALYST_ROLE = "parley_analyst"
+# Grants in different databases at once may change one row of a cluster-wide catalog (a database's
+# ACL, a role), and a database may be dropped while its CONNECT is revoked: PostgreSQL refuses the
+# change ("tuple concurrently updated/deleted", or no such database), and it is tried again.
+_ATTEMPTS = 5
+_DATABASE_GONE = "3D000"  # SQLSTATE invalid_catalog_name
 _ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _DURATION = re.compile(r"\d+\s*(us|ms|s|min|h|d)?")
 
@@ -93,8 +101,29 @@ def grant_analyst(
         raise AnalystRoleError("the analyst password is empty")
     if connection_limit < 1:
         raise AnalystRoleError(f"connection limit {connection_limit} must be at least 1")
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            return _grant(
+                engine, password, role, statement_timeout, idle_in_transaction_timeout, connection_limit
+            )
+        except DBAPIError as exc:
+            if not _raced(exc) or attempt == _ATTEMPTS:
+                raise
+            time.sleep(random.uniform(0.05, 0.2) * attempt)
+    raise AssertionError("unreachable")
+
+
+def _grant(
+    engine: Engine,
+    password: str,
+    role: str,
+    statement_timeout: str,
+    idle_in_transaction_timeout: str,
+    connection_limit: int,
+) -> AnalystGrant:
     with engine.begin() as conn:
-        # roles are cluster-wide: serialise concurrent grants so CREATE ROLE cannot race
+        # serialises the grants of this database; those of others may race on the cluster-wide
+        # catalogs (roles, databases), which grant_analyst retries
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('parley.grant_analyst'))"))
         exists = bool(conn.scalar(text("SELECT count(*) FROM pg_roles WHERE rolname = :r"), {"r": role}))
         database = str(conn.scalar(text("SELECT current_database()")))
@@ -134,13 +163,20 @@ def drop_analyst(engine: Engine, role: str = ANALYST_ROLE) -> bool:
     Returns whether the role was dropped (False when it did not exist)."""
     if not _ROLE_NAME.fullmatch(role):
         raise AnalystRoleError(f"role name {role!r} must be lower-case letters, digits and underscores")
-    with engine.begin() as conn:
-        if not conn.scalar(text("SELECT count(*) FROM pg_roles WHERE rolname = :r"), {"r": role}):
-            return False
-        # DROP OWNED revokes its grants and default privileges here; the role owns nothing
-        conn.execute(text(f"DROP OWNED BY {role}"))
-        conn.execute(text(f"DROP ROLE {role}"))
-    return True
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            with engine.begin() as conn:
+                if not conn.scalar(text("SELECT count(*) FROM pg_roles WHERE rolname = :r"), {"r": role}):
+                    return False
+                # DROP OWNED revokes its grants and default privileges here; the role owns nothing
+                conn.execute(text(f"DROP OWNED BY {role}"))
+                conn.execute(text(f"DROP ROLE {role}"))
+            return True
+        except DBAPIError as exc:
+            if not _raced(exc) or attempt == _ATTEMPTS:
+                raise
+            time.sleep(random.uniform(0.05, 0.2) * attempt)
+    raise AssertionError("unreachable")
 
 
 # Every large-object function of PostgreSQL: lo_from_bytea, lo_create, lo_put … write even in a
@@ -215,6 +251,12 @@ def _scram_verifier(conn: Connection, role: str, password: str) -> str:
         raise AnalystRoleError(
             "grant-analyst needs the psycopg2 driver (postgresql+psycopg2:// in PARLEY_DATABASE_URL)"
         ) from exc
+
+
+def _raced(exc: DBAPIError) -> bool:
+    """Whether the grant lost a race with another session over the cluster's catalogs."""
+    pgcode = getattr(exc.orig, "pgcode", None)
+    return pgcode == _DATABASE_GONE or (pgcode == "XX000" and "tuple concurrently" in str(exc.orig))
 
 
 def _names(databases: tuple[str, ...]) -> str:

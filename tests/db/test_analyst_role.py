@@ -5,6 +5,7 @@ Roles are cluster-wide, so each test module uses role names unique to the run an
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,12 +14,15 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, InternalError, OperationalError, ProgrammingError
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from etl import db
+from etl import db, locks
 from etl.analysts.role import AnalystRoleError, drop_analyst, grant_analyst
-from tests.conftest import cli_env_for, run_parley
-from tests.db.conftest import VIEWS
+from etl.ledger.store import apply_claims
+from etl.settings import Settings
+from tests.conftest import ADMIN_URL, cli_env_for, run_parley
+from tests.db.conftest import VERSION, VIEWS, day, state
 
 PASSWORD = "s3cret-'quoted'-%s"
 
@@ -232,3 +236,134 @@ def test_the_cli_grants_then_revokes_the_role_and_a_second_revoke_says_it_is_gon
     assert not role_exists(engine, role)
     again = run_parley("db", "revoke-analyst", "--role", role, env=env)
     assert (again.returncode, again.stdout.strip()) == (0, f"role {role} did not exist")
+
+
+# --- what the privileges stop, whatever the session's settings ------------------------------------
+
+LARGE_OBJECTS = {
+    "lo_from_bytea": "SELECT lo_from_bytea(0, 'x')",
+    "lo_create": "SELECT lo_create(0)",
+    "lo_creat": "SELECT lo_creat(-1)",
+    "lo_put": "SELECT lo_put(1, 0, 'x')",
+}
+
+
+@pytest.mark.parametrize("read_only", ["on", "off"])
+@pytest.mark.parametrize("statement", LARGE_OBJECTS.values(), ids=LARGE_OBJECTS.keys())
+def test_analyst_cannot_create_or_write_large_objects(
+    analyst: tuple[str, Engine], statement: str, read_only: str
+) -> None:
+    """Large objects are written even in a read-only transaction: EXECUTE on them is revoked."""
+    with analyst[1].connect() as conn:
+        conn.execute(text(f"SET default_transaction_read_only = {read_only}"))
+        conn.commit()
+        with pytest.raises(ProgrammingError, match="permission denied for function lo_"):
+            conn.execute(text(statement))
+
+
+@pytest.mark.parametrize(
+    ("read_only", "refusal"),
+    [("on", "read-only transaction"), ("off", "permission denied to create temporary tables")],
+)
+def test_analyst_cannot_create_temporary_tables(
+    analyst: tuple[str, Engine], read_only: str, refusal: str
+) -> None:
+    with analyst[1].connect() as conn:
+        conn.execute(text(f"SET default_transaction_read_only = {read_only}"))
+        conn.commit()
+        with pytest.raises(DBAPIError, match=refusal):
+            conn.execute(text("CREATE TEMPORARY TABLE scratch (id int)"))
+
+
+def test_the_pipeline_role_keeps_temporary_tables(engine: Engine, analyst: tuple[str, Engine]) -> None:
+    with engine.connect() as conn:
+        owner = conn.scalar(text("SELECT tableowner FROM pg_tables WHERE tablename = 'alembic_version'"))
+        assert conn.scalar(
+            text("SELECT has_database_privilege(:r, current_database(), 'TEMPORARY')"), {"r": owner}
+        )
+        assert not conn.scalar(
+            text("SELECT has_database_privilege(:r, current_database(), 'TEMPORARY')"), {"r": analyst[0]}
+        )
+
+
+@pytest.mark.parametrize("mode", ["UPDATE", "NO KEY UPDATE", "SHARE", "KEY SHARE"])
+def test_analyst_cannot_lock_the_pipeline_locks(
+    engine: Engine, analyst: tuple[str, Engine], mode: str
+) -> None:
+    """Any row lock on them, even a shared one, would make the pipeline's FOR UPDATE wait."""
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO pipeline_locks VALUES ('ledger') ON CONFLICT DO NOTHING"))
+    with analyst[1].connect() as conn:
+        conn.execute(text("SET default_transaction_read_only = off"))
+        conn.commit()
+        assert conn.scalar(text("SELECT count(*) FROM pipeline_locks WHERE name = 'ledger'")) == 1
+        with pytest.raises(ProgrammingError, match="permission denied for table pipeline_locks"):
+            conn.execute(text(f"SELECT name FROM pipeline_locks WHERE name = 'ledger' FOR {mode}"))
+
+
+def test_an_analyst_holding_every_lock_it_can_does_not_stall_the_ledger(
+    ledger_db: Engine, settings: Settings, analyst: tuple[str, Engine]
+) -> None:
+    """The old advisory key, a table lock and an open transaction reading the lock rows: diff goes on."""
+    state(ledger_db, "israel", "ceasefire_duration", "42", "proposes", day(1))
+    with Session(ledger_db) as session, session.begin():
+        locks.hold(session, locks.LEDGER, timeout=5)  # the row exists (tests empty the tables)
+    done: list[int] = []
+    with analyst[1].connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(x'6C6564676572'::bigint)"))  # the former ledger key
+        conn.execute(text("LOCK TABLE pipeline_locks IN ACCESS SHARE MODE"))
+        conn.execute(text("SELECT * FROM pipeline_locks"))
+        writer = threading.Thread(
+            target=lambda: done.append(
+                apply_claims(
+                    ledger_db, settings.with_changes(lock_timeout_seconds=5), [], version=VERSION
+                ).claims
+            )
+        )
+        writer.start()
+        writer.join(20)
+        assert done == [1]
+
+
+def test_analyst_cannot_connect_to_another_database(engine: Engine, database_url: str) -> None:
+    other = f"parley_other_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{other}"'))
+    role = unique_role()
+    try:
+        grant = grant_analyst(engine, PASSWORD, role=role)
+        assert other in grant.closed and other in grant.line()
+        elsewhere = make_url(database_url).set(database=other).render_as_string(hide_password=False)
+        with pytest.raises(OperationalError, match=f'permission denied for database "{other}"'):
+            connect_as(elsewhere, role).connect()
+        with connect_as(database_url, role).connect() as conn:
+            assert conn.scalar(text("SELECT current_database()")) == make_url(database_url).database
+    finally:
+        drop_analyst(engine, role)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{other}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_analyst_sessions_are_capped_by_a_limit_it_cannot_raise(engine: Engine, database_url: str) -> None:
+    """The role may SET statement_timeout = 0 (PostgreSQL lets any role); what bounds its share of the
+    server is its connection limit, which only an administrator can change."""
+    role = unique_role()
+    try:
+        grant_analyst(engine, PASSWORD, role=role, connection_limit=2)
+        as_role = connect_as(database_url, role)
+        with as_role.connect() as first, as_role.connect():
+            with pytest.raises(OperationalError, match="too many connections for role"):
+                as_role.connect()
+            first.execute(text("SET default_transaction_read_only = off"))
+            first.commit()
+            with pytest.raises(ProgrammingError, match="permission denied"):
+                first.execute(text(f"ALTER ROLE {role} CONNECTION LIMIT -1"))
+    finally:
+        drop_analyst(engine, role)
+
+
+def test_a_connection_limit_below_one_is_refused(engine: Engine) -> None:
+    with pytest.raises(AnalystRoleError, match="connection limit"):
+        grant_analyst(engine, PASSWORD, role=unique_role(), connection_limit=0)
