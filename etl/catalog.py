@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from etl.errors import UserError
-from etl.ingest.urls import UrlError, check_feed_url
+from etl.ingest.urls import UrlError, check_feed_url, without_credentials
 from etl.seeds import FeedSeed, SeedError, load_actors, load_feeds, load_issues
 from models import Actor, Article, Feed, Issue
 
@@ -86,7 +86,8 @@ def _read_opml(path: Path, raw: bytes, tags: Sequence[str]) -> list[FeedSeed]:
         try:
             url = check_feed_url(url)
         except UrlError as exc:
-            raise FeedListError(f"{path}: outline {outline.get('text') or url!r}: {exc}") from exc
+            name = outline.get("text") or without_credentials(url)
+            raise FeedListError(f"{path}: outline {name!r}: {exc}") from exc
         text = outline.get("text")
         title = outline.get("title") or (text if text and text != url else None)
         category = [c.strip() for c in (outline.get("category") or "").split(",") if c.strip()]

@@ -145,6 +145,20 @@ def test_opml_with_a_bad_feed_url_names_the_outline(tmp_path: Path) -> None:
     assert str(path) in str(caught.value)
 
 
+@pytest.mark.parametrize("bad_url", ["http://alice:s3cret@x.example/a&#10;b", "http://alice:s3cret@x.example/a&#9;b&#13;"])
+def test_opml_with_a_control_character_in_a_url_is_refused_without_its_password(
+    tmp_path: Path, bad_url: str
+) -> None:
+    path = tmp_path / "reader.opml"
+    untitled = OPML.replace('text="Untitled" ', "")
+    path.write_text(untitled.replace("http://other.example.org/feed.xml", bad_url), "utf-8")
+    with pytest.raises(FeedListError, match="control character") as caught:
+        read_feed_list(path)
+    message = str(caught.value)
+    assert "alice:****@x.example" in message and "s3cret" not in message
+    assert not any(ch in message for ch in "\n\t\r")
+
+
 def test_a_broken_opml_file_is_a_feed_list_error(tmp_path: Path) -> None:
     path = tmp_path / "reader.opml"
     path.write_text(OPML[: len(OPML) // 2], encoding="utf-8")

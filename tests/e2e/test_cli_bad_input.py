@@ -136,3 +136,25 @@ def test_eval_with_gold_and_items_swapped_exits_1_instead_of_scoring_zero(
     items = write_lines(tmp_path / "items.jsonl", [item_line("a", "Hamas terms", "Hamas wants guarantees.")])
     line = error_line(run_parley("eval", str(items), str(gold), env=cli_env))
     assert f'{items}: line 1: no "claims" list (is this an item file?)' in line
+
+
+# --- feed URLs -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://news.example.com/a\rb", r"'\r'"),
+        ("http://news.example.com/a\nb", r"'\n'"),
+        ("http://news.example.com/a\tb", r"'\t'"),
+        ("http://news.example.com/\x1b[2Jfeed", r"'\x1b'"),
+        ("http://alice:s3cret@news.example.com/\x1b]0;title\x07", r"'\x1b'"),
+    ],
+)
+def test_feeds_add_refuses_a_url_with_a_control_character_in_one_escaped_line(
+    clean_db: Engine, cli_env: dict[str, str], url: str, shown: str
+) -> None:
+    line = error_line(run_parley("feeds", "add", url, env=cli_env))
+    assert f"URL contains control character {shown}" in line
+    assert "s3cret" not in line
+    assert count(clean_db, Feed) == 0
