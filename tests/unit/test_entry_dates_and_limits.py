@@ -135,3 +135,39 @@ def test_parse_feed_says_how_many_items_the_document_held() -> None:
     assert parsed.served == 1000 and len(parsed.entries) == 10
     # the 28th is the latest day, 35 items have it: the first ten of them in the document
     assert [e.id for e in parsed.entries] == [str(n) for n in range(27, 1000, 28)][:10]
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "Mon, 20 Nov 2023 09:30:00 GMT",
+        "20 Nov 2023 09:30 +0100",
+        "Mon, 20 Nov 2023 09:30:00 -0530",
+        "Mon, 20 Nov 2023 09:30:00 EST",
+        "Fri, 31 Dec 2099 23:59:59 +0000",
+        "2023-11-20T09:30:00Z",
+        "2023-11-20T09:30:00+01:00",
+    ],
+)
+def test_items_are_dated_as_email_utils_and_iso_8601_read_their_dates(date: str) -> None:
+    # every date above is later than 1 November 2023: read right, it makes "x" the newest item
+    body = rss([("old", day(1)), ("x", None), ("y", None)]).replace(
+        b"<guid isPermaLink='false'>x</guid>",
+        f"<guid isPermaLink='false'>x</guid><pubDate>{date}</pubDate>".encode(),
+    )
+
+    cut, _ = newest_items(body, 1)
+
+    assert [e.id for e in feedparser.parse(cut).entries] == ["x"]
+
+
+@pytest.mark.parametrize("date", ["Mon, 31 Feb 2023 09:30:00 GMT", "yesterday", "2023-13-01T00:00:00Z"])
+def test_an_item_with_an_unreadable_date_counts_as_undated(date: str) -> None:
+    body = rss([("undated", None), ("bad", None), ("dated", day(1))]).replace(
+        b"<guid isPermaLink='false'>bad</guid>",
+        f"<guid isPermaLink='false'>bad</guid><pubDate>{date}</pubDate>".encode(),
+    )
+
+    cut, _ = newest_items(body, 2)
+
+    assert [e.id for e in feedparser.parse(cut).entries] == ["undated", "dated"]
