@@ -126,8 +126,12 @@ def db_grant_analyst(
     idle_timeout: Annotated[
         str, typer.Option("--idle-in-transaction-timeout", help="longest idle open transaction")
     ] = "5min",
+    connection_limit: Annotated[
+        int, typer.Option(help="most sessions the role may hold at once (the role cannot raise it)")
+    ] = 10,
 ) -> None:
-    """Create or update the read-only analyst role (idempotent)."""
+    """Create or update the read-only analyst role (idempotent). Run it as a superuser: it also
+    revokes temporary tables and large objects from PUBLIC here, and CONNECT on other databases."""
     password = os.environ.get(password_env)
     if not password:
         raise fail(f"environment variable {password_env} is not set or empty: it must hold the password")
@@ -138,6 +142,7 @@ def db_grant_analyst(
             role=role,
             statement_timeout=statement_timeout,
             idle_in_transaction_timeout=idle_timeout,
+            connection_limit=connection_limit,
         )
     out.print(grant.line())
 

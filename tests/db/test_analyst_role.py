@@ -206,6 +206,14 @@ def test_cli_grants_the_role_and_says_so_each_time(engine: Engine, database_url:
         assert f"role {role} updated" in again.stdout
         with connect_as(database_url, role).connect() as conn:
             assert conn.scalar(text("SHOW statement_timeout")) == "30s"
+            assert conn.scalar(text("SELECT rolconnlimit FROM pg_roles WHERE rolname = current_user")) == 10
+        limited = run_parley(
+            "db", "grant-analyst", "--password-env", "ANALYST_PW", "--role", role, "--connection-limit", "3",
+            env=env,
+        )  # fmt: skip
+        assert limited.returncode == 0, limited.stderr
+        with connect_as(database_url, role).connect() as conn:
+            assert conn.scalar(text("SELECT rolconnlimit FROM pg_roles WHERE rolname = current_user")) == 3
     finally:
         drop_analyst(engine, role)
 
