@@ -413,8 +413,10 @@ def bench_articles(
         outcome = FeedOutcome(feed.id, feed.url, PollStatus.OK, http_status=200, entries=len(drafts))
         return PollResult(feed, outcome, started_at, None, None, fresh)
 
-    def counted(session: Session, batches: list[tuple[int, list[ArticleDraft]]]) -> dict[int, int]:
-        stored = store_feeds(session, batches)
+    def counted(
+        session: Session, batches: list[tuple[int, list[ArticleDraft]]], **options: Any
+    ) -> dict[int, int]:
+        stored = store_feeds(session, batches, **options)
         transactions.append(sum(stored.values()))
         polls_per_transaction.append(len(batches))
         return stored
