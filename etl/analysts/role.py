@@ -22,7 +22,9 @@ The password never reaches the server: a SCRAM-SHA-256 verifier is computed clie
 (as psql's ``\\password`` does) and sent instead, so statement logging records only the verifier.
 
 Grants made here reach the tables and views that exist now; ``ALTER DEFAULT PRIVILEGES`` covers the
-ones created later *by the same user that runs this function* (normally the one running migrations).
+ones created later by the owner of parley's tables (the user migrations run as). Run it as a
+superuser: PUBLIC's rights on PostgreSQL's large-object functions are only a superuser's to revoke,
+and a grant that cannot take them away says so and changes nothing.
 """
 
 from __future__ import annotations
@@ -128,6 +130,7 @@ def _grant(
         exists = bool(conn.scalar(text("SELECT count(*) FROM pg_roles WHERE rolname = :r"), {"r": role}))
         database = str(conn.scalar(text("SELECT current_database()")))
         quoted_db = conn.dialect.identifier_preparer.quote(database)
+        pipeline = conn.dialect.identifier_preparer.quote(str(conn.scalar(_PIPELINE_ROLE)))
         attributes = (
             "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT "
             f"CONNECTION LIMIT {int(connection_limit)}"
@@ -147,10 +150,10 @@ def _grant(
             f"GRANT USAGE ON SCHEMA public TO {role}",
             f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}",  # views included
             f"GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",
-            f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {role}",
+            f"ALTER DEFAULT PRIVILEGES FOR ROLE {pipeline} IN SCHEMA public GRANT SELECT ON TABLES TO {role}",
         ):
             conn.execute(text(statement))
-        _close_side_doors(conn, quoted_db)
+        _close_side_doors(conn, quoted_db, role, pipeline)
         closed, still_open = _close_other_databases(conn)
     return AnalystGrant(
         role=role, created=not exists, database=database, closed=closed, still_open=still_open
@@ -186,14 +189,12 @@ _LARGE_OBJECT_FUNCTIONS = text(
     " WHERE p.pronamespace = 'pg_catalog'::regnamespace"
     " AND (p.proname LIKE 'lo\\_%' OR p.proname IN ('loread', 'lowrite')) ORDER BY 1"
 )
-# whether PUBLIC may still execute one of them (a NULL ACL is the default: it may)
-_PUBLIC_EXECUTES = text(
-    "SELECT EXISTS (SELECT FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a"
-    " WHERE p.oid = CAST(:f AS regprocedure) AND a.grantee = 0 AND a.privilege_type = 'EXECUTE')"
-)
+_ROLE_EXECUTES = text("SELECT has_function_privilege(:r, CAST(:f AS regprocedure), 'EXECUTE')")
+_ROLE_TEMPORARY = text("SELECT has_database_privilege(:r, current_database(), 'TEMPORARY')")
 # The role that owns parley's tables (the one migrations run as): the pipeline's own role.
 _PIPELINE_ROLE = text(
-    "SELECT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename = 'alembic_version'"
+    "SELECT coalesce((SELECT tableowner FROM pg_tables"
+    " WHERE schemaname = 'public' AND tablename = 'alembic_version'), current_user)"
 )
 # Other databases PUBLIC may connect to (a NULL ACL is the default, which includes CONNECT), and
 # whether the current user may change that (a superuser, or a member of the owner).
@@ -208,22 +209,20 @@ _OTHER_OPEN_DATABASES = text(
 )
 
 
-def _close_side_doors(conn: Connection, quoted_db: str) -> None:
+def _close_side_doors(conn: Connection, quoted_db: str, role: str, pipeline: str) -> None:
     """Temporary tables and large objects: the writes SELECT privileges do not stop. Revoked from
-    PUBLIC (the analyst role's privileges are PUBLIC's and its own)."""
+    PUBLIC (the analyst role's privileges are PUBLIC's and its own); the pipeline's role keeps
+    TEMPORARY, which it had through PUBLIC (parley itself makes no temporary table)."""
     conn.execute(text(f"REVOKE TEMPORARY ON DATABASE {quoted_db} FROM PUBLIC"))
-    pipeline = conn.scalar(_PIPELINE_ROLE)
-    if pipeline:  # it kept TEMPORARY through PUBLIC before; parley itself makes no temporary table
-        quoted_role = conn.dialect.identifier_preparer.quote(str(pipeline))
-        conn.execute(text(f"GRANT TEMPORARY ON DATABASE {quoted_db} TO {quoted_role}"))
+    conn.execute(text(f"GRANT TEMPORARY ON DATABASE {quoted_db} TO {pipeline}"))
     functions = conn.scalars(_LARGE_OBJECT_FUNCTIONS).all()
     conn.execute(text(f"REVOKE EXECUTE ON FUNCTION {', '.join(functions)} FROM PUBLIC"))
-    # a REVOKE by a user without the privilege is only a warning: check it held
-    still = [f for f in functions if conn.scalar(_PUBLIC_EXECUTES, {"f": f})]
-    if still:
-        raise AnalystRoleError(
-            f"could not revoke EXECUTE on {still[0]} from PUBLIC: run grant-analyst as a superuser"
-        )
+    # a REVOKE by a user without the right to is only a warning: check that the role lost them
+    kept = [f for f in functions if conn.scalar(_ROLE_EXECUTES, {"r": role, "f": f})]
+    if conn.scalar(_ROLE_TEMPORARY, {"r": role}):
+        kept.insert(0, "TEMPORARY on this database")
+    if kept:
+        raise AnalystRoleError(f"could not revoke {kept[0]} from PUBLIC: run grant-analyst as a superuser")
 
 
 def _close_other_databases(conn: Connection) -> tuple[tuple[str, ...], tuple[str, ...]]:
