@@ -129,9 +129,15 @@ def db_grant_analyst(
     connection_limit: Annotated[
         int, typer.Option(help="most sessions the role may hold at once (the role cannot raise it)")
     ] = 10,
+    close_other_databases: Annotated[
+        bool,
+        typer.Option(
+            help="revoke CONNECT from PUBLIC on the cluster's other databases (a cluster parley has alone)"
+        ),
+    ] = False,
 ) -> None:
     """Create or update the read-only analyst role (idempotent). Run it as a superuser: it also
-    revokes temporary tables and large objects from PUBLIC here, and CONNECT on other databases."""
+    revokes temporary tables and large objects from PUBLIC here."""
     password = os.environ.get(password_env)
     if not password:
         raise fail(f"environment variable {password_env} is not set or empty: it must hold the password")
@@ -143,6 +149,7 @@ def db_grant_analyst(
             statement_timeout=statement_timeout,
             idle_in_transaction_timeout=idle_timeout,
             connection_limit=connection_limit,
+            close_other_databases=close_other_databases,
         )
     out.print(grant.line())
 

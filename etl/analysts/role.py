@@ -13,8 +13,11 @@ lets any role set them). What does not depend on them, and is what it is run as 
 - no temporary tables (TEMPORARY on this database is revoked from PUBLIC, and given back to the
   owner of parley's tables) and no large objects (EXECUTE on the ``lo_*`` functions is revoked from
   PUBLIC here: they write even in a read-only transaction; parley uses none);
-- no other database: CONNECT is revoked from PUBLIC on every other database the administrator may
-  change (the grant says which ones stay open);
+- no other database, when asked (``close_other_databases``): CONNECT is revoked from PUBLIC on every
+  other database the administrator may change. It is a choice, not the default, because on a
+  cluster shared with other applications their roles may rely on PUBLIC's CONNECT; without it the
+  grant names the databases the role can still connect to (a ``pg_hba.conf`` line restricting the
+  role to parley's database closes them without touching anyone else);
 - a connection limit, which the role cannot change: however long its queries run, it holds at most
   that many of the server's connections.
 
@@ -72,8 +75,8 @@ class AnalystGrant:
             line += f"; CONNECT revoked from PUBLIC on {_names(self.closed)}"
         if self.still_open:
             line += (
-                f"; still open to it through PUBLIC: {_names(self.still_open)} (their owner can "
-                "REVOKE CONNECT ON DATABASE … FROM PUBLIC)"
+                f"; still open to it through PUBLIC: {_names(self.still_open)} (--close-other-databases, "
+                "their owner's REVOKE CONNECT … FROM PUBLIC, or pg_hba.conf closes them)"
             )
         return line
 
@@ -86,11 +89,12 @@ def grant_analyst(
     statement_timeout: str = "30s",
     idle_in_transaction_timeout: str = "5min",
     connection_limit: int = 10,
+    close_other_databases: bool = False,
 ) -> AnalystGrant:
     """Create or update ``role``: LOGIN with ``password``, SELECT on everything in schema public (now
     and later), read-only sessions, the two timeouts (PostgreSQL durations such as ``30s``) and at
-    most ``connection_limit`` sessions at once; no temporary tables, large objects or other databases
-    (see the module's docstring)."""
+    most ``connection_limit`` sessions at once; no temporary tables or large objects, and with
+    ``close_other_databases`` no other database (see the module's docstring)."""
     if not _ROLE_NAME.fullmatch(role):
         raise AnalystRoleError(f"role name {role!r} must be lower-case letters, digits and underscores")
     for name, value in (
@@ -106,7 +110,13 @@ def grant_analyst(
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             return _grant(
-                engine, password, role, statement_timeout, idle_in_transaction_timeout, connection_limit
+                engine,
+                password,
+                role,
+                statement_timeout,
+                idle_in_transaction_timeout,
+                connection_limit,
+                close_other_databases,
             )
         except DBAPIError as exc:
             if not _raced(exc) or attempt == _ATTEMPTS:
@@ -122,6 +132,7 @@ def _grant(
     statement_timeout: str,
     idle_in_transaction_timeout: str,
     connection_limit: int,
+    close_other_databases: bool,
 ) -> AnalystGrant:
     with engine.begin() as conn:
         # serialises the grants of this database; those of others may race on the cluster-wide
@@ -154,7 +165,7 @@ def _grant(
         ):
             conn.execute(text(statement))
         _close_side_doors(conn, quoted_db, role, pipeline)
-        closed, still_open = _close_other_databases(conn)
+        closed, still_open = _other_databases(conn, close=close_other_databases)
     return AnalystGrant(
         role=role, created=not exists, database=database, closed=closed, still_open=still_open
     )
@@ -225,12 +236,12 @@ def _close_side_doors(conn: Connection, quoted_db: str, role: str, pipeline: str
         raise AnalystRoleError(f"could not revoke {kept[0]} from PUBLIC: run grant-analyst as a superuser")
 
 
-def _close_other_databases(conn: Connection) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Revoke CONNECT from PUBLIC on every other database the current user may change; returns
-    (the databases closed now, those left open because they are not the current user's to change)."""
+def _other_databases(conn: Connection, *, close: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The other databases open to PUBLIC; with ``close``, CONNECT is revoked from PUBLIC on those the
+    current user may change. Returns (the databases closed now, those left open)."""
     closed, still_open = [], []
     for name, ours in conn.execute(_OTHER_OPEN_DATABASES).all():
-        if not ours:
+        if not (close and ours):
             still_open.append(name)
             continue
         quoted = conn.dialect.identifier_preparer.quote(name)

@@ -341,10 +341,17 @@ def test_analyst_cannot_connect_to_another_database(engine: Engine, database_url
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{other}"'))
     role = unique_role()
+    closed: tuple[str, ...] = ()
+    elsewhere = make_url(database_url).set(database=other).render_as_string(hide_password=False)
     try:
-        grant = grant_analyst(engine, PASSWORD, role=role)
+        left_open = grant_analyst(engine, PASSWORD, role=role)
+        assert other in left_open.still_open and other in left_open.line() and not left_open.closed
+        with connect_as(elsewhere, role).connect() as conn:  # the default touches no other database
+            assert conn.scalar(text("SELECT current_database()")) == other
+
+        grant = grant_analyst(engine, PASSWORD, role=role, close_other_databases=True)
+        closed = grant.closed
         assert other in grant.closed and other in grant.line()
-        elsewhere = make_url(database_url).set(database=other).render_as_string(hide_password=False)
         with pytest.raises(OperationalError, match=f'permission denied for database "{other}"'):
             connect_as(elsewhere, role).connect()
         with connect_as(database_url, role).connect() as conn:
@@ -352,6 +359,9 @@ def test_analyst_cannot_connect_to_another_database(engine: Engine, database_url
     finally:
         drop_analyst(engine, role)
         with admin.connect() as conn:
+            for name in closed:  # the cluster is shared: give back what the test took
+                if name != other:
+                    conn.execute(text(f'GRANT CONNECT ON DATABASE "{name}" TO PUBLIC'))
             conn.execute(text(f'DROP DATABASE IF EXISTS "{other}" WITH (FORCE)'))
         admin.dispose()
 
