@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import email.utils
 import socket
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import event, func, select, update
@@ -26,6 +23,7 @@ from etl.ingest.poll import IngestSummary, ingest
 from etl.seeds import FeedSeed
 from etl.settings import Settings
 from models import Article, Feed, FeedFetch
+from tests.receivers import serve_body
 from tests.unit.test_ingest_polls import FeedServer, serve_feeds
 
 INTERVAL = 3600
@@ -214,29 +212,6 @@ def test_a_tick_of_chosen_feeds_records_their_polls_only(
 
 # --- a feed longer than a poll reads (issue 16, item 8) ---------------------------------------------
 
-
-@contextmanager
-def serve_body(body: bytes) -> Iterator[str]:
-    """``body`` as an RSS feed on a loopback port, at the URL yielded."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/huge.xml"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def test_a_huge_feed_stores_only_its_newest_entries_and_records_how_many_it_skipped(

@@ -10,10 +10,6 @@ import json
 import subprocess
 import sys
 import textwrap
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -25,30 +21,10 @@ from etl.catalog import add_feeds
 from etl.seeds import FeedSeed
 from models import Article
 from tests.conftest import REPO, cli_env_for
+from tests.receivers import serve_body
 
 ENTRIES = 180_000
 
-
-@contextmanager
-def serve_body(body: bytes) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/huge.xml"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 # Linux: writing 5 to clear_refs resets the peak RSS (VmHWM), so the peak measures this poll alone.
