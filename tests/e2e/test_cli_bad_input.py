@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,16 +15,7 @@ from sqlalchemy.orm import Session
 
 from models import Feed, Issue
 from tests.conftest import REPO, run_parley
-
-
-def error_line(result: subprocess.CompletedProcess[str]) -> str:
-    """The single line a failed command printed on stderr (asserting there is exactly one)."""
-    assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("parley: error:"), lines[0]
-    return lines[0]
+from tests.e2e.test_cli import error_line
 
 
 def count(engine: Engine, model: type[Feed] | type[Issue]) -> int:
