@@ -2,7 +2,7 @@
 rows as runs one after another, ``mentions`` included (three concurrent runs stored 350 mentions
 twice: two runs extracted the same articles and both wrote them).
 
-The 32 good feeds of ../shared/tools/feedreplay.py (the 2023 corpus), at three clock times. One
+The 32 good feeds of ../shared/tools/feedreplay.py (the 2023 corpus), at two clock times. One
 database gets three concurrent ``python -m etl.cli run --all`` at each time, another three in a
 row; their articles, claims, mentions, positions, position changes and alerts are compared as
 multisets of what identifies them (database ids and wall-clock times differ by construction, and so
@@ -30,7 +30,7 @@ from tests.conftest import ADMIN_URL, REPO, Replay, cli_env_for
 
 pytestmark = pytest.mark.slow
 
-CLOCKS = ("2023-11-20T00:00:00Z", "2023-11-22T00:00:00Z", "2023-11-24T00:00:00Z")
+CLOCKS = ("2023-11-20T00:00:00Z", "2023-11-23T00:00:00Z")  # two rounds: the suite keeps to its time budget
 RUNS = 3
 
 # What identifies each row, independent of ids, wall-clock times (``confirmed_at`` is when the
