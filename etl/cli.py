@@ -77,13 +77,10 @@ def handles_errors(func: F) -> F:
 @contextmanager
 def database(settings: Settings, *, schema: bool = True) -> Iterator[Engine]:
     """An engine for the command; with ``schema`` it first checks the schema is migrated."""
-    engine = db.get_engine(settings)
-    try:
+    with db.engine_for(settings) as engine:
         if schema:
             db.require_schema(engine)
         yield engine
-    finally:
-        engine.dispose()
 
 
 # --- db ------------------------------------------------------------------------------------------

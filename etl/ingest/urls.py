@@ -129,9 +129,16 @@ def without_credentials(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return url.partition("://")[0] + "://…" if "@" in url else url
-    if "@" not in parts.netloc:
+    netloc, hidden = netloc_without_password(parts.netloc)
+    if not hidden:
         return url
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    user, colon, _password = userinfo.partition(":")
-    netloc = f"{user}:****@{hostport}" if colon else f"{user}@{hostport}"
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def netloc_without_password(netloc: str) -> tuple[str, bool]:
+    """``user:password@host`` as ``user:****@host``, and whether a password was hidden."""
+    if "@" not in netloc:
+        return netloc, False
+    userinfo, _, hostport = netloc.rpartition("@")
+    user, colon, _password = userinfo.partition(":")
+    return (f"{user}:****@{hostport}" if colon else f"{user}@{hostport}"), bool(colon)

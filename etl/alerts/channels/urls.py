@@ -9,6 +9,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from etl.alerts.channels import apprise, console, jsonl, smtp, webhook
 from etl.alerts.channels.base import Channel
+from etl.ingest.urls import netloc_without_password
 from etl.settings import ConfigError, Settings
 
 # The schemes parley speaks itself, each to the function that builds its channel from the URL, the
@@ -53,13 +54,7 @@ def _masked(url: str) -> tuple[str, bool]:
         return hidden_all, True
     if misparsed(url):
         return hidden_all, True
-    hidden = False
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, hostport = netloc.rpartition("@")
-        user, colon, _password = userinfo.partition(":")
-        netloc = f"{user}:****@{hostport}" if colon else f"{user}@{hostport}"
-        hidden = hidden or bool(colon)
+    netloc, hidden = netloc_without_password(parts.netloc)
     segments = []
     for segment in parts.path.split("/"):
         secret = _looks_like_token(segment)
