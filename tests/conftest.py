@@ -8,10 +8,12 @@ rather than a rolled-back transaction.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.request
 import uuid
@@ -19,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -218,3 +220,42 @@ def replay() -> Iterator[Replay]:
     yield server
     server.process.terminate()
     server.process.wait(timeout=10)
+
+
+# Linux: writing 5 to clear_refs resets the peak RSS (VmHWM), so the peak measures this ingest alone.
+_INGEST_MEMORY_PROBE = textwrap.dedent(
+    """
+    import json, sys
+    from etl import db
+    from etl.ingest.poll import ingest
+    from etl.settings import load_settings
+
+    def kib(field):
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
+
+    settings = load_settings()
+    engine = db.get_engine(settings)
+    ingest(engine, settings, tag="no-such-tag")  # warm up imports and the pool
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+    before = kib("VmRSS")
+    summary = ingest(engine, settings, poll_all=True, tag=sys.argv[1] or None)
+    after = kib("VmHWM")
+    [outcome] = summary.outcomes or [None]
+    print(json.dumps({"polled": len(summary.outcomes), "status": outcome and outcome.status,
+                      "entries": outcome and outcome.entries, "stored": outcome and outcome.new_items,
+                      "error": outcome and outcome.error, "growth_kib": after - before}))
+    """
+)
+
+
+def ingest_memory(env: dict[str, str], tag: str | None = None, timeout: float = 600) -> dict[str, Any]:
+    """One ``ingest --all`` (of ``tag``'s feeds) in a fresh process: its outcome and how far its peak
+    RSS grew over the process's warm size (Linux only; the caller skips elsewhere)."""
+    probe = subprocess.run(
+        [sys.executable, "-c", _INGEST_MEMORY_PROBE, tag or ""],
+        env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO,
+    )  # fmt: skip
+    assert probe.returncode == 0, probe.stderr
+    return dict(json.loads(probe.stdout.strip().splitlines()[-1]))

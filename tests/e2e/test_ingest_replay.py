@@ -12,9 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
-import textwrap
 import time
 import urllib.request
 from collections import Counter
@@ -35,7 +32,7 @@ from etl.ingest.urls import canonical_url
 from etl.seeds import FeedSeed
 from etl.settings import Settings
 from models import Article, Feed, FeedFetch
-from tests.conftest import REPO, Replay
+from tests.conftest import Replay, ingest_memory
 
 pytestmark = pytest.mark.slow
 
@@ -463,16 +460,7 @@ def test_huge_feed_is_refused_without_blowing_memory(
         PARLEY_TOTAL_TIMEOUT=str(TOTAL_TIMEOUT),
         PARLEY_FETCH_ARTICLES="false",
     )
-    probe = subprocess.run(
-        [sys.executable, "-c", HUGE_FEED_PROBE],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-    )
-    assert probe.returncode == 0, probe.stderr
-    report = json.loads(probe.stdout.strip().splitlines()[-1])
+    report = ingest_memory(env, tag="fault:huge", timeout=120)
     assert report["polled"] == 1
     assert report["status"] == "failed" and "too large" in report["error"]
     # the body is 60 MB; the cap is 10 MiB: reading it whole would grow the process by 60+ MiB
@@ -484,31 +472,6 @@ def test_huge_feed_is_refused_without_blowing_memory(
     assert stored == 0
 
 
-# Linux: writing 5 to clear_refs resets the peak RSS (VmHWM), so the peak measures this ingest alone.
-HUGE_FEED_PROBE = textwrap.dedent(
-    """
-    import json
-    from etl import db
-    from etl.ingest.poll import ingest
-    from etl.settings import load_settings
-
-    def kib(field):
-        with open("/proc/self/status") as status:
-            return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
-
-    settings = load_settings()
-    engine = db.get_engine(settings)
-    ingest(engine, settings, tag="no-such-tag")  # warm up imports and the pool
-    with open("/proc/self/clear_refs", "w") as refs:
-        refs.write("5")
-    before = kib("VmRSS")
-    summary = ingest(engine, settings, poll_all=True, tag="fault:huge")
-    after = kib("VmHWM")
-    [outcome] = summary.outcomes or [None]
-    print(json.dumps({"polled": len(summary.outcomes), "status": outcome and outcome.status,
-                      "error": outcome and outcome.error, "growth_kib": after - before}))
-    """
-)
 
 
 # --- polling only what is due ----------------------------------------------------------------------

@@ -6,10 +6,6 @@ feed's number of entries. Measured in a fresh process (Linux ``VmHWM``), like be
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -20,36 +16,13 @@ from sqlalchemy.orm import Session
 from etl.catalog import add_feeds
 from etl.seeds import FeedSeed
 from models import Article
-from tests.conftest import REPO, cli_env_for
+from tests.conftest import cli_env_for, ingest_memory
 from tests.receivers import serve_body
 
 ENTRIES = 180_000
 
 
 
-# Linux: writing 5 to clear_refs resets the peak RSS (VmHWM), so the peak measures this poll alone.
-PROBE = textwrap.dedent(
-    """
-    import json
-    from etl import db
-    from etl.ingest.poll import ingest
-    from etl.settings import load_settings
-
-    def kib(field):
-        with open("/proc/self/status") as status:
-            return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
-
-    settings = load_settings()
-    engine = db.get_engine(settings)
-    ingest(engine, settings, tag="no-such-tag")  # warm up imports and the pool
-    with open("/proc/self/clear_refs", "w") as refs:
-        refs.write("5")
-    before = kib("VmRSS")
-    [outcome] = ingest(engine, settings, poll_all=True).outcomes
-    print(json.dumps({"status": outcome.status, "entries": outcome.entries, "stored": outcome.new_items,
-                      "error": outcome.error, "growth_kib": kib("VmHWM") - before}))
-    """
-)
 
 
 def test_a_poll_of_180000_tiny_entries_stays_within_a_small_memory_budget(
@@ -64,12 +37,8 @@ def test_a_poll_of_180000_tiny_entries_stays_within_a_small_memory_budget(
 
     with serve_body(body.encode()) as url:
         add_feeds(clean_db, [FeedSeed(url=url)])
-        probe = subprocess.run(
-            [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=600, cwd=REPO
-        )
+        report = ingest_memory(env)
 
-    assert probe.returncode == 0, probe.stderr
-    report = json.loads(probe.stdout.strip().splitlines()[-1])
     assert (report["status"], report["entries"], report["stored"]) == ("partial", ENTRIES, 300)
     assert report["error"].startswith(f"{ENTRIES - 300} older entries skipped")
     # the body alone is 9.7 MiB (held twice at most while it is cut); feedparser over the whole
