@@ -6,7 +6,7 @@ import json
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -61,24 +61,26 @@ class WebhookReceiver:
 
 
 @contextmanager
-def serve_body(body: bytes) -> Iterator[str]:
-    """``body`` as an RSS feed on a loopback port, at the URL yielded."""
+def serve_body(body: bytes | Callable[[], bytes]) -> Iterator[str]:
+    """``body`` as an RSS feed on a loopback port, at the URL yielded; a function makes the body
+    afresh at each request (a feed the test adds to)."""
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
             pass
 
         def do_GET(self) -> None:
+            served = body() if callable(body) else body
             self.send_response(200)
             self.send_header("Content-Type", "application/rss+xml")
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(served)))
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(served)
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/huge.xml"
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/feed.xml"
     finally:
         httpd.shutdown()
         httpd.server_close()

@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import email.utils
 import json
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -29,44 +25,23 @@ from etl.catalog import add_feeds
 from etl.seeds import FeedSeed
 from etl.settings import Settings
 from models import Article, Position, PositionChange
+from tests.receivers import serve_body
 
 Item = tuple[str, datetime, str]  # guid, pubDate, title
 
 
-@contextmanager
-def serve_feed(items: list[Item]) -> Iterator[str]:
-    """An RSS feed of ``items`` (read at each request: the test adds to it) at the URL yielded."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            entries = "".join(
-                f'<item><guid isPermaLink="false">{guid}</guid><title>{escape(title)}</title>'
-                f"<link>http://news.example/{guid}</link>"
-                f"<description>{escape(title)}, officials said.</description>"
-                f"<pubDate>{email.utils.format_datetime(when)}</pubDate></item>"
-                for guid, when, title in items
-            )
-            body = (
-                '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
-                f"{entries}</channel></rss>"
-            ).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/feed.xml"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+def feed_of(items: list[Item]) -> bytes:
+    """An RSS feed of ``items``."""
+    entries = "".join(
+        f'<item><guid isPermaLink="false">{guid}</guid><title>{escape(title)}</title>'
+        f"<link>http://news.example/{guid}</link>"
+        f"<description>{escape(title)}, officials said.</description>"
+        f"<pubDate>{email.utils.format_datetime(when)}</pubDate></item>"
+        for guid, when, title in items
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>{entries}</channel></rss>'
+    ).encode()
 
 
 def test_an_item_dated_2099_is_placed_at_its_fetch_and_later_offers_still_alert(
@@ -78,7 +53,7 @@ def test_an_item_dated_2099_is_placed_at_its_fetch_and_later_offers_still_alert(
         ("offer-5", datetime(2023, 11, 20, 9, tzinfo=UTC), "Israel proposes a 5-day ceasefire"),
         ("offer-7", datetime(2099, 12, 31, 9, tzinfo=UTC), "Israel proposes a 7-day ceasefire"),
     ]
-    with serve_feed(items) as url:
+    with serve_body(lambda: feed_of(items)) as url:
         add_feeds(clean_db, [FeedSeed(url=url)])
         first_started = datetime.now(UTC)
         stages.run_once(clean_db, run, poll_all=True)
