@@ -52,7 +52,7 @@ if str(ROOT) not in sys.path:
 
 from etl.extract.engine import Extractor  # noqa: E402
 from etl.extract.evaluate import EvalReport, evaluate, format_report  # noqa: E402
-from etl.seeds import load_actors, load_issues  # noqa: E402
+from etl.seeds import load_reference  # noqa: E402
 from etl.text import strip_tags  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
@@ -242,7 +242,7 @@ def main() -> None:
             print(number, drawn_from, half_of(number))
         return
     seeds = ROOT / "seeds"
-    extractor = Extractor.load(load_actors(seeds / "actors.yaml"), load_issues(seeds / "issues.yaml"))
+    extractor = Extractor.load(load_reference(seeds))
     if args.half or args.stratum:
         report = evaluate_sample(extractor, args.half, args.stratum, args.gold, args.corpus)
         print(format_report(report))

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from etl.extract.engine import DEFAULT_MODEL, Extractor, article_text  # noqa: E402
 from etl.extract.evaluate import extract_file  # noqa: E402
-from etl.seeds import load_actors, load_issues  # noqa: E402
+from etl.seeds import load_reference  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "news_items_2023q4.jsonl"
 
@@ -67,8 +67,7 @@ def main() -> None:
 
     bare_nlp = spacy.load(args.model)
     extractor = Extractor.load(
-        load_actors(ROOT / "seeds" / "actors.yaml"),
-        load_issues(ROOT / "seeds" / "issues.yaml"),
+        load_reference(ROOT / "seeds"),
         model=args.model,
     )
     with tempfile.TemporaryDirectory() as tmp:

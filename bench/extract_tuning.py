@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.extract_overhead import CORPUS, load_corpus  # noqa: E402
 from etl.extract.engine import DEFAULT_MODEL, Extractor  # noqa: E402
-from etl.seeds import load_actors, load_issues  # noqa: E402
+from etl.seeds import load_reference  # noqa: E402
 
 
 def parse_configs(text: str) -> list[tuple[int, int]]:
@@ -51,9 +51,7 @@ def main() -> None:
 
     items = [(item["title"], item["text"]) for item in load_corpus(args.corpus, args.limit)]
     seeds = ROOT / "seeds"
-    extractor = Extractor.load(
-        load_actors(seeds / "actors.yaml"), load_issues(seeds / "issues.yaml"), model=args.model
-    )
+    extractor = Extractor.load(load_reference(seeds), model=args.model)
     list(extractor.extract_many(items[:200]))  # first-call costs are not throughput
 
     seconds = dict.fromkeys(configs, 0.0)

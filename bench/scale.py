@@ -61,12 +61,12 @@ from sqlalchemy.engine import Engine, make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from etl import db  # noqa: E402
-from etl.catalog import add_feeds, load_reference  # noqa: E402
+from etl.catalog import add_feeds, load_reference_data  # noqa: E402
 from etl.extract.store import store_results  # noqa: E402
 from etl.ingest.entries import ArticleDraft  # noqa: E402
 from etl.ingest.store import store_feeds  # noqa: E402
 from etl.ingest.urls import canonical_url  # noqa: E402
-from etl.seeds import FeedSeed, load_actors, load_issues  # noqa: E402
+from etl.seeds import FeedSeed, load_reference  # noqa: E402
 from etl.settings import Settings  # noqa: E402
 from etl.text import strip_tags  # noqa: E402
 
@@ -254,7 +254,7 @@ def claim_templates(items: Sequence[Item]) -> list[Template]:
     cued = [i for i in items if CUES.search(f"{i.title} {i.description}")]
     say(f"extracting claims from the {len(cued):,} corpus items with a cue word (once; cached in {cache})")
     seeds = ROOT / "seeds"
-    extractor = Extractor.load(load_actors(seeds / "actors.yaml"), load_issues(seeds / "issues.yaml"))
+    extractor = Extractor.load(load_reference(seeds))
     clock = time.monotonic()
     templates = [
         Template(c.actor, c.issue, value_text(c.value), c.stance, " ".join(c.evidence.split()), c.confidence)
@@ -479,7 +479,7 @@ def build(
     settings = bench_settings(url)
     try:
         db.upgrade(engine)
-        load_reference(engine, settings.seeds_dir)
+        load_reference_data(engine, settings.seeds_dir)
         items = load_corpus()
         slug_of = feedreplay().slug_of
         sources = sorted({i.source for i in items})

@@ -66,7 +66,7 @@ from sqlalchemy.engine import Engine, make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from etl import db  # noqa: E402
-from etl.catalog import load_reference  # noqa: E402
+from etl.catalog import load_reference_data  # noqa: E402
 from etl.extract.engine import ArticleResult, Claim, Mention  # noqa: E402
 from etl.extract.store import store_results  # noqa: E402
 from etl.ingest import poll as poll_module  # noqa: E402
@@ -366,7 +366,7 @@ def main() -> None:
     log(f"{drafts} drafts from {len(sources)} feeds in {len(polls)} polls")
     stages: list[Stage] = []
     with bench_database(args.admin_url) as engine:
-        load_reference(engine, ROOT / "seeds")
+        load_reference_data(engine, ROOT / "seeds")
         # a feed per poll: the polls of one tick, each feed polled once
         with Session(engine) as session, session.begin():
             feeds = [

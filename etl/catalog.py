@@ -1,4 +1,5 @@
-"""The feed list and reference data: adding, importing and exporting feeds, loading seeds/.
+"""The feed list and reference data: adding, importing and exporting feeds, loading seeds/ (actors,
+negotiations and their issues).
 
 Feed lists come the way feed readers exchange them: OPML, or one URL per line.
 """
@@ -18,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from etl.errors import UserError
 from etl.ingest.urls import UrlError, check_feed_url, without_credentials
-from etl.seeds import FeedSeed, SeedError, load_actors, load_feeds, load_issues
-from models import Actor, Article, Feed, Issue
+from etl.seeds import FeedSeed, load_feeds, load_reference
+from models import Actor, Article, Feed, Issue, Negotiation
 
 
 class FeedListError(UserError):
@@ -143,42 +144,60 @@ def list_feeds(engine: Engine) -> list[FeedRow]:
 class SeedCounts:
     feeds: int
     actors: int
+    negotiations: int
     issues: int
 
 
 def load_seeds(engine: Engine, seeds_dir: Path, *, with_feeds: bool = True) -> SeedCounts:
-    """Load feeds.yaml, actors.yaml and issues.yaml; all validated before anything is written."""
+    """Load feeds.yaml, actors.yaml and negotiations/*.yaml; all validated before anything is written."""
     feeds_file = seeds_dir / "feeds.yaml"
     feeds = load_feeds(feeds_file) if with_feeds and feeds_file.exists() else []
-    actors, issues = load_reference(engine, seeds_dir)
+    counts = load_reference_data(engine, seeds_dir)
     add_feeds(engine, feeds)
-    return SeedCounts(feeds=len(feeds), actors=actors, issues=issues)
+    return SeedCounts(len(feeds), *counts)
 
 
-def load_reference(engine: Engine, seeds_dir: Path) -> tuple[int, int]:
-    """Upsert actors.yaml and issues.yaml into ``actors`` and ``issues``; returns their counts."""
-    actors = load_actors(seeds_dir / "actors.yaml")
-    issues = load_issues(seeds_dir / "issues.yaml")
-    if not actors or not issues:
-        raise SeedError(f"{seeds_dir}: actors.yaml and issues.yaml must each list at least one entry")
-    actor_rows = [{"id": a.id, "name": a.name, "kind": a.kind, "aliases": a.aliases} for a in actors]
+def load_reference_data(engine: Engine, seeds_dir: Path) -> tuple[int, int, int]:
+    """Upsert the seeds' actors, negotiations and their issues; returns their counts. Nothing is
+    deleted: an issue or a negotiation dropped from the seeds keeps the rows the ledger refers to."""
+    reference = load_reference(seeds_dir)
+    actor_rows = [
+        {"id": a.id, "name": a.name, "kind": a.kind, "aliases": a.aliases} for a in reference.actors
+    ]
+    negotiation_rows = [
+        {"key": n.key, "label": n.label, "description": n.description} for n in reference.negotiations
+    ]
     issue_rows = [
         {
+            "negotiation": n.key,
             "key": i.key,
             "label": i.label,
             "value_type": i.value_type,
             "description": i.description,
             "choices": i.choices,
         }
-        for i in issues
+        for n in reference.negotiations
+        for i in n.issues
     ]
     with Session(engine) as session, session.begin():
-        _upsert(session, Actor, actor_rows, "id")
-        _upsert(session, Issue, issue_rows, "key")
-    return len(actors), len(issues)
+        _upsert(session, Actor, actor_rows, ["id"])
+        _upsert(session, Negotiation, negotiation_rows, ["key"])
+        _upsert(session, Issue, issue_rows, ["negotiation", "key"])
+    return len(actor_rows), len(negotiation_rows), len(issue_rows)
 
 
-def _upsert(session: Session, model: type[Actor] | type[Issue], rows: list[dict[str, Any]], key: str) -> None:
+def negotiation_labels(engine: Engine) -> dict[str, str]:
+    """Each negotiation's label, by key."""
+    with Session(engine) as session:
+        return dict(session.execute(select(Negotiation.key, Negotiation.label)).tuples().all())
+
+
+def _upsert(
+    session: Session,
+    model: type[Actor] | type[Issue] | type[Negotiation],
+    rows: list[dict[str, Any]],
+    keys: list[str],
+) -> None:
     stmt = pg_insert(model).values(rows)
-    updates = {column: stmt.excluded[column] for column in rows[0] if column != key}
-    session.execute(stmt.on_conflict_do_update(index_elements=[key], set_=updates))
+    updates = {column: stmt.excluded[column] for column in rows[0] if column not in keys}
+    session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=updates))

@@ -28,6 +28,7 @@ from etl.alerts import messages, outbox
 from etl.analysts import role as analysts
 from etl.errors import UserError, first_line
 from etl.extract import store as claims
+from etl.extract.evaluate import V1_NEGOTIATION
 from etl.ingest.urls import check_feed_url, without_credentials
 from etl.ledger import queries as ledger
 from etl.seeds import FeedSeed
@@ -170,11 +171,14 @@ def db_revoke_analyst(
 def seed(
     directory: Annotated[Path | None, typer.Option("--dir", help="seeds directory")] = None,
 ) -> None:
-    """Load feeds, actors and issues from seeds/ (idempotent)."""
+    """Load feeds, actors, negotiations and their issues from seeds/ (idempotent)."""
     settings = load_settings()
     with database(settings) as engine:
         counts = catalog.load_seeds(engine, directory or settings.seeds_dir)
-    out.print(f"seeded {counts.feeds} feeds, {counts.actors} actors, {counts.issues} issues")
+    out.print(
+        f"seeded {counts.feeds} feeds, {counts.actors} actors, {counts.negotiations} negotiations,"
+        f" {counts.issues} issues"
+    )
 
 
 @feeds_app.command("add")
@@ -290,13 +294,19 @@ def extract_file_command(
 def eval_command(
     gold: Annotated[Path, typer.Argument(help="gold claims, JSON lines {id, claims}")],
     items: Annotated[Path, typer.Argument(help="the items the gold set labels")],
+    negotiation: Annotated[
+        str,
+        typer.Option(help="the negotiation of gold claims that name none (sets labelled before codebook v2)"),
+    ] = V1_NEGOTIATION,
 ) -> None:
-    """Precision, recall and F1 of (actor, issue, value) against a gold set, with the errors."""
+    """Precision, recall and F1 of (negotiation, actor, issue, value) against a gold set, per
+    negotiation and issue, with the errors."""
     from etl.extract.evaluate import evaluate_items, format_report, read_eval_files
 
     gold_set, item_list = read_eval_files(gold, items)  # a bad file fails before the model loads
     extractor = claims.load_extractor(load_settings())
-    sys.stdout.write(format_report(evaluate_items(gold_set, item_list, extractor)) + "\n")
+    report = evaluate_items(gold_set, item_list, extractor, default_negotiation=negotiation)
+    sys.stdout.write(format_report(report) + "\n")
 
 
 # --- ledger and alerts ---------------------------------------------------------------------------
@@ -349,9 +359,11 @@ def changes_command(
     moment = parse_since(since)
     with database(load_settings()) as engine:
         changes = ledger.changes_since(engine, moment)
+        labels = catalog.negotiation_labels(engine)
     if as_json:
         for change in changes:
-            sys.stdout.write(json.dumps(messages.change_payload(change), ensure_ascii=False) + "\n")
+            payload = messages.change_payload(change, labels.get(change.negotiation, change.negotiation))
+            sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
         return
     out.print(console.changes_table(changes, title=f"changes since {since}"))
 

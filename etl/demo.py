@@ -103,7 +103,8 @@ def run_demo(
         db.upgrade(engine)
         counts = catalog.load_seeds(engine, settings.seeds_dir, with_feeds=False)
         console.print(
-            f"schema at {db.current_revision(engine)}; {counts.actors} actors, {counts.issues} issues"
+            f"schema at {db.current_revision(engine)}; {counts.actors} actors, {counts.negotiations}"
+            f" negotiations, {counts.issues} issues"
         )
         with serve_directory(root, port) as base:
             catalog.add_feeds(engine, demo_feeds(root, base))

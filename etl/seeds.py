@@ -1,14 +1,15 @@
-"""Reference data from ``seeds/``: feeds, actors and issues, validated on load.
+"""Reference data from ``seeds/``: feeds, actors and negotiations with their issues, validated on load.
 
-The YAML files are the contract that keeps parley free of any one negotiation: adding an actor, an
-alias, an issue or a feed is an edit here, never in code. A bad file raises :class:`SeedError` whose
-message names the file, the entry and the field.
+The YAML files are the contract that keeps parley free of any one negotiation: adding a negotiation
+(one file in ``seeds/negotiations/``), an actor, an alias, an issue or a feed is an edit there, never
+in code. A bad file raises :class:`SeedError` whose message names the file, the entry and the field.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -55,6 +56,8 @@ class ActorSeed(_Seed):
     anaphors: list[str] = Field(default_factory=list)
     # actors whose word on this actor's position does not count (codebook: attributed by an adversary)
     adversaries: list[str] = Field(default_factory=list)
+    # aliases that name the actor only in a text about one negotiation: negotiation key -> aliases
+    scoped_aliases: dict[str, list[str]] = Field(default_factory=dict)
 
     @field_validator("id")
     @classmethod
@@ -88,6 +91,37 @@ class IssueSeed(_Seed):
         return value
 
 
+class AboutSeed(_Seed):
+    """What tells a text is about a negotiation: the actors it names, and words or places."""
+
+    actors: list[str] = Field(default_factory=list)
+    words: list[str] = Field(default_factory=list)
+
+
+class NegotiationSeed(_Seed):
+    """One negotiation, one file: ``seeds/negotiations/<key>.yaml``."""
+
+    key: str
+    label: str
+    description: str = ""
+    parties: list[str] = Field(default_factory=list, description="actors an agreed deal binds")
+    about: AboutSeed = Field(default_factory=AboutSeed)
+    issues: list[IssueSeed]
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if not KEY_RE.match(value):
+            raise ValueError("must be lower_snake_case")
+        return value
+
+
+class ElsewhereFile(_Seed):
+    """Words of conflicts no negotiation follows (``seeds/elsewhere.yaml``)."""
+
+    words: list[str] = Field(default_factory=list)
+
+
 class FeedsFile(_Seed):
     feeds: list[FeedSeed]
 
@@ -100,7 +134,7 @@ class IssuesFile(_Seed):
     issues: list[IssueSeed]
 
 
-_File = TypeVar("_File", FeedsFile, ActorsFile, IssuesFile)
+_File = TypeVar("_File", FeedsFile, ActorsFile, IssuesFile, NegotiationSeed)
 
 
 def read_yaml(path: Path, error: type[Exception], not_found: str = "file not found") -> Any:
@@ -188,13 +222,84 @@ def load_actors(path: Path) -> list[ActorSeed]:
 
 
 def load_issues(path: Path) -> list[IssueSeed]:
+    """The ``issues`` list of a file: a negotiation's, or a plain ``issues:`` file."""
     issues = _load(path, IssuesFile, "issues", "key").issues
+    _check_issues(path, issues)
+    return issues
+
+
+def load_negotiation(path: Path) -> NegotiationSeed:
+    """One negotiation file; its key must be the file's name."""
+    negotiation = _load(path, NegotiationSeed, "issues", "key")
+    if negotiation.key != path.stem:
+        raise SeedError(f"{path}: field 'key': {negotiation.key!r} is not the file's name {path.stem!r}")
+    _check_issues(path, negotiation.issues)
+    return negotiation
+
+
+def _check_issues(path: Path, issues: Sequence[IssueSeed]) -> None:
     for index, issue in enumerate(issues):
         where = f"{path}: entry #{index + 1} ({issue.key}) field"
         if issue.value_type in ("choice", "categories") and not issue.choices:
             raise SeedError(f"{where} 'choices': required for value_type {issue.value_type}")
         _check_patterns(issue, where)
-    return issues
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Everything ``seeds/`` says about the negotiations followed: actors, negotiations, elsewhere."""
+
+    actors: list[ActorSeed]
+    negotiations: list[NegotiationSeed]
+    elsewhere: list[str]
+
+    def negotiation(self, key: str) -> NegotiationSeed:
+        return next(n for n in self.negotiations if n.key == key)
+
+
+def load_reference(seeds_dir: Path) -> Reference:
+    """``actors.yaml``, every ``negotiations/*.yaml`` and ``elsewhere.yaml`` (optional), checked
+    against each other: every actor a negotiation lists exists, every scoped alias names a
+    negotiation, and at least one actor and one negotiation with an issue are defined."""
+    actors = load_actors(seeds_dir / "actors.yaml")
+    folder = seeds_dir / "negotiations"
+    files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    if not files:
+        raise SeedError(f"{folder}: no negotiation files (<key>.yaml) found")
+    negotiations = [load_negotiation(path) for path in files]
+    if not actors:
+        raise SeedError(f"{seeds_dir / 'actors.yaml'}: must list at least one actor")
+    known = {a.id for a in actors}
+    keys = {n.key for n in negotiations}
+    for path, negotiation in zip(files, negotiations, strict=True):
+        if not negotiation.issues:
+            raise SeedError(f"{path}: field 'issues': must list at least one issue")
+        for field, listed in (("parties", negotiation.parties), ("about.actors", negotiation.about.actors)):
+            unknown = [a for a in listed if a not in known]
+            if unknown:
+                raise SeedError(f"{path}: field '{field}': unknown actor {unknown[0]!r} (not in actors.yaml)")
+    for index, actor in enumerate(actors):
+        for key in actor.scoped_aliases:
+            if key not in keys:
+                raise SeedError(
+                    f"{seeds_dir / 'actors.yaml'}: entry #{index + 1} ({actor.id}) field 'scoped_aliases':"
+                    f" unknown negotiation {key!r}"
+                )
+        unknown = [a for a in actor.adversaries if a not in known]
+        if unknown:
+            raise SeedError(
+                f"{seeds_dir / 'actors.yaml'}: entry #{index + 1} ({actor.id}) field 'adversaries':"
+                f" unknown actor {unknown[0]!r}"
+            )
+    elsewhere_file = seeds_dir / "elsewhere.yaml"
+    elsewhere: list[str] = []
+    if elsewhere_file.exists():
+        raw = read_yaml(elsewhere_file, SeedError)
+        try:
+            elsewhere = ElsewhereFile.model_validate(raw or {}).words
+        except ValidationError as exc:
+            raise SeedError(validation_line(elsewhere_file, raw or {}, exc, lambda _: None)) from exc
+    return Reference(actors, negotiations, elsewhere)
 
 
 def _check_patterns(issue: IssueSeed, where: str) -> None:

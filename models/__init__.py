@@ -6,7 +6,7 @@ from models.claim import ArticleExtraction, Claim, ExtractionProgress, Mention
 from models.feed import Feed, FeedFetch
 from models.lock import PipelineLock
 from models.position import Alert, Position, PositionChange, PositionSupport
-from models.reference import Actor, Issue
+from models.reference import Actor, Issue, Negotiation
 
 __all__ = [
     "Actor",
@@ -20,6 +20,7 @@ __all__ = [
     "FeedFetch",
     "Issue",
     "Mention",
+    "Negotiation",
     "PipelineLock",
     "Position",
     "PositionChange",

@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Numeric,
     String,
@@ -79,21 +80,36 @@ class Mention(Base):
 
 
 class Claim(Base):
-    """One position an article attributes to one actor (codebook rule 7: one per triple per article)."""
+    """One position an article attributes to one actor in one negotiation (codebook rule 7: one per
+    negotiation, actor, issue and value per article)."""
 
     __tablename__ = "claims"
     __table_args__ = (
         *checks("claims"),
-        UniqueConstraint("article_id", "actor", "issue", "value", "extractor_version"),
-        Index("ix_claims_actor_issue", "actor", "issue"),
+        ForeignKeyConstraint(
+            ["negotiation", "issue"],
+            ["issues.negotiation", "issues.key"],
+            name="fk_claims_negotiation_issue_issues",
+        ),
+        UniqueConstraint(
+            "article_id",
+            "negotiation",
+            "actor",
+            "issue",
+            "value",
+            "extractor_version",
+            name="uq_claims_identity",
+        ),
+        Index("ix_claims_negotiation_actor_issue", "negotiation", "actor", "issue"),
         # the claims the ledger has still to apply, and only those
         Index("ix_claims_not_in_ledger", "id", postgresql_where=text("NOT in_ledger")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     article_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("articles.id", ondelete="CASCADE"))
+    negotiation: Mapped[str] = mapped_column(String(64), comment="negotiation key")
     actor: Mapped[str] = mapped_column(String(64), ForeignKey("actors.id"), comment="canonical actor id")
-    issue: Mapped[str] = mapped_column(String(64), ForeignKey("issues.key"), comment="issue key")
+    issue: Mapped[str] = mapped_column(String(64), comment="issue key (of the negotiation)")
     value: Mapped[str] = mapped_column(Text, comment="normalised value as text: 60, all, yes, children,women")
     value_number: Mapped[float | None] = mapped_column(Numeric, comment="the value when it is a number")
     stance: Mapped[str] = mapped_column(String(16), comment="proposes | demands | accepts | rejects")

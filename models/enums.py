@@ -22,6 +22,7 @@ class ValueType(StrEnum):
     """How an issue's values are read and compared (codebook: value normalisation)."""
 
     DAYS = "days"
+    DAYS_OR_FLAG = "days_or_flag"  # a number of days when the text gives one, else "yes"
     COUNT = "count"
     COUNT_OR_ALL = "count_or_all"
     NUMBER = "number"

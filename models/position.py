@@ -6,7 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, func, text
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -15,7 +26,7 @@ from models.enums import checks
 
 
 class Position(Base):
-    """One version of an actor's position on an issue, valid over [valid_from, valid_to).
+    """One version of an actor's position on an issue of a negotiation, valid over [valid_from, valid_to).
 
     Versions are never overwritten by a new value: a change closes the current version and opens
     another. ``valid_to`` is NULL for the current version.
@@ -24,9 +35,17 @@ class Position(Base):
     __tablename__ = "positions"
     __table_args__ = (
         *checks("positions"),
-        Index("ix_positions_actor_issue_valid_from", "actor", "issue", "valid_from"),
+        ForeignKeyConstraint(
+            ["negotiation", "issue"],
+            ["issues.negotiation", "issues.key"],
+            name="fk_positions_negotiation_issue_issues",
+        ),
+        Index(
+            "ix_positions_negotiation_actor_issue_valid_from", "negotiation", "actor", "issue", "valid_from"
+        ),
         Index(
             "uq_positions_current",
+            "negotiation",
             "actor",
             "issue",
             unique=True,
@@ -35,8 +54,9 @@ class Position(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    negotiation: Mapped[str] = mapped_column(String(64), comment="negotiation key")
     actor: Mapped[str] = mapped_column(String(64), ForeignKey("actors.id"))
-    issue: Mapped[str] = mapped_column(String(64), ForeignKey("issues.key"))
+    issue: Mapped[str] = mapped_column(String(64))
     value: Mapped[str] = mapped_column(Text)
     value_number: Mapped[float | None] = mapped_column(Numeric)
     stance: Mapped[str] = mapped_column(String(16))
@@ -74,14 +94,26 @@ class PositionChange(Base):
     __tablename__ = "position_changes"
     __table_args__ = (
         *checks("position_changes"),
+        ForeignKeyConstraint(
+            ["negotiation", "issue"],
+            ["issues.negotiation", "issues.key"],
+            name="fk_position_changes_negotiation_issue_issues",
+        ),
         UniqueConstraint("new_position_id"),
         Index("ix_position_changes_detected_at", "detected_at"),
-        Index("ix_position_changes_actor_issue_published_at", "actor", "issue", "published_at"),
+        Index(
+            "ix_position_changes_negotiation_actor_issue_published_at",
+            "negotiation",
+            "actor",
+            "issue",
+            "published_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    negotiation: Mapped[str] = mapped_column(String(64), comment="negotiation key")
     actor: Mapped[str] = mapped_column(String(64), ForeignKey("actors.id"))
-    issue: Mapped[str] = mapped_column(String(64), ForeignKey("issues.key"))
+    issue: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(8), comment="new | change")
     old_position_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("positions.id", ondelete="SET NULL")
@@ -117,9 +149,7 @@ class Alert(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     alert_key: Mapped[str] = mapped_column(Text, comment="stable id of the alert, the same on every channel")
-    kind: Mapped[str] = mapped_column(
-        String(16), comment="position_change | feed_health | channel_health"
-    )
+    kind: Mapped[str] = mapped_column(String(16), comment="position_change | feed_health | channel_health")
     change_id: Mapped[int | None] = mapped_column(
         BigInteger,
         ForeignKey("position_changes.id", ondelete="SET NULL"),

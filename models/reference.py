@@ -1,8 +1,8 @@
-"""Reference data loaded from seeds/: the actors and issues a negotiation is tracked by."""
+"""Reference data loaded from seeds/: the negotiations followed, their issues, and the actors."""
 
 from __future__ import annotations
 
-from sqlalchemy import String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -20,10 +20,25 @@ class Actor(Base):
     aliases: Mapped[list[str]] = mapped_column(JSONB, server_default="[]")
 
 
+class Negotiation(Base):
+    """A negotiation parley follows: one file of ``seeds/negotiations/``."""
+
+    __tablename__ = "negotiations"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True, comment="negotiation key, e.g. gaza")
+    label: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, server_default="")
+
+
 class Issue(Base):
+    """An issue of one negotiation; the same key may exist in two negotiations with its own meaning."""
+
     __tablename__ = "issues"
     __table_args__ = checks("issues")
 
+    negotiation: Mapped[str] = mapped_column(
+        String(64), ForeignKey("negotiations.key"), primary_key=True, comment="negotiation key"
+    )
     key: Mapped[str] = mapped_column(String(64), primary_key=True, comment="issue key")
     label: Mapped[str] = mapped_column(Text)
     value_type: Mapped[str] = mapped_column(String(16))

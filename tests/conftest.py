@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
 from etl import db, stages
-from etl.seeds import load_actors, load_issues
+from etl.seeds import load_reference
 from etl.settings import Settings
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def extractor() -> Extractor:
     from etl.extract.engine import Extractor
 
     seeds = REPO / "seeds"
-    return Extractor.load(load_actors(seeds / "actors.yaml"), load_issues(seeds / "issues.yaml"))
+    return Extractor.load(load_reference(seeds))
 
 
 @pytest.fixture(scope="session")
@@ -94,9 +94,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 def clean_db(engine: Engine) -> Engine:
     """The session database with every table emptied (schema and alembic_version kept)."""
     with engine.begin() as conn:
-        tables = conn.scalars(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        ).all()
+        tables = conn.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).all()
         tables = [t for t in tables if t != "alembic_version"]
         if tables:
             conn.execute(

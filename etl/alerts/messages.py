@@ -37,17 +37,17 @@ class AlertText(NamedTuple):
 def format_value(value: str | None, value_type: str) -> str:
     if value is None:
         return "—"
-    if value_type == "days":
+    if value_type == "days" or (value_type == "days_or_flag" and value.isdigit()):
         return f"{value} day" if value == "1" else f"{value} days"
     return value
 
 
-def describe_change(change: PositionChange, value_type: str) -> tuple[str, str]:
-    """The alert text: what changed, and why we believe it."""
+def describe_change(change: PositionChange, value_type: str, negotiation_label: str) -> tuple[str, str]:
+    """The alert text: in which negotiation, what changed, and why we believe it."""
     actor = change.actor.replace("_", " ").title()
     new = format_value(change.new_value, value_type)
     if change.kind == ChangeKind.NEW:
-        subject = f"{actor} — {change.issue}: {new} ({change.new_stance}) [new position]"
+        subject = f"{negotiation_label}: {actor} — {change.issue}: {new} ({change.new_stance}) [new position]"
     else:
         old = format_value(change.old_value, value_type)
         stance = (
@@ -55,7 +55,7 @@ def describe_change(change: PositionChange, value_type: str) -> tuple[str, str]:
             if change.old_stance == change.new_stance
             else f"{change.old_stance} → {change.new_stance}"
         )
-        subject = f"{actor} — {change.issue}: {old} → {new} ({stance})"
+        subject = f"{negotiation_label}: {actor} — {change.issue}: {old} → {new} ({stance})"
     when = f"{change.published_at:%Y-%m-%d}"
     body = f"{subject}, per {change.outlet}, {when}: '{change.new_evidence}'"
     new_url, old_url = web_url(change.new_url), web_url(change.old_url)
@@ -66,10 +66,12 @@ def describe_change(change: PositionChange, value_type: str) -> tuple[str, str]:
     return subject, body
 
 
-def change_payload(change: PositionChange) -> dict[str, Any]:
+def change_payload(change: PositionChange, negotiation_label: str) -> dict[str, Any]:
     return {
         "change_id": change.id,
         "kind": change.kind,
+        "negotiation": change.negotiation,
+        "negotiation_label": negotiation_label,
         "actor": change.actor,
         "issue": change.issue,
         "old": {"value": change.old_value, "stance": change.old_stance, "evidence": change.old_evidence,

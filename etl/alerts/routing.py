@@ -34,7 +34,7 @@ from pydantic import (
 )
 
 from etl.alerts.channels import channel_from_url, channels_from_settings, mask_url, shown_url
-from etl.seeds import SeedError, load_actors, load_issues, read_yaml, validation_line
+from etl.seeds import SeedError, load_reference, read_yaml, validation_line
 from etl.settings import ConfigError, Settings
 
 
@@ -59,14 +59,19 @@ class _Rule(BaseModel):
 class _Criteria(_Rule):
     """What an entry matches: every listed criterion must hold; an absent one matches anything."""
 
+    negotiations: list[str] | None = Field(default=None, min_length=1)
     actors: list[str] | None = Field(default=None, min_length=1)
     issues: list[str] | None = Field(default=None, min_length=1)
     kinds: list[RouteKind] | None = Field(default=None, min_length=1)
 
-    def matches(self, kind: str, actor: str | None, issue: str | None) -> bool:
-        # an event without an actor or issue (feed health) never matches a rule that lists some
+    def matches(
+        self, kind: str, actor: str | None, issue: str | None, negotiation: str | None = None
+    ) -> bool:
+        # an event without a negotiation, actor or issue (feed health) never matches a rule that
+        # lists some
         return (
             (self.kinds is None or kind in self.kinds)
+            and (self.negotiations is None or (negotiation is not None and negotiation in self.negotiations))
             and (self.actors is None or (actor is not None and actor in self.actors))
             and (self.issues is None or (issue is not None and issue in self.issues))
         )
@@ -88,12 +93,16 @@ class MuteRule(_Criteria):
 
     @model_validator(mode="after")
     def _says_what(self) -> MuteRule:
-        if self.actors is None and self.issues is None and self.kinds is None:
-            raise ValueError("a mute needs actors, issues or kinds (an empty one would mute every alert)")
+        if self.negotiations is None and self.actors is None and self.issues is None and self.kinds is None:
+            raise ValueError(
+                "a mute needs negotiations, actors, issues or kinds (an empty one would mute every alert)"
+            )
         return self
 
-    def silences(self, kind: str, actor: str | None, issue: str | None, now: datetime) -> bool:
-        return (self.until is None or now < self.until) and self.matches(kind, actor, issue)
+    def silences(
+        self, kind: str, actor: str | None, issue: str | None, now: datetime, negotiation: str | None = None
+    ) -> bool:
+        return (self.until is None or now < self.until) and self.matches(kind, actor, issue, negotiation)
 
 
 class DigestRule(_Rule):
@@ -124,19 +133,26 @@ class AlertRules:
         return _load(settings.alert_rules, settings)
 
     def channels_for(
-        self, kind: str, actor: str | None, issue: str | None, channels: Sequence[str], now: datetime
+        self,
+        kind: str,
+        actor: str | None,
+        issue: str | None,
+        channels: Sequence[str],
+        now: datetime,
+        negotiation: str | None = None,
     ) -> list[str]:
-        """The names among ``channels`` that an event of ``kind`` about ``actor``/``issue`` goes to at
-        ``now`` (timezone-aware): none when a mute matches, else each channel that has no route or
-        has a route that matches."""
+        """The names among ``channels`` that an event of ``kind`` about ``actor``/``issue`` in
+        ``negotiation`` goes to at ``now`` (timezone-aware): none when a mute matches, else each
+        channel that has no route or has a route that matches."""
         if kind not in ROUTE_KINDS:
             raise ValueError(f"unknown alert kind {kind!r}: one of {', '.join(sorted(ROUTE_KINDS))}")
-        if any(mute.silences(kind, actor, issue, now) for mute in self.mutes):
+        if any(mute.silences(kind, actor, issue, now, negotiation) for mute in self.mutes):
             return []
         return [
             name
             for name in channels
-            if name not in self.routes or any(r.matches(kind, actor, issue) for r in self.routes[name])
+            if name not in self.routes
+            or any(r.matches(kind, actor, issue, negotiation) for r in self.routes[name])
         ]
 
     def is_digest(self, channel_name: str) -> bool:
@@ -155,15 +171,15 @@ def _load(path: Path, settings: Settings) -> AlertRules:
         raise ConfigError(validation_line(path, raw, exc, _channel_of)) from exc
 
     configured = [channel.name for channel in channels_from_settings(settings)]
-    actors, issues = _known_keys(settings.seeds_dir)
+    known = _known_keys(settings.seeds_dir)
     routes: dict[str, list[RouteRule]] = {}
     for index, route in enumerate(rules.routes):
         where = f"{path}: routes entry #{index + 1} ({_shown(route.channel)})"
         name = _resolve_channel(route.channel, settings, configured, f"{where} field 'channel'")
-        _check_keys(route, actors, issues, where)
+        _check_keys(route, known, where)
         routes.setdefault(name, []).append(route)
     for index, mute in enumerate(rules.mute):
-        _check_keys(mute, actors, issues, f"{path}: mute entry #{index + 1}")
+        _check_keys(mute, known, f"{path}: mute entry #{index + 1}")
     digest_channels: set[str] = set()
     digest_period = DEFAULT_DIGEST_PERIOD
     if rules.digest is not None:
@@ -208,21 +224,29 @@ def _shown(ref: str) -> str:
     return shown_url(ref)
 
 
-def _known_keys(seeds_dir: Path) -> tuple[frozenset[str] | None, frozenset[str] | None]:
-    """Actor ids and issue keys from the seeds, or None for a seed file that is not there to check."""
+_Known = dict[str, frozenset[str] | None]
+
+
+def _known_keys(seeds_dir: Path) -> _Known:
+    """Negotiation keys, actor ids and issue keys (of any negotiation) from the seeds, or None for
+    what the seeds folder does not have to check against."""
+    if not (seeds_dir / "actors.yaml").exists() or not (seeds_dir / "negotiations").is_dir():
+        return {"negotiation": None, "actor": None, "issue": None}
     try:
-        actors_file, issues_file = seeds_dir / "actors.yaml", seeds_dir / "issues.yaml"
-        actors = frozenset(a.id for a in load_actors(actors_file)) if actors_file.exists() else None
-        issues = frozenset(i.key for i in load_issues(issues_file)) if issues_file.exists() else None
+        reference = load_reference(seeds_dir)
     except SeedError as exc:
         raise ConfigError(f"cannot check the alert rules against the seeds: {exc}") from exc
-    return actors, issues
+    return {
+        "negotiation": frozenset(n.key for n in reference.negotiations),
+        "actor": frozenset(a.id for a in reference.actors),
+        "issue": frozenset(i.key for n in reference.negotiations for i in n.issues),
+    }
 
 
-def _check_keys(
-    rule: _Criteria, actors: frozenset[str] | None, issues: frozenset[str] | None, where: str
-) -> None:
-    for label, given, known in (("actor", rule.actors, actors), ("issue", rule.issues, issues)):
+def _check_keys(rule: _Criteria, known_keys: _Known, where: str) -> None:
+    criteria = (("negotiation", rule.negotiations), ("actor", rule.actors), ("issue", rule.issues))
+    for label, given in criteria:
+        known = known_keys[label]
         if given is None or known is None:
             continue
         for index, key in enumerate(given):

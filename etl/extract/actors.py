@@ -18,7 +18,7 @@ from etl.extract.lexicon import (
     SPEECH_VERBS,
 )
 from etl.extract.syntax import SUBJECT_DEPS, clause_subjects, core, speech_head
-from models.enums import ActorKind, Stance
+from models.enums import Stance
 
 if TYPE_CHECKING:
     from spacy.tokens import Span, Token
@@ -147,7 +147,7 @@ def announced(article: Article, actors: list[str], cue: Token, stance: Stance, s
     """Rule 2: a mediator (or any non-party) confirming a truce announces the parties' deal."""
     if stance != Stance.ACCEPTS or cue.lemma_.lower() not in SPEECH_VERBS:
         return actors
-    parties = [a for a in actors if article.actors[a].kind == ActorKind.PARTY]
+    parties = [a for a in actors if a in article.parties]
     if len(parties) == len(actors):
         return actors
     return parties or [a for a in parties_in(article, sent) if a not in actors]

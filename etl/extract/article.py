@@ -8,14 +8,14 @@ functions need nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from etl.extract.gazetteer import ACTOR_LABEL, WEAK_ACTOR_LABEL
+from etl.extract.gazetteer import ACTOR_LABEL, WEAK_ACTOR_LABEL, scoped_label
 from etl.extract.values import Rules
 from etl.seeds import ActorSeed
-from models.enums import ActorKind, Stance
+from models.enums import Stance
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
@@ -33,7 +33,8 @@ class Link:
 
 @dataclass(slots=True)
 class Article:
-    """One parsed article: which token names which actor, and the seeds to read it by."""
+    """One parsed article as one negotiation reads it: which token names which actor, and the
+    negotiation's seeds to read it by."""
 
     doc: Doc
     rules: Rules
@@ -41,7 +42,7 @@ class Article:
     anaphors: Mapping[str, list[str]]  # a describing phrase ("the group") → the actors it may mean
     actor_at: dict[int, str]  # token index → the actor it names (only actors the article names)
     named: set[str]
-    parties: list[str]  # the parties among the named actors, sorted
+    parties: list[str]  # the negotiation's parties among the named actors, sorted
     # ``(sentence start, parties)`` of the sentences saying a deal was agreed: see
     # ``deal_terms.deal_statements``, which fills it on first use
     deal_statements: list[tuple[int, list[str]]] | None = None
@@ -54,13 +55,16 @@ class Article:
         rules: Rules,
         actors: Mapping[str, ActorSeed],
         anaphors: Mapping[str, list[str]],
+        negotiation_parties: Iterable[str],
+        negotiation: str,
     ) -> Article:
-        """The context of ``doc``, whose mentions name the actors ``named``."""
+        """The context of ``doc`` for ``negotiation``, whose mentions name the actors ``named``."""
+        labels = (ACTOR_LABEL, WEAK_ACTOR_LABEL, scoped_label(negotiation))
         actor_at: dict[int, str] = {}
         for ent in doc.ents:
-            if ent.label_ in (ACTOR_LABEL, WEAK_ACTOR_LABEL):
+            if ent.label_ in labels:
                 for token in ent:
                     actor_at[token.i] = ent.ent_id_
         actor_at = {i: a for i, a in actor_at.items() if a in named}
-        parties = sorted(a for a in named if actors[a].kind == ActorKind.PARTY)
+        parties = sorted(set(negotiation_parties) & named)
         return cls(doc, rules, actors, anaphors, actor_at, named, parties)

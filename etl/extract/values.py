@@ -197,6 +197,9 @@ class Value:
     key_start: int  # the span that carries the value (the number, "all", the category list)
     key_end: int
     per_day: bool = False
+    # the text states the opposite of the issue ("renounce NATO membership"): a named group
+    # ``against`` in the pattern; whoever takes it rejects the issue's value
+    against: bool = False
 
 
 def _read_value(rule: IssueRule, match: re.Match[str], text: str) -> Value | None:
@@ -208,7 +211,9 @@ def _read_value(rule: IssueRule, match: re.Match[str], text: str) -> Value | Non
     if key == "n" and _QUALIFIED_BEFORE.search(before):
         return None
     value: int | float | str
-    if kind == "days":
+    if kind == "days_or_flag" and "n" not in groups and "unit" not in groups:
+        value = "yes"
+    elif kind in ("days", "days_or_flag"):
         unit = groups.get("unit", "").lower()
         number = parse_number(groups["n"]) if "n" in groups else 1
         if unit not in UNIT_DAYS or number is None:
@@ -241,7 +246,8 @@ def _read_value(rule: IssueRule, match: re.Match[str], text: str) -> Value | Non
     else:  # pragma: no cover - ValueType is a closed Literal
         return None
     per_day = kind == "count_or_all" and bool(_PER_DAY_AFTER.match(text[match.end() :]))
-    return Value(rule, value, match.start(), match.end(), key_start, key_end, per_day)
+    against = "against" in groups
+    return Value(rule, value, match.start(), match.end(), key_start, key_end, per_day, against)
 
 
 def _categories(phrase: str, rule: IssueRule) -> set[str]:

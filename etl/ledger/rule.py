@@ -1,7 +1,8 @@
-"""The ledger's versioning rule: claims, applied in publication order, move each (actor, issue)'s
-versions and record the events between them. Plain data in and out; no database.
+"""The ledger's versioning rule: claims, applied in publication order, move each (negotiation, actor,
+issue)'s versions and record the events between them. Plain data in and out; no database.
 
-For each (actor, issue) the ledger keeps versions over time. A claim published at ``t``:
+For each (negotiation, actor, issue) the ledger keeps versions over time: an actor's position in one
+negotiation never closes its position on the same issue key in another. A claim published at ``t``:
 
 - with no version yet opens the first one and records a ``new`` position event;
 - stating what the version valid at ``t`` says (same value and stance) corroborates it: the
@@ -17,7 +18,7 @@ A version is *confirmed* when ``confirm_outlets`` distinct outlets have stated i
 alerted when it is recorded (``alert_on`` is ``first``) or when the version it opened is confirmed
 (``confirmed``); which channels an alert goes to is the routing's business, not the rule's.
 
-The versions of a pair are the machine's state: :func:`apply` moves them in place and returns what
+The versions of a key are the machine's state: :func:`apply` moves them in place and returns what
 it changed (:class:`Outcome`), which is what a store has to write.
 """
 
@@ -32,8 +33,8 @@ from typing import Literal
 from models.enums import ChangeKind, Stance
 
 AlertOn = Literal["first", "confirmed"]
-Pair = tuple[str, str]
-"""(actor, issue)"""
+LedgerKey = tuple[str, str, str]
+"""(negotiation, actor, issue)"""
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class PendingClaim:
     """A claim not yet in the ledger, with what the ledger needs of its article."""
 
     id: int
+    negotiation: str
     actor: str
     issue: str
     value: str
@@ -64,6 +66,7 @@ class PendingClaim:
 class Version:
     """One version of a position, valid over [valid_from, valid_to) (``valid_to`` None: current)."""
 
+    negotiation: str
     actor: str
     issue: str
     value: str
@@ -95,6 +98,7 @@ class Version:
 class Event:
     """A position event: an actor's first position on an issue, or a change from one version to the next."""
 
+    negotiation: str
     actor: str
     issue: str
     kind: ChangeKind
@@ -153,7 +157,10 @@ class Outcome:
 
 
 def apply(
-    histories: Mapping[Pair, list[Version]], claims: Iterable[PendingClaim], policy: Policy, now: datetime
+    histories: Mapping[LedgerKey, list[Version]],
+    claims: Iterable[PendingClaim],
+    policy: Policy,
+    now: datetime,
 ) -> Outcome:
     """Apply ``claims`` (in publication order) to ``histories``: the versions of every pair they
     touch, in time order (an empty list for a pair with none). ``now`` is when a version confirmed
@@ -165,14 +172,14 @@ def apply(
 
 
 class _Machine:
-    def __init__(self, histories: Mapping[Pair, list[Version]], policy: Policy, now: datetime) -> None:
+    def __init__(self, histories: Mapping[LedgerKey, list[Version]], policy: Policy, now: datetime) -> None:
         self.histories = histories
         self.policy = policy
         self.now = now
         self.outcome = Outcome()
 
     def apply(self, claim: PendingClaim) -> None:
-        versions = self.histories[(claim.actor, claim.issue)]
+        versions = self.histories[(claim.negotiation, claim.actor, claim.issue)]
         t = claim.published_at
         if not versions:
             self._open(versions, claim, previous=None)
@@ -201,6 +208,7 @@ class _Machine:
 
     def _insert(self, versions: list[Version], claim: PendingClaim, *, valid_to: datetime | None) -> Version:
         version = Version(
+            negotiation=claim.negotiation,
             actor=claim.actor,
             issue=claim.issue,
             value=claim.value,
@@ -223,6 +231,7 @@ class _Machine:
         position = self._insert(versions, claim, valid_to=None)
         old = previous.opening if previous is not None else None
         event = Event(
+            negotiation=claim.negotiation,
             actor=claim.actor,
             issue=claim.issue,
             kind=ChangeKind.CHANGE if previous is not None else ChangeKind.NEW,

@@ -29,9 +29,9 @@ from etl.alerts.routing import AlertRules
 from etl.db import unnested
 from etl.extract.store import unread_count
 from etl.ledger import rule
-from etl.ledger.rule import Event, Outcome, Pair, PendingClaim, Policy, QueuedAlert, Version
+from etl.ledger.rule import Event, LedgerKey, Outcome, PendingClaim, Policy, QueuedAlert, Version
 from etl.settings import Settings
-from models import Alert, Article, Claim, Feed, Issue, Position, PositionChange, PositionSupport
+from models import Alert, Article, Claim, Feed, Issue, Negotiation, Position, PositionChange, PositionSupport
 from models.enums import AlertKind, ChangeKind, Stance
 
 PENDING_CHUNK = 5000  # pending claims read, applied and written at a time (a server-side cursor)
@@ -86,7 +86,7 @@ def apply_claims(
     Alerts go to the ``channels`` (outbox names) that the rules of ``settings.alert_rules`` route
     each event to; the rules are read before anything is written, so a bad file changes nothing.
     Pending claims are streamed ``chunk`` at a time: each chunk is applied in memory to the versions
-    of the (actor, issue) pairs it touches (read once per run) and written in bulk.
+    of the (negotiation, actor, issue) keys it touches (read once per run) and written in bulk.
 
     With ``version``, a ledger holding another version's claims is rebuilt from this version's once
     it has read every article (see the module's docstring); ``rebuild`` rebuilds it in any case
@@ -106,16 +106,17 @@ def apply_claims(
             _clear(session)
             summary.rebuilt = True
             channels = []
-        units = dict(session.execute(select(Issue.key, Issue.value_type)).all())
-        # the versions of each pair a claim has touched in this run: read once, then kept in memory
+        issues = _IssueNames.read(session)
+        # the versions of each key a claim has touched in this run: read once, then kept in memory
         # (they are few next to the claims), so that a claim costs no query
-        histories: dict[Pair, list[Version]] = {}
+        histories: dict[LedgerKey, list[Version]] = {}
         for claims in _pending_claims(session, version, chunk):
-            histories.update(_load(session, {(c.actor, c.issue) for c in claims} - histories.keys()))
+            touched = {(c.negotiation, c.actor, c.issue) for c in claims}
+            histories.update(_load(session, touched - histories.keys()))
             now = datetime.now(UTC)
             outcome = rule.apply(histories, claims, policy, now)
             _write(session, outcome)
-            summary.alerts += _queue(session, outcome.alerts, rules, channels, units, now)
+            summary.alerts += _queue(session, outcome.alerts, rules, channels, issues, now)
             summary.claims += len(claims)
             summary.new_positions += outcome.new_positions
             summary.changes += outcome.changes
@@ -148,8 +149,9 @@ def _pending_claims(session: Session, version: str | None, chunk: int) -> Iterat
     published = func.coalesce(Article.published_at, Article.fetched_at)
     query = (
         select(
-            Claim.id, Claim.actor, Claim.issue, Claim.value, Claim.value_number, Claim.stance,
-            Claim.evidence, published, Article.feed_id, func.coalesce(Feed.title, Feed.url), Article.url,
+            Claim.id, Claim.negotiation, Claim.actor, Claim.issue, Claim.value, Claim.value_number,
+            Claim.stance, Claim.evidence, published, Article.feed_id, func.coalesce(Feed.title, Feed.url),
+            Article.url,
         )
         .join(Article, Article.id == Claim.article_id)
         .join(Feed, Feed.id == Article.feed_id)
@@ -167,10 +169,11 @@ def _pending_claims(session: Session, version: str | None, chunk: int) -> Iterat
     for part in rows.partitions():
         yield [
             PendingClaim(
-                id, actor, issue, value, float(number) if number is not None else None, Stance(stance),
-                " ".join(evidence.split()), when, feed_id, outlet, url,
+                id, negotiation, actor, issue, value, float(number) if number is not None else None,
+                Stance(stance), " ".join(evidence.split()), when, feed_id, outlet, url,
             )
-            for id, actor, issue, value, number, stance, evidence, when, feed_id, outlet, url in part
+            for id, negotiation, actor, issue, value, number, stance, evidence, when, feed_id, outlet, url
+            in part
         ]  # fmt: skip
 
 
@@ -224,30 +227,30 @@ def _change_row(event: Event) -> dict[str, Any]:
 # --- reading and writing -------------------------------------------------------------------------
 
 
-def _load(session: Session, pairs: set[Pair]) -> dict[Pair, list[Version]]:
-    """The stored versions of ``pairs`` in time order, with the claims and outlets that support
+def _load(session: Session, keys: set[LedgerKey]) -> dict[LedgerKey, list[Version]]:
+    """The stored versions of ``keys`` in time order, with the claims and outlets that support
     each, the events that opened those not yet confirmed, and the opening evidence of the current
     ones."""
-    versions: dict[Pair, list[Version]] = {pair: [] for pair in pairs}
-    if not pairs:
+    versions: dict[LedgerKey, list[Version]] = {key: [] for key in keys}
+    if not keys:
         return versions
-    in_pairs = tuple_(Position.actor, Position.issue).in_(sorted(pairs))
+    in_keys = tuple_(Position.negotiation, Position.actor, Position.issue).in_(sorted(keys))
     stored = [name for name in POSITION_FIELDS if name != "claims"]  # counted from position_support
     by_id: dict[int, Version] = {}
     for row in session.execute(
         select(POSITIONS.c.id, *(POSITIONS.c[name] for name in stored))
-        .where(in_pairs)
-        .order_by(Position.actor, Position.issue, Position.valid_from, Position.id)
+        .where(in_keys)
+        .order_by(Position.negotiation, Position.actor, Position.issue, Position.valid_from, Position.id)
     ):
         version = Version(id=row.id, **_read(stored, row))
-        versions[(row.actor, row.issue)].append(version)
+        versions[(row.negotiation, row.actor, row.issue)].append(version)
         by_id[row.id] = version
     if not by_id:
         return versions
     for position_id, feed_id, claims in session.execute(
         select(PositionSupport.position_id, PositionSupport.feed_id, func.count())
         .join(Position, Position.id == PositionSupport.position_id)
-        .where(in_pairs)
+        .where(in_keys)
         .group_by(PositionSupport.position_id, PositionSupport.feed_id)
     ):
         by_id[position_id].claims += claims
@@ -337,18 +340,36 @@ def _insert_returning_ids(
         row.id = id
 
 
+@dataclass(frozen=True)
+class _IssueNames:
+    """What an alert's text needs of the seeds: each issue's value type, each negotiation's label."""
+
+    value_types: dict[tuple[str, str], str]
+    labels: dict[str, str]
+
+    @classmethod
+    def read(cls, session: Session) -> _IssueNames:
+        types = {
+            (n, k): v for n, k, v in session.execute(select(Issue.negotiation, Issue.key, Issue.value_type))
+        }
+        labels = dict(session.execute(select(Negotiation.key, Negotiation.label)).tuples().all())
+        return cls(types, labels)
+
+
 def _alert_rows(
-    queued: QueuedAlert, rules: AlertRules, channels: Sequence[str], units: dict[str, str], now: datetime
+    queued: QueuedAlert, rules: AlertRules, channels: Sequence[str], issues: _IssueNames, now: datetime
 ) -> list[dict[str, Any]]:
     """The outbox rows of an alerted event, one per channel its routing sends it to."""
     event = queued.event
-    to = rules.channels_for(event.kind, event.actor, event.issue, channels, now)
+    to = rules.channels_for(event.kind, event.actor, event.issue, channels, now, event.negotiation)
     if not to:
         return []
     # the change as it stood when the alert was queued
     change = PositionChange(id=event.id, **(_change_row(event) | {"confirmed_at": queued.confirmed_at}))
-    subject, body = describe_change(change, units.get(change.issue, ""))
-    payload = change_payload(change)
+    unit = issues.value_types.get((change.negotiation, change.issue), "")
+    label = issues.labels.get(change.negotiation, change.negotiation)
+    subject, body = describe_change(change, unit, label)
+    payload = change_payload(change, label)
     return [
         {
             "alert_key": f"parley-change-{change.id}",
@@ -368,12 +389,12 @@ def _queue(
     queued: Sequence[QueuedAlert],
     rules: AlertRules,
     channels: Sequence[str],
-    units: dict[str, str],
+    issues: _IssueNames,
     now: datetime,
 ) -> int:
     """Put the alerts of a chunk in the outbox (an alert already there stays as it is); how many
     rows were new."""
-    rows = [row for alert in queued for row in _alert_rows(alert, rules, channels, units, now)]
+    rows = [row for alert in queued for row in _alert_rows(alert, rules, channels, issues, now)]
     if not rows:
         return 0
     return len(session.execute(pg_insert(ALERTS).on_conflict_do_nothing().returning(ALERTS.c.id), rows).all())

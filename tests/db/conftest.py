@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from etl.catalog import load_reference
+from etl.catalog import load_reference_data
 from etl.settings import PROJECT_ROOT
 from models import Article, Claim, Feed
 
@@ -32,7 +32,7 @@ def day(n: int) -> datetime:
 
 @pytest.fixture
 def ledger_db(clean_db: Engine) -> Engine:
-    load_reference(clean_db, PROJECT_ROOT / "seeds")
+    load_reference_data(clean_db, PROJECT_ROOT / "seeds")
     with clean_db.begin() as conn:
         conn.execute(
             insert(Feed),

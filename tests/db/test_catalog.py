@@ -145,7 +145,9 @@ def test_opml_with_a_bad_feed_url_names_the_outline(tmp_path: Path) -> None:
     assert str(path) in str(caught.value)
 
 
-@pytest.mark.parametrize("bad_url", ["http://alice:s3cret@x.example/a&#10;b", "http://alice:s3cret@x.example/a&#9;b&#13;"])
+@pytest.mark.parametrize(
+    "bad_url", ["http://alice:s3cret@x.example/a&#10;b", "http://alice:s3cret@x.example/a&#9;b&#13;"]
+)
 def test_opml_with_a_control_character_in_a_url_is_refused_without_its_password(
     tmp_path: Path, bad_url: str
 ) -> None:

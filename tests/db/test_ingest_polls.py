@@ -213,7 +213,6 @@ def test_a_tick_of_chosen_feeds_records_their_polls_only(
 # --- a feed longer than a poll reads (issue 16, item 8) ---------------------------------------------
 
 
-
 def test_a_huge_feed_stores_only_its_newest_entries_and_records_how_many_it_skipped(
     clean_db: Engine, quick: Settings
 ) -> None:

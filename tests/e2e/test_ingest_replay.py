@@ -472,8 +472,6 @@ def test_huge_feed_is_refused_without_blowing_memory(
     assert stored == 0
 
 
-
-
 # --- polling only what is due ----------------------------------------------------------------------
 
 

@@ -22,9 +22,6 @@ from tests.receivers import serve_body
 ENTRIES = 180_000
 
 
-
-
-
 def test_a_poll_of_180000_tiny_entries_stays_within_a_small_memory_budget(
     clean_db: Engine, database_url: str
 ) -> None:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-from etl.catalog import load_reference
+from etl.catalog import load_reference_data
 from etl.ledger.store import apply_claims
 from etl.settings import PROJECT_ROOT, Settings
 from models import Feed
@@ -92,7 +92,7 @@ def png_pixels(path: Path) -> tuple[int, int, list[bytes]]:
 
 @pytest.fixture
 def ledger_with_history(clean_db: Engine, settings: Settings) -> Engine:
-    load_reference(clean_db, PROJECT_ROOT / "seeds")
+    load_reference_data(clean_db, PROJECT_ROOT / "seeds")
     with clean_db.begin() as conn:
         conn.execute(
             insert(Feed),

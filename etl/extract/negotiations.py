@@ -1,0 +1,110 @@
+"""Which negotiation a sentence is about (codebook v2): its own words when it says, else its article's.
+
+Each negotiation of ``seeds/negotiations/`` names what tells a text is about it (``about``: actors
+and words), and ``seeds/elsewhere.yaml`` the words of conflicts no negotiation follows. A sentence
+goes to the negotiation with the most distinct markers in it; when it has none, to the one its
+article is about (the same count over the whole article, the title counted twice). More markers of
+elsewhere than of any negotiation, a tie between two negotiations that the article does not settle,
+or an article about nothing followed: no negotiation, and so no claim ("Israel and Lebanon agree to
+extend the Hezbollah ceasefire by three weeks" is not the Gaza truce).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from etl.extract.values import Rules
+from etl.seeds import NegotiationSeed
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
+
+ELSEWHERE = ""  # the pseudo-negotiation of conflicts parley does not follow
+
+
+@dataclass(frozen=True, slots=True)
+class Negotiation:
+    """One negotiation of the seeds, compiled for reading."""
+
+    key: str
+    rules: Rules
+    parties: tuple[str, ...]
+    about_actors: frozenset[str]
+
+    @classmethod
+    def build(cls, seed: NegotiationSeed) -> Negotiation:
+        return cls(seed.key, Rules.build(seed.issues), tuple(seed.parties), frozenset(seed.about.actors))
+
+
+def _words_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
+    ordered = sorted({w.strip() for w in words if w.strip()}, key=len, reverse=True)
+    if not ordered:
+        return None
+    alternatives = "|".join(r"\s+".join(re.escape(part) for part in w.split()) for w in ordered)
+    return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w])", re.IGNORECASE)
+
+
+class Topics:
+    """The markers of every negotiation and of elsewhere, and the reading of a document by them."""
+
+    def __init__(self, negotiations: Sequence[NegotiationSeed], elsewhere: Sequence[str]) -> None:
+        self.keys = [n.key for n in negotiations]
+        self._words = {n.key: _words_pattern(n.about.words) for n in negotiations}
+        self._words[ELSEWHERE] = _words_pattern(elsewhere)
+        self._actors = {n.key: frozenset(n.about.actors) for n in negotiations}
+
+    def markers(self, text: str, actors: Iterable[str]) -> Counter[str]:
+        """Distinct markers of each negotiation (and of :data:`ELSEWHERE`) in ``text``, whose actor
+        mentions name ``actors``."""
+        named = set(actors)
+        counts: Counter[str] = Counter()
+        for key, pattern in self._words.items():
+            found = {m.group(0).lower() for m in pattern.finditer(text)} if pattern is not None else set()
+            found |= {f"@{a}" for a in named & self._actors.get(key, frozenset())}
+            if found:
+                counts[key] = len(found)
+        return counts
+
+    def decide(self, counts: Mapping[str, int], fallback: str | None = None) -> str | None:
+        """The negotiation ``counts`` point to: :data:`ELSEWHERE` when elsewhere outnumbers every
+        negotiation, ``fallback`` when there are no markers or two negotiations tie (a tie settled by
+        ``fallback`` only when it is one of them)."""
+        best = max((counts.get(k, 0) for k in self.keys), default=0)
+        if counts.get(ELSEWHERE, 0) > best:
+            return ELSEWHERE
+        if best == 0:
+            return fallback
+        leaders = [k for k in self.keys if counts.get(k, 0) == best]
+        if len(leaders) == 1:
+            return leaders[0]
+        return fallback if fallback in leaders else None
+
+    def read(self, doc: Doc, actor_spans: Sequence[tuple[str, int]]) -> dict[int, str]:
+        """Each sentence's negotiation, by the sentence's first token index; sentences about no
+        negotiation followed are left out. ``actor_spans`` are (actor, start char) of the mentions."""
+        sentences = list(doc.sents)
+        per_sentence: list[Counter[str]] = []
+        starts = [s.start_char for s in sentences]
+        by_sentence: dict[int, list[str]] = {}
+        index = 0
+        for actor, start in sorted(actor_spans, key=lambda a: a[1]):
+            while index + 1 < len(starts) and starts[index + 1] <= start:
+                index += 1
+            by_sentence.setdefault(index, []).append(actor)
+        article: Counter[str] = Counter()
+        for number, sent in enumerate(sentences):
+            counts = self.markers(sent.text, by_sentence.get(number, []))
+            per_sentence.append(counts)
+            for key, n in counts.items():
+                article[key] += n * (2 if number == 0 else 1)
+        about = self.decide(article)
+        topics: dict[int, str] = {}
+        for sent, counts in zip(sentences, per_sentence, strict=True):
+            decided = self.decide(counts, fallback=about)
+            if decided:  # neither ELSEWHERE nor None
+                topics[sent.start] = decided
+        return topics
