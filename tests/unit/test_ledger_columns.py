@@ -12,11 +12,13 @@ WHEN = datetime(2025, 1, 2, tzinfo=UTC)
 
 
 def test_every_column_the_database_does_not_fill_is_written() -> None:
-    old = Version("israel", "ceasefire_duration", "42", 42.0, Stance.PROPOSES, WHEN, None, 1, id=7)
-    new = Version("israel", "ceasefire_duration", "60", 60.0, Stance.PROPOSES, WHEN, None, 2, feeds={1, 3})
+    old = Version("gaza", "israel", "ceasefire_duration", "42", 42.0, Stance.PROPOSES, WHEN, None, 1, id=7)
+    new = Version(
+        "gaza", "israel", "ceasefire_duration", "60", 60.0, Stance.PROPOSES, WHEN, None, 2, feeds={1, 3}
+    )
     new.id = 8
     event = Event(
-        "israel", "ceasefire_duration", ChangeKind.CHANGE, old, new, "42", Stance.PROPOSES, "60",
+        "gaza", "israel", "ceasefire_duration", ChangeKind.CHANGE, old, new, "42", Stance.PROPOSES, "60",
         Stance.PROPOSES, "before", None, "after", "http://outlet1.example/2", "Outlet 1", WHEN,
     )  # fmt: skip
 
@@ -26,3 +28,4 @@ def test_every_column_the_database_does_not_fill_is_written() -> None:
     assert set(change) == {c.name for c in CHANGES.c} - {"id", "detected_at"}
     assert (position["value"], position["outlets"], position["opened_by_claim_id"]) == ("60", 2, 2)
     assert (change["old_position_id"], change["new_position_id"], change["kind"]) == (7, 8, "change")
+    assert position["negotiation"] == change["negotiation"] == "gaza"

@@ -8,10 +8,10 @@ from itertools import count
 import pytest
 
 from etl.ledger import rule
-from etl.ledger.rule import Outcome, PendingClaim, Policy, Version
+from etl.ledger.rule import LedgerKey, Outcome, PendingClaim, Policy, Version
 from models.enums import ChangeKind, Stance
 
-PAIR = ("israel", "ceasefire_duration")
+KEY = ("gaza", "israel", "ceasefire_duration")
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 FIRST = Policy(confirm_outlets=2, alert_on="first")
 CONFIRMED = Policy(confirm_outlets=2, alert_on="confirmed")
@@ -28,9 +28,9 @@ def day(n: int) -> datetime:
 def said(value: str, on: int, stance: str = "proposes", feed: int = 1) -> PendingClaim:
     n = next(_ids)
     return PendingClaim(
-        id=n, actor=PAIR[0], issue=PAIR[1], value=value, value_number=None, stance=Stance(stance),
-        evidence=f"israel {stance} {value} (story {n})", published_at=day(on), feed_id=feed,
-        outlet=f"Outlet {feed}", url=f"http://outlet{feed}.example/{n}",
+        id=n, negotiation=KEY[0], actor=KEY[1], issue=KEY[2], value=value, value_number=None,
+        stance=Stance(stance), evidence=f"israel {stance} {value} (story {n})", published_at=day(on),
+        feed_id=feed, outlet=f"Outlet {feed}", url=f"http://outlet{feed}.example/{n}",
     )  # fmt: skip
 
 
@@ -39,9 +39,9 @@ def run(
     versions: list[Version] | None = None,
     policy: Policy = FIRST,
 ) -> tuple[list[Version], Outcome]:
-    histories = {PAIR: versions if versions is not None else []}
+    histories = {KEY: versions if versions is not None else []}
     outcome = rule.apply(histories, claims, policy, NOW)
-    return histories[PAIR], outcome
+    return histories[KEY], outcome
 
 
 def rows(versions: list[Version]) -> list[Row]:
@@ -158,14 +158,14 @@ def test_a_version_is_confirmed_by_enough_distinct_outlets(
     confirm_outlets: int, feeds: list[int], confirmed_by: int | None
 ) -> None:
     policy = Policy(confirm_outlets=confirm_outlets, alert_on="first")
-    histories: dict[tuple[str, str], list[Version]] = {PAIR: []}
+    histories: dict[LedgerKey, list[Version]] = {KEY: []}
     confirmed = []
     for n, feed in enumerate(feeds):
         outcome = rule.apply(histories, [said("42", 2 + n, feed=feed)], policy, NOW)
         confirmed.append(outcome.confirmations)
 
     assert confirmed == [1 if n == confirmed_by else 0 for n in range(len(feeds))]
-    [version] = histories[PAIR]
+    [version] = histories[KEY]
     assert version.confirmed_at == (NOW if confirmed_by is not None else None)
     assert version.opened_by is not None and version.opened_by.confirmed_at == version.confirmed_at
 
@@ -182,7 +182,7 @@ def test_a_version_is_confirmed_by_enough_distinct_outlets(
 def test_alerts_are_queued_per_alert_on(
     policy: Policy, alerted_after: list[int], confirmed: list[bool]
 ) -> None:
-    histories: dict[tuple[str, str], list[Version]] = {PAIR: []}
+    histories: dict[LedgerKey, list[Version]] = {KEY: []}
     first = rule.apply(histories, [said("42", 2, feed=1)], policy, NOW)
     second = rule.apply(histories, [said("42", 3, feed=2)], policy, NOW)
 
@@ -216,13 +216,13 @@ def test_the_outcome_names_what_a_store_must_write() -> None:
     assert current not in split.touched
 
 
-def test_claims_of_several_pairs_keep_their_order() -> None:
+def test_claims_of_several_keys_keep_their_order() -> None:
     hamas = PendingClaim(
-        id=next(_ids), actor="hamas", issue="prisoners_released", value="all", value_number=None,
-        stance=Stance.DEMANDS, evidence="hamas demands all", published_at=day(3), feed_id=1,
-        outlet="Outlet 1", url=None,
+        id=next(_ids), negotiation="gaza", actor="hamas", issue="prisoners_released", value="all",
+        value_number=None, stance=Stance.DEMANDS, evidence="hamas demands all", published_at=day(3),
+        feed_id=1, outlet="Outlet 1", url=None,
     )  # fmt: skip
-    histories: dict[tuple[str, str], list[Version]] = {PAIR: [], ("hamas", "prisoners_released"): []}
+    histories: dict[LedgerKey, list[Version]] = {KEY: [], ("gaza", "hamas", "prisoners_released"): []}
 
     outcome = rule.apply(histories, [said("42", 2), hamas, said("60", 4)], FIRST, NOW)
 
@@ -239,20 +239,60 @@ STATED = [("60", 9, 1), ("42", 2, 1), ("42", 3, 2), ("60", 10, 2), ("42", 4, 1),
 @pytest.mark.parametrize("cut", range(len(STATED) + 1))
 def test_applying_in_two_parts_builds_the_history_of_one(cut: int) -> None:
     claims = sorted((said(value, on, feed=feed) for value, on, feed in STATED), key=lambda c: c.published_at)
-    histories: dict[tuple[str, str], list[Version]] = {PAIR: []}
+    histories: dict[LedgerKey, list[Version]] = {KEY: []}
 
     parts = [rule.apply(histories, claims[:cut], FIRST, NOW), rule.apply(histories, claims[cut:], FIRST, NOW)]
 
-    assert rows(histories[PAIR]) == [
+    assert rows(histories[KEY]) == [
         ("42", "proposes", 2, 9),
         ("60", "proposes", 9, 12),
         ("30", "proposes", 12, None),
     ]
-    assert [(v.claims, len(v.feeds)) for v in histories[PAIR]] == [(3, 2), (2, 2), (2, 1)]
+    assert [(v.claims, len(v.feeds)) for v in histories[KEY]] == [(3, 2), (2, 2), (2, 1)]
     assert [e.kind for p in parts for e in p.events] == [ChangeKind.NEW, ChangeKind.CHANGE, ChangeKind.CHANGE]
     assert sum(p.confirmations for p in parts) == 2
 
 
-def test_a_pair_the_store_did_not_load_is_an_error_not_a_new_position() -> None:
+def test_a_key_the_store_did_not_load_is_an_error_not_a_new_position() -> None:
     with pytest.raises(KeyError):
         rule.apply({}, [said("42", 2)], FIRST, NOW)
+
+
+# --- one actor, the same issue key, two negotiations (codebook v2) ---------------------------------
+
+
+def us_said(negotiation: str, value: str, on: int, feed: int = 1) -> PendingClaim:
+    n = next(_ids)
+    return PendingClaim(
+        id=n, negotiation=negotiation, actor="united_states", issue="ceasefire_duration", value=value,
+        value_number=float(value), stance=Stance.PROPOSES,
+        evidence=f"US proposes {value} days ({negotiation})", published_at=day(on), feed_id=feed,
+        outlet=f"Outlet {feed}", url=f"http://outlet{feed}.example/{n}",
+    )  # fmt: skip
+
+
+def test_the_same_issue_key_in_two_negotiations_keeps_two_histories() -> None:
+    gaza = ("gaza", "united_states", "ceasefire_duration")
+    ukraine = ("ukraine", "united_states", "ceasefire_duration")
+    histories: dict[LedgerKey, list[Version]] = {gaza: [], ukraine: []}
+
+    outcome = rule.apply(histories, [us_said("gaza", "60", 2), us_said("ukraine", "30", 5)], FIRST, NOW)
+
+    # a 30-day Ukraine ceasefire is the US's first Ukraine position, not a change of its Gaza one
+    assert rows(histories[gaza]) == [("60", "proposes", 2, None)]
+    assert rows(histories[ukraine]) == [("30", "proposes", 5, None)]
+    assert [(e.negotiation, e.kind, e.old_value, e.new_value) for e in outcome.events] == [
+        ("gaza", ChangeKind.NEW, None, "60"),
+        ("ukraine", ChangeKind.NEW, None, "30"),
+    ]
+    assert outcome.changes == 0
+    assert [v.negotiation for v in outcome.opened] == ["gaza", "ukraine"]
+
+    # and a later Gaza claim moves the Gaza version only, reporting the Gaza claim as 'before'
+    later = rule.apply(histories, [us_said("gaza", "42", 9)], FIRST, NOW)
+    [change] = later.events
+    assert (change.negotiation, change.kind, change.old_value, change.new_value) == (
+        "gaza", ChangeKind.CHANGE, "60", "42",
+    )  # fmt: skip
+    assert change.old_evidence == "US proposes 60 days (gaza)"
+    assert rows(histories[ukraine]) == [("30", "proposes", 5, None)]
