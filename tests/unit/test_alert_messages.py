@@ -132,11 +132,14 @@ def test_a_digest_counts_its_alerts_by_kind_and_is_named_by_its_rows(
 # --- what leaves parley -----------------------------------------------------------------------------
 
 
+GAZA = "Gaza captives and truce talks"
+
+
 def a_change(new_url: str | None, old_url: str | None) -> PositionChange:
     return PositionChange(
-        id=7, kind="change", actor="israel", issue="ceasefire_duration", old_value="5", old_stance="proposes",
-        new_value="7", new_stance="proposes", old_evidence="a five-day pause", old_url=old_url,
-        new_evidence="a seven-day pause", new_url=new_url, outlet="Wire",
+        id=7, kind="change", negotiation="gaza", actor="israel", issue="ceasefire_duration", old_value="5",
+        old_stance="proposes", new_value="7", new_stance="proposes", old_evidence="a five-day pause",
+        old_url=old_url, new_evidence="a seven-day pause", new_url=new_url, outlet="Wire",
         published_at=datetime(2026, 12, 1, 9, 0, tzinfo=UTC), confirmed_at=None,
     )  # fmt: skip
 
@@ -146,15 +149,60 @@ def a_change(new_url: str | None, old_url: str | None) -> PositionChange:
 )
 def test_a_change_alert_carries_only_http_links_in_body_and_payload(hostile: str) -> None:
     change = a_change(new_url=hostile, old_url="https://wire.example/before")
-    _subject, body = describe_change(change, "days")
-    payload = change_payload(change)
+    _subject, body = describe_change(change, "days", GAZA)
+    payload = change_payload(change, GAZA)
     assert hostile not in body and hostile not in str(payload)
     assert payload["new"]["url"] is None and payload["old"]["url"] == "https://wire.example/before"
     assert body.endswith("before: 'a five-day pause' https://wire.example/before")
 
-    _subject, both = describe_change(a_change(new_url="https://wire.example/now", old_url=hostile), "days")
+    _subject, both = describe_change(
+        a_change(new_url="https://wire.example/now", old_url=hostile), "days", GAZA
+    )
     assert "\nhttps://wire.example/now\n" in both and both.endswith("before: 'a five-day pause'")
-    assert change_payload(a_change(None, hostile))["old"]["url"] is None
+    assert change_payload(a_change(None, hostile), GAZA)["old"]["url"] is None
+
+
+@pytest.mark.parametrize(
+    ("change", "value_type", "label", "subject", "sentence"),
+    [
+        (
+            PositionChange(
+                id=12, kind="new", negotiation="ukraine", actor="united_states", issue="ceasefire_duration",
+                old_value=None, old_stance=None, new_value="30", new_stance="proposes", old_evidence=None,
+                old_url=None, new_evidence="Trump proposes a 30-day ceasefire", new_url=None, outlet="Wire",
+                published_at=datetime(2025, 3, 11, 9, 0, tzinfo=UTC), confirmed_at=None,
+            ),
+            "days",
+            "Russia–Ukraine talks",
+            "Russia–Ukraine talks: United States — ceasefire_duration: 30 days (proposes) [new position]",
+            "Trump proposes a 30-day ceasefire",
+        ),
+        (
+            PositionChange(
+                id=13, kind="change", negotiation="ukraine", actor="russia", issue="energy_truce",
+                old_value="yes", old_stance="proposes", new_value="30", new_stance="accepts",
+                old_evidence="a moratorium on energy strikes", old_url=None,
+                new_evidence="a 30-day halt to energy strikes", new_url=None, outlet="Wire",
+                published_at=datetime(2025, 3, 18, 9, 0, tzinfo=UTC), confirmed_at=None,
+            ),
+            "days_or_flag",
+            "Russia–Ukraine talks",
+            "Russia–Ukraine talks: Russia — energy_truce: yes → 30 days (proposes → accepts)",
+            "a 30-day halt to energy strikes",
+        ),
+    ],
+)  # fmt: skip
+def test_a_change_alert_names_its_negotiation_in_subject_body_and_payload(
+    change: PositionChange, value_type: str, label: str, subject: str, sentence: str
+) -> None:
+    said_subject, body = describe_change(change, value_type, label)
+    payload = change_payload(change, label)
+    assert said_subject == subject
+    assert body.startswith(f"{subject}, per Wire, {change.published_at:%Y-%m-%d}: '{sentence}'")
+    assert (payload["negotiation"], payload["negotiation_label"]) == ("ukraine", label)
+    assert (payload["actor"], payload["issue"], payload["new"]["value"]) == (
+        change.actor, change.issue, change.new_value,
+    )  # fmt: skip
 
 
 def test_feed_health_alerts_show_a_feed_url_without_its_password() -> None:

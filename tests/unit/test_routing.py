@@ -78,6 +78,71 @@ def test_routes_and_mutes_choose_the_channels_of_an_event(
     assert rules.channels_for(kind=kind, actor=actor, issue=issue, channels=CHANNELS, now=now) == expected
 
 
+NEGOTIATION_RULES = f"""
+routes:
+  - channel: "{WEBHOOK}"
+    negotiations: [ukraine]
+  - channel: "{SMTP_NAME}"
+    negotiations: [gaza, ukraine]
+    issues: [ceasefire_duration]
+mute:
+  - negotiations: [gaza]
+    actors: [united_nations]
+  - negotiations: [ukraine]
+    kinds: [new]
+    until: 2026-12-31T00:00:00Z
+"""
+
+
+@pytest.mark.parametrize(
+    ("kind", "actor", "issue", "negotiation", "expected"),
+    [
+        # the webhook takes Ukraine events only, of any actor and issue
+        (
+            "change",
+            "united_states",
+            "ceasefire_duration",
+            "ukraine",
+            ["console://", WEBHOOK_NAME, SMTP_NAME, JSONL],
+        ),
+        ("change", "united_states", "security_guarantees", "ukraine", ["console://", WEBHOOK_NAME, JSONL]),
+        ("change", "united_states", "ceasefire_duration", "gaza", ["console://", SMTP_NAME, JSONL]),
+        ("change", "israel", "withdrawal", "gaza", ["console://", JSONL]),
+        # an event of no negotiation (feed health, or a caller that does not say) matches none
+        ("feed_health", None, None, None, ["console://", JSONL]),
+        ("change", "united_states", "ceasefire_duration", None, ["console://", JSONL]),
+        # the UN is muted in Gaza only; new Ukraine positions are muted until the end of the year
+        ("change", "united_nations", "ceasefire_duration", "gaza", []),
+        (
+            "change",
+            "united_nations",
+            "ceasefire_duration",
+            "ukraine",
+            ["console://", WEBHOOK_NAME, SMTP_NAME, JSONL],
+        ),
+        ("new", "russia", "energy_truce", "ukraine", []),
+        ("new", "israel", "withdrawal", "gaza", ["console://", JSONL]),
+    ],
+)
+def test_routes_and_mutes_by_negotiation_match_only_that_negotiations_events(
+    tmp_path: Path,
+    kind: str,
+    actor: str | None,
+    issue: str | None,
+    negotiation: str | None,
+    expected: list[str],
+) -> None:
+    rules = load(tmp_path, NEGOTIATION_RULES)
+    assert rules.channels_for(kind, actor, issue, CHANNELS, BEFORE_UNTIL, negotiation=negotiation) == expected
+
+
+def test_a_timed_mute_of_a_negotiation_ends_at_its_until(tmp_path: Path) -> None:
+    rules = load(tmp_path, NEGOTIATION_RULES)
+    assert rules.channels_for("new", "russia", "energy_truce", CHANNELS, UNTIL, negotiation="ukraine") == [
+        "console://", WEBHOOK_NAME, JSONL,
+    ]  # fmt: skip
+
+
 def test_without_a_rules_file_every_event_goes_to_every_channel() -> None:
     rules = AlertRules.load(settings_with(None))
     for kind, actor, issue in [("new", "israel", "withdrawal"), ("feed_health", None, None)]:
@@ -116,6 +181,18 @@ def test_an_unknown_alert_kind_is_a_programming_error(tmp_path: Path) -> None:
             f"routes entry #1 ({WEBHOOK_NAME}) field 'actors' item #1: unknown actor 'isreal'",
         ),
         (
+            f'routes:\n  - channel: "{WEBHOOK}"\n    negotiations: [ukraine, ukrain]\n',
+            f"routes entry #1 ({WEBHOOK_NAME}) field 'negotiations' item #2: unknown negotiation 'ukrain'",
+        ),
+        (
+            "mute:\n  - negotiations: [sudan]\n",
+            "mute entry #1 field 'negotiations' item #1: unknown negotiation 'sudan'",
+        ),
+        (
+            "mute:\n  - negotiations: []\n",
+            "mute entry #1 field 'negotiations': List should have at least 1 item",
+        ),
+        (
             "mute:\n  - actors: [hamas]\n  - issues: [ceasefire_duration, aid_truck_per_day]\n",
             "mute entry #2 field 'issues' item #2: unknown issue 'aid_truck_per_day'",
         ),
@@ -131,7 +208,7 @@ def test_an_unknown_alert_kind_is_a_programming_error(tmp_path: Path) -> None:
         ("routes:\n  - actors: [israel]\n", "routes entry #1 field 'channel': Field required"),
         (
             "mute:\n  - until: 2026-12-31T00:00:00Z\n",
-            "mute entry #1: a mute needs actors, issues or kinds",
+            "mute entry #1: a mute needs negotiations, actors, issues or kinds",
         ),
         (
             "mute:\n  - actors: [hamas]\n    until: 2026-12-31\n",
