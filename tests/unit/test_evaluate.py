@@ -71,12 +71,14 @@ def test_extract_file_writes_one_line_per_item_in_input_order(tmp_path: Path, ex
     assert [line["id"] for line in lines] == ["first", "line-2", "third", "fourth"]
     assert lines[0]["claims"][0] == {
         **lines[0]["claims"][0],
+        "negotiation": "gaza",
         "actor": "hamas",
         "issue": "permanent_ceasefire",
         "value": "yes",
         "stance": "demands",
     }
     assert set(lines[0]["claims"][0]) == {
+        "negotiation",
         "actor",
         "issue",
         "value",
@@ -88,13 +90,20 @@ def test_extract_file_writes_one_line_per_item_in_input_order(tmp_path: Path, ex
     }
     assert lines[1]["claims"] == [] and "invalid JSON" in lines[1]["error"]
     assert lines[2] == {"id": "third", "claims": []}
-    assert {(c["actor"], c["value"]) for c in lines[3]["claims"]} == {("israel", 4), ("hamas", 4)}
+    assert {(c["negotiation"], c["actor"], c["value"]) for c in lines[3]["claims"]} == {
+        ("gaza", "israel", 4),
+        ("gaza", "hamas", 4),
+    }
     assert isinstance(lines[3]["claims"][0]["value"], int)
     assert seen == [1, 2, 3, 4]
 
 
-def claim(actor: str, issue: str, value: Any, stance: str = "demands") -> dict[str, Any]:
-    return {"actor": actor, "issue": issue, "value": value, "stance": stance, "evidence": "..."}
+def claim(
+    actor: str, issue: str, value: Any, stance: str = "demands", negotiation: str | None = None
+) -> dict[str, Any]:
+    """A claim as a result line has it; without ``negotiation``, as a gold line of codebook v1."""
+    found = {"actor": actor, "issue": issue, "value": value, "stance": stance, "evidence": "..."}
+    return found if negotiation is None else {"negotiation": negotiation, **found}
 
 
 @pytest.mark.parametrize(
@@ -113,6 +122,14 @@ def claim(actor: str, issue: str, value: Any, stance: str = "demands") -> dict[s
         # 60.0 and 60 are the same value
         ({"a": [claim("israel", "ceasefire_duration", 60)]},
          {"a": [claim("israel", "ceasefire_duration", 60.0)]}, 1, 0, 0, 1),
+        # a gold claim of codebook v1 (no negotiation) is a gaza claim
+        ({"a": [claim("israel", "ceasefire_duration", 60)]},
+         {"a": [claim("israel", "ceasefire_duration", 60, negotiation="gaza")]}, 1, 0, 0, 1),
+        # the right actor, issue and value in the wrong negotiation is a miss and a false alarm
+        ({"a": [claim("united_states", "ceasefire_duration", 30, negotiation="ukraine")]},
+         {"a": [claim("united_states", "ceasefire_duration", 30, negotiation="gaza")]}, 0, 1, 1, 0),
+        ({"a": [claim("united_states", "ceasefire_duration", 30, negotiation="ukraine")]},
+         {"a": [claim("united_states", "ceasefire_duration", 30, negotiation="ukraine")]}, 1, 0, 0, 1),
     ],
 )  # fmt: skip
 def test_score_counts_triples_per_article(
@@ -141,13 +158,38 @@ def test_score_reports_per_issue_f1() -> None:
     gold = {"a": [claim("hamas", "guarantees", "yes"), claim("israel", "ceasefire_duration", 4)]}
     found = {"a": [claim("hamas", "guarantees", "yes"), claim("israel", "ceasefire_duration", 5)]}
     report = score(gold, found)
-    assert report.per_issue["guarantees"].f1 == 1.0
-    assert report.per_issue["ceasefire_duration"].f1 == 0.0
+    assert report.per_issue["gaza.guarantees"].f1 == 1.0
+    assert report.per_issue["gaza.ceasefire_duration"].f1 == 0.0
     assert report.overall.precision == 0.5 and report.overall.recall == 0.5
     text = format_report(report)
-    assert "ceasefire_duration" in text and "OVERALL" in text
-    assert "israel ceasefire_duration=4" in text  # the miss is printed so it can be read
-    assert "israel ceasefire_duration=5" in text  # and so is the false alarm
+    assert "gaza.ceasefire_duration" in text and "OVERALL" in text
+    assert "gaza: israel ceasefire_duration=4" in text  # the miss is printed so it can be read
+    assert "gaza: israel ceasefire_duration=5" in text  # and so is the false alarm
+
+
+def test_score_reports_an_issue_key_of_two_negotiations_apart_and_each_negotiation_overall() -> None:
+    gold = {
+        "a": [claim("united_states", "ceasefire_duration", 60)],
+        "b": [
+            claim("united_states", "ceasefire_duration", 30, negotiation="ukraine"),
+            claim("russia", "energy_truce", 30, negotiation="ukraine"),
+        ],
+    }
+    found = {
+        "a": [claim("united_states", "ceasefire_duration", 60, negotiation="gaza")],
+        "b": [claim("united_states", "ceasefire_duration", 30, negotiation="ukraine")],
+    }
+    report = score(gold, found)
+    assert set(report.per_issue) == {
+        "gaza.ceasefire_duration",
+        "ukraine.ceasefire_duration",
+        "ukraine.energy_truce",
+    }
+    assert report.per_issue["ukraine.energy_truce"].false_negatives == 1
+    assert (report.per_negotiation["gaza"].f1, report.per_negotiation["ukraine"].recall) == (1.0, 0.5)
+    text = format_report(report)
+    assert "ALL gaza" in text and "ALL ukraine" in text
+    assert "ukraine: russia energy_truce=30" in text
 
 
 def test_dev_set_f1_meets_target(extractor: Extractor) -> None:

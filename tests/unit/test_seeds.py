@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from etl.ingest.urls import canonical_url
-from etl.seeds import FeedSeed, SeedError, load_feeds, load_issues
+from etl.seeds import FeedSeed, SeedError, load_feeds, load_issues, load_negotiation, load_reference
 
-SHIPPED_FEEDS = Path(__file__).resolve().parents[2] / "seeds" / "feeds.yaml"
+SHIPPED_SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+SHIPPED_FEEDS = SHIPPED_SEEDS / "feeds.yaml"
 
 GOOD_ENTRY = "  - url: https://news.example.com/rss\n    title: Example News\n    tags: [gaza-talks]\n"
 
@@ -22,15 +23,21 @@ GOOD_ENTRY = "  - url: https://news.example.com/rss\n    title: Example News\n  
 
 def test_shipped_feeds_yaml_loads() -> None:
     feeds = load_feeds(SHIPPED_FEEDS)
-    assert 12 <= len(feeds) <= 20
+    assert 12 <= len(feeds) <= 40
     assert all(isinstance(feed, FeedSeed) for feed in feeds)
 
 
-def test_shipped_feeds_are_https_titled_and_tagged_for_the_talks() -> None:
+def test_shipped_feeds_are_https_titled_and_tagged_for_the_talks_of_each_negotiation() -> None:
+    talks = {f"{n.key}-talks" for n in load_reference(SHIPPED_SEEDS).negotiations}
+    carrying: dict[str, int] = dict.fromkeys(talks, 0)
     for feed in load_feeds(SHIPPED_FEEDS):
         assert feed.url.startswith("https://"), feed.url
         assert feed.title, feed.url
-        assert "gaza-talks" in feed.tags, feed.url
+        tagged = talks & set(feed.tags)
+        assert tagged, feed.url  # every feed carries some negotiation's talks
+        for tag in tagged:
+            carrying[tag] += 1
+    assert min(carrying.values()) >= 6, carrying  # and every negotiation has outlets to compare
 
 
 def test_shipped_feeds_have_no_duplicates_even_after_canonicalisation() -> None:
@@ -212,8 +219,31 @@ def write_issues(tmp_path: Path, pattern: str, hostage: str = "'(?:hostages?|cap
     return path
 
 
-def test_shipped_issue_patterns_all_compile() -> None:
-    assert load_issues(SHIPPED_FEEDS.parent / "issues.yaml")
+# the issues of codebook v2, per negotiation (../shared/CODEBOOK.md)
+CODEBOOK_ISSUES = {
+    "gaza": {
+        "ceasefire_duration", "ceasefire_extension", "permanent_ceasefire", "hostages_released",
+        "prisoners_released", "exchange_ratio", "release_categories", "withdrawal", "aid_trucks_per_day",
+        "guarantees", "return_of_displaced",
+    },
+    "ukraine": {
+        "ceasefire_duration", "ceasefire", "energy_truce", "territorial_concessions", "crimea_recognition",
+        "security_guarantees", "nato_membership", "foreign_troops", "sanctions_relief", "prisoner_exchange",
+        "army_cap", "leaders_meeting", "ukraine_elections", "frozen_assets",
+    },
+}  # fmt: skip
+
+
+def test_shipped_negotiations_load_with_their_codebook_issues_and_patterns_that_compile() -> None:
+    reference = load_reference(SHIPPED_SEEDS)
+    issues = {n.key: {i.key for i in n.issues} for n in reference.negotiations}
+    assert issues.keys() == CODEBOOK_ISSUES.keys()
+    assert issues["gaza"] == CODEBOOK_ISSUES["gaza"]
+    # Ukraine's issues are being written one at a time: each one there is the codebook's
+    assert {"ceasefire_duration"} <= issues["ukraine"] <= CODEBOOK_ISSUES["ukraine"]
+    assert all(n.label and n.parties and n.about.actors for n in reference.negotiations)
+    actors = {a.id for a in reference.actors}
+    assert {"israel", "hamas", "united_states", "russia", "ukraine"} <= actors
 
 
 @pytest.mark.parametrize(
@@ -239,7 +269,167 @@ def test_a_bad_issue_pattern_is_refused_at_load_naming_file_entry_and_field(
 def test_issue_seeds_load_without_spacy() -> None:
     # the DAG processor and `parley seed` read the seeds; only extraction may pay for spaCy
     code = (
-        "import sys; from pathlib import Path; from etl.seeds import load_issues;"
-        f"load_issues(Path({str(SHIPPED_FEEDS.parent / 'issues.yaml')!r})); assert 'spacy' not in sys.modules"
+        "import sys; from pathlib import Path; from etl.seeds import load_reference;"
+        f"load_reference(Path({str(SHIPPED_SEEDS)!r})); assert 'spacy' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=SHIPPED_FEEDS.parents[1])
+
+
+# --- negotiations: one file each, checked against actors.yaml -------------------------------------
+
+ACTORS = """actors:
+  - id: aqualia
+    name: Aqualia
+    aliases: [Aqualia]
+  - id: brinmark
+    name: Brinmark
+    aliases: [Brinmark]
+    scoped_aliases:
+      water: [Brin delegation]
+"""
+
+TALKS = """key: water
+label: Upper Rell water talks
+parties: [aqualia, brinmark]
+about:
+  actors: [aqualia, brinmark]
+  words: [Rell]
+issues:
+  - key: flow_share
+    label: Share of the river's flow
+    value_type: number
+    patterns: ['(?P<n>{num}) per ?cent of the flow']
+"""
+
+
+def write_reference(
+    root: Path, actors: str = ACTORS, talks: str | None = TALKS, name: str = "water.yaml"
+) -> Path:
+    """A seeds folder with actors.yaml and, unless ``talks`` is None, one negotiation file ``name``."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "actors.yaml").write_text(actors, encoding="utf-8")
+    if talks is not None:
+        (root / "negotiations").mkdir(exist_ok=True)
+        (root / "negotiations" / name).write_text(talks, encoding="utf-8")
+    return root
+
+
+def one_line_error(seeds: Path) -> str:
+    with pytest.raises(SeedError) as raised:
+        load_reference(seeds)
+    message = str(raised.value)
+    assert "\n" not in message
+    return message
+
+
+def test_a_negotiation_of_a_seeds_folder_loads_with_its_issues_and_scoped_aliases(tmp_path: Path) -> None:
+    reference = load_reference(write_reference(tmp_path))
+    [water] = reference.negotiations
+    assert (water.key, water.label, water.parties) == (
+        "water",
+        "Upper Rell water talks",
+        ["aqualia", "brinmark"],
+    )
+    assert [i.key for i in water.issues] == ["flow_share"]
+    assert reference.negotiation("water") is water
+    assert reference.actors[1].scoped_aliases == {"water": ["Brin delegation"]}
+    assert reference.elsewhere == []  # elsewhere.yaml is optional
+
+
+def test_a_negotiation_whose_key_is_not_its_file_name_is_refused(tmp_path: Path) -> None:
+    seeds = write_reference(tmp_path, name="rell.yaml")
+    message = one_line_error(seeds)
+    assert (
+        message
+        == f"{seeds / 'negotiations' / 'rell.yaml'}: field 'key': 'water' is not the file's name 'rell'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("talks", "field", "actor"),
+    [
+        (
+            TALKS.replace("parties: [aqualia, brinmark]", "parties: [aqualia, brinmrak]"),
+            "parties",
+            "brinmrak",
+        ),
+        (
+            TALKS.replace("actors: [aqualia, brinmark]", "actors: [aqualia, lowland]"),
+            "about.actors",
+            "lowland",
+        ),
+    ],
+)
+def test_an_unknown_actor_in_a_negotiation_is_refused_naming_file_and_field(
+    tmp_path: Path, talks: str, field: str, actor: str
+) -> None:
+    seeds = write_reference(tmp_path, talks=talks)
+    message = one_line_error(seeds)
+    assert message.startswith(f"{seeds / 'negotiations' / 'water.yaml'}: field '{field}': ")
+    assert f"unknown actor {actor!r}" in message
+
+
+def test_a_scoped_alias_for_an_unknown_negotiation_is_refused_naming_the_actor_and_field(
+    tmp_path: Path,
+) -> None:
+    seeds = write_reference(tmp_path, actors=ACTORS.replace("      water: [Brin", "      wtaer: [Brin"))
+    message = one_line_error(seeds)
+    assert message == (
+        f"{seeds / 'actors.yaml'}: entry #2 (brinmark) field 'scoped_aliases': unknown negotiation 'wtaer'"
+    )
+
+
+@pytest.mark.parametrize("folder", ["missing", "empty", "a-file"])
+def test_a_seeds_folder_without_negotiation_files_is_refused_naming_the_folder(
+    tmp_path: Path, folder: str
+) -> None:
+    seeds = write_reference(tmp_path, talks=None)
+    if folder == "empty":
+        (seeds / "negotiations").mkdir()
+    elif folder == "a-file":
+        (seeds / "negotiations").write_text("key: water\n", encoding="utf-8")
+    message = one_line_error(seeds)
+    assert message.startswith(f"{seeds / 'negotiations'}: ")
+    assert "no negotiation files" in message
+
+
+@pytest.mark.parametrize(
+    ("talks", "fragments"),
+    [
+        (TALKS.replace("key: water\n", ""), ["field 'key'", "Field required"]),
+        (TALKS.replace("key: water", "key: Water"), ["field 'key'", "lower_snake_case"]),
+        (TALKS.replace("label: Upper Rell water talks\n", ""), ["field 'label'", "Field required"]),
+        (TALKS.replace("parties: [aqualia, brinmark]", "parties: aqualia"), ["field 'parties'", "list"]),
+        (TALKS.replace("  words: [Rell]", "  word: [Rell]"), ["about field 'word'", "not permitted"]),
+        (TALKS.replace("value_type: number", "value_type: litres"),
+         ["entry #1 (flow_share) field 'value_type'"]),
+        (TALKS.replace("per ?cent", "per (cent"),
+         ["entry #1 (flow_share) field 'patterns' item #1", "not a valid regex"]),
+        (TALKS + TALKS[TALKS.index("  - key: flow_share"):],
+         ["entry #2 (flow_share) field 'key': duplicate"]),
+        (TALKS[: TALKS.index("issues:")] + "issues: []\n", ["field 'issues'", "at least one issue"]),
+        (TALKS[: TALKS.index("issues:")], ["a list under 'issues'"]),
+    ],
+)  # fmt: skip
+def test_a_bad_negotiation_file_is_one_line_naming_file_entry_and_field(
+    tmp_path: Path, talks: str, fragments: list[str]
+) -> None:
+    seeds = write_reference(tmp_path, talks=talks)
+    message = one_line_error(seeds)
+    assert message.startswith(f"{seeds / 'negotiations' / 'water.yaml'}:"), message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_the_same_issue_key_may_exist_in_two_negotiations(tmp_path: Path) -> None:
+    seeds = write_reference(tmp_path)
+    (seeds / "negotiations" / "canal.yaml").write_text(
+        TALKS.replace("key: water", "key: canal").replace("Upper Rell water talks", "Rell canal talks"),
+        encoding="utf-8",
+    )
+    reference = load_reference(seeds)
+    assert [(n.key, [i.key for i in n.issues]) for n in reference.negotiations] == [
+        ("canal", ["flow_share"]),
+        ("water", ["flow_share"]),
+    ]
+    assert load_negotiation(seeds / "negotiations" / "canal.yaml").label == "Rell canal talks"
