@@ -63,23 +63,26 @@ def add_row(table: Table, *cells: str) -> None:
     table.add_row(*(Text(cell) for cell in cells))
 
 
-def positions_table(positions: Sequence[Position]) -> Table:
+def positions_table(positions: Sequence[Position], title: str = "current positions") -> Table:
     rows = Table(
-        "actor", "issue", "value", "stance", "since", "outlets", "confirmed", title="current positions"
-    )
+        "negotiation", "actor", "issue", "value", "stance", "since", "outlets", "confirmed",
+        title=Text(title),
+    )  # fmt: skip
     for p in positions:
         add_row(
-            rows, p.actor, p.issue, p.value, p.stance, f"{p.valid_from:%Y-%m-%d}", str(p.outlets),
-            "yes" if p.confirmed_at else "",
+            rows, p.negotiation, p.actor, p.issue, p.value, p.stance, f"{p.valid_from:%Y-%m-%d}",
+            str(p.outlets), "yes" if p.confirmed_at else "",
         )  # fmt: skip
     return rows
 
 
 def changes_table(changes: Sequence[PositionChange], title: str) -> Table:
-    rows = Table("published", "actor", "issue", "old", "new", "outlet", "evidence", title=title)
+    rows = Table(
+        "published", "negotiation", "actor", "issue", "old", "new", "outlet", "evidence", title=Text(title)
+    )
     for c in changes:
         add_row(
-            rows, f"{c.published_at:%Y-%m-%d}", c.actor, c.issue,
+            rows, f"{c.published_at:%Y-%m-%d}", c.negotiation, c.actor, c.issue,
             f"{c.old_value} ({c.old_stance})" if c.old_value is not None else "—",
             f"{c.new_value} ({c.new_stance})", c.outlet or "", c.new_evidence[:100],
         )  # fmt: skip
