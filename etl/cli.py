@@ -341,12 +341,29 @@ def run_command(
             out.print(line)
 
 
+NegotiationOption = Annotated[
+    str | None,
+    typer.Option(
+        "--negotiation", metavar="KEY", help="only this negotiation (e.g. gaza); default: every one"
+    ),
+]
+
+
+def negotiation_title(title: str, labels: dict[str, str], negotiation: str | None) -> str:
+    """``title``, and the negotiation's label when the command shows one negotiation."""
+    return f"{title}: {labels[negotiation]}" if negotiation is not None else title
+
+
 @app.command("positions")
 @handles_errors
-def positions_command() -> None:
-    """The current position of every actor on every issue."""
+def positions_command(negotiation: NegotiationOption = None) -> None:
+    """The current position of every actor on every issue, in every negotiation or in one."""
     with database(load_settings()) as engine:
-        out.print(console.positions_table(ledger.current_positions(engine)))
+        labels = catalog.negotiation_labels(engine)
+        if negotiation is not None:
+            ledger.known_negotiation(labels, negotiation)
+        positions = ledger.current_positions(engine, negotiation)
+    out.print(console.positions_table(positions, negotiation_title("current positions", labels, negotiation)))
 
 
 @app.command("changes")
@@ -354,18 +371,23 @@ def positions_command() -> None:
 def changes_command(
     since: Annotated[str, typer.Option(help="ISO date/time, or a duration like 24h, 7d")] = "7d",
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+    negotiation: NegotiationOption = None,
 ) -> None:
-    """Position changes detected since a time."""
+    """Position changes detected since a time, in every negotiation or in one."""
     moment = parse_since(since)
     with database(load_settings()) as engine:
-        changes = ledger.changes_since(engine, moment)
         labels = catalog.negotiation_labels(engine)
+        if negotiation is not None:
+            ledger.known_negotiation(labels, negotiation)
+        changes = ledger.changes_since(engine, moment, negotiation)
     if as_json:
         for change in changes:
             payload = messages.change_payload(change, labels.get(change.negotiation, change.negotiation))
             sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
         return
-    out.print(console.changes_table(changes, title=f"changes since {since}"))
+    out.print(
+        console.changes_table(changes, negotiation_title(f"changes since {since}", labels, negotiation))
+    )
 
 
 def parse_since(text: str) -> datetime:
@@ -437,13 +459,16 @@ def alerts_retry(
 @handles_errors
 def report_command(
     out_dir: Annotated[Path, typer.Option("--out", help="directory to write index.html into")],
-    recent: Annotated[int, typer.Option(help="how many recent changes to list")] = 50,
+    recent: Annotated[int, typer.Option(help="how many recent changes to list per negotiation")] = 50,
+    negotiation: NegotiationOption = None,
 ) -> None:
-    """Write a self-contained HTML page: positions over time per issue, recent changes, feed health."""
+    """Write a self-contained HTML page, a section per negotiation: positions over time per issue,
+    current positions, recent changes; then feed health."""
     from etl.analysts.report import write_report
 
     with database(load_settings()) as engine:
-        out.print(write_report(engine, out_dir, recent=recent).line(), soft_wrap=True)
+        summary = write_report(engine, out_dir, recent=recent, negotiation=negotiation)
+    out.print(summary.line(), soft_wrap=True)
 
 
 @app.command("demo")

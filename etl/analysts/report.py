@@ -1,10 +1,11 @@
 """The analysts' report: one self-contained HTML page of how positions moved, read from the views.
 
-Per issue, a step chart of each actor's position over time (one line per actor, a marker where it
-changed; hover shows stance, outlets and the evidence); the recent change events with both sides'
-evidence and links; and feed health. plotly.js is inlined once, so the page opens offline. The page
-is the Jinja2 template ``templates/report.html.j2``, autoescaped: what articles and feeds wrote stays
-text.
+A section per negotiation (its label as heading): per issue, a step chart of each actor's position
+over time (one line per actor, a marker where it changed; hover shows stance, outlets and the
+evidence); the current positions with their latest evidence; and the recent change events with both
+sides' evidence and links. Then feed health, which is the feeds' and not a negotiation's. plotly.js is
+inlined once, so the page opens offline. The page is the Jinja2 template ``templates/report.html.j2``,
+autoescaped: what articles and feeds wrote stays text.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from etl.alerts.redact import scrub_secrets
+from etl.catalog import negotiation_labels
 from etl.ingest.urls import without_credentials
+from etl.ledger.queries import known_negotiation
 
 REPORT_FILE = "index.html"
 TEMPLATE = "report.html.j2"  # in etl/analysts/templates/
@@ -32,68 +35,114 @@ DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
 
 @dataclass(frozen=True)
 class Chart:
-    """One issue's chart: plotly's ``<div>`` (with plotly.js inline in the first one)."""
+    """One issue's chart: plotly's ``<div>`` (with plotly.js inline in the page's first one)."""
 
     label: str
     div: Markup  # plotly's own HTML; what articles wrote is escaped in its hover labels
 
 
 @dataclass(frozen=True)
+class Section:
+    """One negotiation's part of the page: its charts, and the rows of current_positions and of
+    position_change_events (its latest events) as the views return them."""
+
+    key: str
+    label: str
+    charts: list[Chart]
+    positions: list[dict[str, Any]]
+    changes: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class ReportSummary:
     path: Path
+    negotiations: int
     issues: int
     changes: int
     feeds: int
 
     def line(self) -> str:
         return (
-            f"wrote {self.path}: {self.issues} issue charts, {self.changes} recent changes,"
-            f" {self.feeds} feeds"
+            f"wrote {self.path}: {self.negotiations} negotiations, {self.issues} issue charts,"
+            f" {self.changes} recent changes, {self.feeds} feeds"
         )
 
 
-def write_report(engine: Engine, out_dir: Path, *, recent: int = 50) -> ReportSummary:
-    """Render the report from the database into ``out_dir/index.html``."""
-    history, changes, feeds = _load(engine, recent)
-    charts = _charts(history)
-    page = render_page(charts, changes, feeds, generated=datetime.now(UTC))
+def write_report(
+    engine: Engine, out_dir: Path, *, recent: int = 50, negotiation: str | None = None
+) -> ReportSummary:
+    """Render the report from the database into ``out_dir/index.html``: a section for
+    ``negotiation``, or for every negotiation, each listing its ``recent`` latest change events."""
+    labels = negotiation_labels(engine)
+    keys = [known_negotiation(labels, negotiation)] if negotiation is not None else sorted(labels)
+    with engine.connect() as conn:
+        loaded = {key: _load_negotiation(conn, key, recent) for key in keys}
+        feeds = _rows(conn, "SELECT * FROM feed_health ORDER BY consecutive_failures DESC, feed")
+    sections: list[Section] = []
+    end = _end([row for history, _, _ in loaded.values() for row in history])
+    for key, (history, positions, changes) in loaded.items():
+        # plotly.js goes inline in the first chart of the page, whichever negotiation has it
+        charts = _charts(history, end, inline_plotly=not any(s.charts for s in sections))
+        sections.append(Section(key, labels[key], charts, positions, changes))
+    page = render_page(sections, feeds, generated=datetime.now(UTC))
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / REPORT_FILE
     path.write_text(page, encoding="utf-8")
-    return ReportSummary(path=path, issues=len(charts), changes=len(changes), feeds=len(feeds))
+    return ReportSummary(
+        path=path,
+        negotiations=len(sections),
+        issues=sum(len(s.charts) for s in sections),
+        changes=sum(len(s.changes) for s in sections),
+        feeds=len(feeds),
+    )
 
 
-def _load(
-    engine: Engine, recent: int
+def _load_negotiation(
+    conn: Connection, negotiation: str, recent: int
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    with engine.connect() as conn:
-        history = conn.execute(
-            text(
-                "SELECT h.actor, h.actor_name, h.issue, h.issue_label, h.value, h.value_number, h.stance,"
-                " h.valid_from, h.valid_to, h.outlets, h.first_outlet, h.first_evidence, i.value_type"
-                " FROM position_history h JOIN issues i ON i.key = h.issue"
-                " ORDER BY h.issue, h.actor, h.valid_from"
-            )
-        )
-        changes = conn.execute(
-            text("SELECT * FROM position_change_events ORDER BY published_at DESC, change_id DESC LIMIT :n"),
-            {"n": recent},
-        )
-        feeds = conn.execute(text("SELECT * FROM feed_health ORDER BY consecutive_failures DESC, feed"))
-        return (
-            [dict(r._mapping) for r in history],
-            [dict(r._mapping) for r in changes],
-            [dict(r._mapping) for r in feeds],
-        )
+    """A negotiation's position history (with each issue's value type), current positions and latest
+    ``recent`` change events."""
+    key = {"negotiation": negotiation}
+    history = _rows(
+        conn,
+        "SELECT h.negotiation, h.actor, h.actor_name, h.issue, h.issue_label, h.value, h.value_number,"
+        " h.stance,"
+        " h.valid_from, h.valid_to, h.outlets, h.first_outlet, h.first_evidence, i.value_type"
+        " FROM position_history h JOIN issues i ON i.negotiation = h.negotiation AND i.key = h.issue"
+        " WHERE h.negotiation = :negotiation ORDER BY h.issue, h.actor, h.valid_from",
+        key,
+    )
+    positions = _rows(
+        conn,
+        "SELECT * FROM current_positions WHERE negotiation = :negotiation ORDER BY issue, actor",
+        key,
+    )
+    changes = _rows(
+        conn,
+        "SELECT * FROM position_change_events WHERE negotiation = :negotiation"
+        " ORDER BY published_at DESC, change_id DESC LIMIT :n",
+        key | {"n": recent},
+    )
+    return history, positions, changes
 
 
-def _charts(history: list[dict[str, Any]]) -> list[Chart]:
-    """A chart per issue; the first carries plotly.js inline."""
+def _rows(conn: Connection, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in conn.execute(text(sql), params or {})]
+
+
+def _end(history: list[dict[str, Any]]) -> datetime | None:
+    """Where the charts end: the latest moment in the data (the same for every negotiation)."""
+    moments = [moment for r in history for moment in (r["valid_from"], r["valid_to"]) if moment]
+    return max(moments) if moments else None
+
+
+def _charts(history: list[dict[str, Any]], end: datetime | None, *, inline_plotly: bool) -> list[Chart]:
+    """A chart per issue of one negotiation's history, each line held until ``end``; with
+    ``inline_plotly`` the first carries plotly.js inline."""
     import plotly.graph_objects as go  # imported here: only the report needs plotly
 
-    if not history:
+    if not history or end is None:
         return []
-    end = max(max(r["valid_from"], r["valid_to"] or r["valid_from"]) for r in history)
     by_issue: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in history:
         by_issue[row["issue"]].append(row)
@@ -146,25 +195,19 @@ def _charts(history: list[dict[str, Any]]) -> list[Chart]:
         )
         div = figure.to_html(
             full_html=False,
-            include_plotlyjs=not charts,
-            div_id=f"chart-{issue}",
+            include_plotlyjs=inline_plotly and not charts,
+            div_id=f"chart-{rows[0]['negotiation']}-{issue}",
             config={"displaylogo": False},
         )
         charts.append(Chart(label, Markup(div)))
     return charts
 
 
-def render_page(
-    charts: list[Chart],
-    changes: list[dict[str, Any]],
-    feeds: list[dict[str, Any]],
-    *,
-    generated: datetime,
-) -> str:
-    """The page: the charts, then the change events and feed health rows as the views return them,
-    a feed's URL without its password."""
+def render_page(sections: list[Section], feeds: list[dict[str, Any]], *, generated: datetime) -> str:
+    """The page: a section per negotiation (charts, current positions, change events as the views
+    return them), then the feed health rows, a feed's URL without its password."""
     return _TEMPLATES.get_template(TEMPLATE).render(
-        charts=charts, changes=changes, feeds=[_shown_feed(f) for f in feeds], generated=generated
+        sections=sections, feeds=[_shown_feed(f) for f in feeds], generated=generated
     )
 
 

@@ -1,5 +1,5 @@
-"""etl.analysts.report.render_page without a database: what articles and feeds wrote stays text, and
-only http(s) URLs become links."""
+"""etl.analysts.report.render_page without a database: a section per negotiation under its label,
+what articles and feeds wrote stays text, and only http(s) URLs become links."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from etl.analysts.report import Chart, render_page
+from etl.analysts.report import Chart, Section, render_page
 
 HOSTILE = "</td><script>alert(1)</script><img src=x onerror=alert(2)> & 'q' \"d\""
 GENERATED = datetime(2026, 12, 3, 7, 0, tzinfo=UTC)
@@ -36,6 +36,32 @@ def change(**values: Any) -> dict[str, Any]:
     return row | values
 
 
+def current(**values: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "actor_name": "Israel",
+        "issue": "ceasefire_duration",
+        "value": "42",
+        "stance": "proposes",
+        "since": datetime(2026, 11, 30, 8, 0, tzinfo=UTC),
+        "outlets": 2,
+        "confirmed": True,
+        "last_evidence": "a six-week truce",
+        "last_url": "https://news.example/six-weeks",
+        "last_outlet": "Outlet 2",
+    }
+    return row | values
+
+
+def section(
+    changes: list[dict[str, Any]] | None = None,
+    positions: list[dict[str, Any]] | None = None,
+    charts: list[Chart] | None = None,
+    key: str = "gaza",
+    label: str = "Gaza captives and truce talks",
+) -> Section:
+    return Section(key, label, charts or [], positions or [], changes or [])
+
+
 def feed(**values: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
         "url": "http://outlet.example/rss",
@@ -56,33 +82,47 @@ def body(page: str) -> str:
 
 def test_outside_text_is_escaped_in_every_cell() -> None:
     page = render_page(
-        [],
         [
-            change(
-                actor_name=HOSTILE, new_evidence=HOSTILE, old_value="3", old_evidence=HOSTILE, outlet=HOSTILE
+            section(
+                changes=[
+                    change(
+                        actor_name=HOSTILE, new_evidence=HOSTILE, old_value="3", old_evidence=HOSTILE,
+                        outlet=HOSTILE,
+                    )
+                ],
+                positions=[
+                    current(actor_name=HOSTILE, value=HOSTILE, last_evidence=HOSTILE, last_outlet=HOSTILE)
+                ],
+                label=HOSTILE,
             )
         ],
         [feed(feed=HOSTILE, last_status=HOSTILE, last_error=HOSTILE)],
         generated=GENERATED,
-    )
+    )  # fmt: skip
     assert "<script" not in page and "<img" not in page and "</td><script" not in page
     escaped = (
         "&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;"
         " &amp; &#39;q&#39; &#34;d&#34;"
     )
-    assert body(page).count(escaped) == 7  # actor, both sides' evidence, outlet, feed, status, error
+    # the label; a change's actor, both sides' evidence, outlet; a position's actor, value, evidence,
+    # outlet; a feed, its status, its error
+    assert body(page).count(escaped) == 12
 
 
 def test_only_http_urls_become_links_and_their_hrefs_are_escaped() -> None:
     page = render_page(
-        [],
         [
-            change(
-                new_url='https://news.example/a?x=1&y="2"',
-                old_value="3",
-                old_evidence="before",
-                old_url="javascript:alert(1)",
-            ),
+            section(
+                changes=[
+                    change(
+                        new_url='https://news.example/a?x=1&y="2"',
+                        old_value="3",
+                        old_evidence="before",
+                        old_url="javascript:alert(1)",
+                    ),
+                ],
+                positions=[current(last_url="javascript:alert(4)", last_evidence="now")],
+            )
         ],
         [feed(url="javascript:alert(3)", feed="Sneaky"), feed(url="HTTP://outlet.example/rss", feed="Loud")],
         generated=GENERATED,
@@ -93,13 +133,18 @@ def test_only_http_urls_become_links_and_their_hrefs_are_escaped() -> None:
         ("HTTP://outlet.example/rss", "Loud"),
     ]
     assert "javascript:" not in page
-    assert "before source</div>" in page and "<td>Sneaky</td>" in page  # the label stays, unlinked
+    assert "before source</div>" in page and "now source</div>" in page
+    assert "<td>Sneaky</td>" in page  # the label stays, unlinked
 
 
 def test_the_tables_show_times_counts_and_placeholders() -> None:
     page = render_page(
-        [],
-        [change(new_stance=None, outlet=None, outlets=3, confirmed=True)],
+        [
+            section(
+                changes=[change(new_stance=None, outlet=None, outlets=3, confirmed=True)],
+                positions=[current(outlets=1, confirmed=False, last_outlet=None)],
+            )
+        ],
         [feed(last_status=None, consecutive_failures=4, last_success_at=None)],
         generated=GENERATED,
     )
@@ -108,8 +153,60 @@ def test_the_tables_show_times_counts_and_placeholders() -> None:
         r"<td>2026-12-01 09:05</td><td>Israel</td><td>ceasefire_duration</td>\s*<td>—</td>", page
     )
     assert "<b>4</b> ()" in page and "<td>3 ✓</td>" in page
+    assert re.search(
+        r'<td>Israel</td><td>ceasefire_duration</td>\s*<td><b>42</b> \(proposes\)<div class="evidence">'
+        r'a six-week truce <a href="https://news.example/six-weeks">source</a></div></td>'
+        r"<td>2026-11-30 08:00</td>\s*<td>1</td><td></td>",
+        page,
+    )
     assert '<tr class="bad">' in page and "<td>never polled</td><td>4</td>" in page and "<td>2.2</td>" in page
     assert "<p>No positions recorded yet.</p>" in page
+
+
+def test_a_section_per_negotiation_under_its_label_each_with_its_own_rows() -> None:
+    gaza = section(
+        charts=[Chart("Truce", Markup('<div id="chart-gaza-ceasefire_duration"></div>'))],
+        positions=[current()],
+        changes=[change()],
+    )
+    ukraine = section(
+        key="ukraine",
+        label="Russia–Ukraine talks",
+        positions=[
+            current(actor_name="Russia", issue="territorial_concessions", value="yes", stance="demands")
+        ],
+        changes=[change(actor_name="Ukraine", issue="territorial_concessions", new_value="yes")],
+    )
+    page = render_page([gaza, ukraine], [feed()], generated=GENERATED)
+    assert re.findall(
+        r'<section class="negotiation" id="negotiation-([a-z]+)">\s*<h2>([^<]+)</h2>', page
+    ) == [
+        ("gaza", "Gaza captives and truce talks"),
+        ("ukraine", "Russia–Ukraine talks"),
+    ]
+    assert re.findall(r'<li><a href="#([a-z-]+)">', page) == [
+        "negotiation-gaza",
+        "negotiation-ukraine",
+        "feed-health",
+    ]
+    parts = body(page).split('<section class="negotiation"')
+    head, gaza_part, ukraine_part = parts[0], parts[1], parts[2]
+    assert "<h2>" not in head
+    assert 'id="chart-gaza-ceasefire_duration"' in gaza_part and "No positions recorded yet" not in gaza_part
+    assert "territorial_concessions" not in gaza_part
+    assert "<p>No positions recorded yet.</p>" in ukraine_part  # no chart: the tables still show
+    assert ukraine_part.count("<td>Russia</td><td>territorial_concessions</td>") == 1
+    assert ukraine_part.count("<td>Ukraine</td><td>territorial_concessions</td>") == 1
+    assert ukraine_part.index("Feed health") > ukraine_part.index("Recent changes")  # feeds come last, once
+    assert page.count("Feed health</h2>") == 1
+
+
+def test_one_negotiation_has_no_contents_list_and_none_says_how_to_load_them() -> None:
+    one = render_page([section()], [], generated=GENERATED)
+    assert "<nav>" not in one and "<h2>Gaza captives and truce talks</h2>" in one
+    assert "No negotiations" not in one
+    none = render_page([], [], generated=GENERATED)
+    assert "<p>No negotiations yet: parley seed loads them.</p>" in none
 
 
 def test_charts_go_in_as_plotly_wrote_them_in_order() -> None:
@@ -117,7 +214,7 @@ def test_charts_go_in_as_plotly_wrote_them_in_order() -> None:
         Chart("Truce", Markup('<div id="chart-a"></div>')),
         Chart("Hostages", Markup('<div id="chart-b"></div>')),
     ]
-    page = render_page(charts, [], [], generated=GENERATED)
+    page = render_page([section(charts=charts)], [], generated=GENERATED)
     assert re.findall(r'<section class="chart">(<div id="chart-.">)</div></section>', page) == [
         '<div id="chart-a">',
         '<div id="chart-b">',
@@ -128,7 +225,6 @@ def test_charts_go_in_as_plotly_wrote_them_in_order() -> None:
 def test_a_feed_url_with_a_password_is_shown_without_it() -> None:
     hidden = "http://reader:pw-s3cret@outlet.example/rss"
     page = render_page(
-        [],
         [],
         [
             feed(url=hidden, feed=hidden),
