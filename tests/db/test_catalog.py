@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from etl.catalog import FeedListError, add_feeds, export_opml, list_feeds, load_seeds, read_feed_list
 from etl.seeds import FeedSeed, SeedError
-from models import Actor, Feed, Issue
+from models import Actor, Feed, Issue, Negotiation
 from tests.conftest import run_parley
 
 SHIPPED_SEEDS = Path(__file__).resolve().parents[2] / "seeds"
@@ -24,7 +24,7 @@ def feed_rows(engine: Engine) -> list[tuple[str, str | None, list[str]]]:
         return [(f.url, f.title, list(f.tags)) for f in session.scalars(select(Feed).order_by(Feed.url))]
 
 
-def count(engine: Engine, model: type[Feed] | type[Actor] | type[Issue]) -> int:
+def count(engine: Engine, model: type[Feed] | type[Actor] | type[Negotiation] | type[Issue]) -> int:
     with Session(engine) as session:
         return session.scalar(select(func.count()).select_from(model)) or 0
 
@@ -233,7 +233,12 @@ actors:
     name: Qatar
     kind: mediator
 """
-ISSUES = """\
+GAZA = """\
+key: gaza
+label: Gaza talks
+parties: [israel]
+about:
+  actors: [israel]
 issues:
   - key: ceasefire_duration
     label: Ceasefire duration
@@ -251,46 +256,114 @@ feeds:
 """
 
 
-def write_seeds(directory: Path, actors: str = ACTORS, issues: str = ISSUES, feeds: str = FEEDS) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
+# a second negotiation with an issue key of the first, its own meaning
+CANAL = """\
+key: canal
+label: Canal talks
+description: Who may use the canal.
+parties: [qatar]
+issues:
+  - key: ceasefire_duration
+    label: Canal truce length
+    value_type: days
+"""
+
+
+def write_seeds(directory: Path, actors: str = ACTORS, gaza: str = GAZA, feeds: str = FEEDS) -> Path:
+    (directory / "negotiations").mkdir(parents=True, exist_ok=True)
     (directory / "actors.yaml").write_text(actors, encoding="utf-8")
-    (directory / "issues.yaml").write_text(issues, encoding="utf-8")
+    (directory / "negotiations" / "gaza.yaml").write_text(gaza, encoding="utf-8")
     (directory / "feeds.yaml").write_text(feeds, encoding="utf-8")
     return directory
 
 
-def reference_counts(engine: Engine) -> tuple[int, int, int]:
-    return count(engine, Feed), count(engine, Actor), count(engine, Issue)
+def reference_counts(engine: Engine) -> tuple[int, int, int, int]:
+    return count(engine, Feed), count(engine, Actor), count(engine, Negotiation), count(engine, Issue)
+
+
+def issue_rows(engine: Engine) -> list[tuple[str, str, str, str]]:
+    with Session(engine) as session:
+        return [
+            (i.negotiation, i.key, i.label, i.value_type)
+            for i in session.scalars(select(Issue).order_by(Issue.negotiation, Issue.key))
+        ]
 
 
 def test_loading_seeds_twice_leaves_the_same_rows(clean_db: Engine, tmp_path: Path) -> None:
     seeds = write_seeds(tmp_path / "seeds")
     first = load_seeds(clean_db, seeds)
-    assert (first.feeds, first.actors, first.issues) == (1, 2, 2)
-    assert reference_counts(clean_db) == (1, 2, 2)
+    assert (first.feeds, first.actors, first.negotiations, first.issues) == (1, 2, 1, 2)
+    assert reference_counts(clean_db) == (1, 2, 1, 2)
     load_seeds(clean_db, seeds)
-    assert reference_counts(clean_db) == (1, 2, 2)
+    assert reference_counts(clean_db) == (1, 2, 1, 2)
     with Session(clean_db) as session:
         israel = session.get(Actor, "israel")
         assert israel is not None and israel.aliases == ["Israel", "Israeli government"]
+        gaza = session.get(Negotiation, "gaza")
+        assert gaza is not None and (gaza.label, gaza.description) == ("Gaza talks", "")
+    assert issue_rows(clean_db) == [
+        ("gaza", "ceasefire_duration", "Ceasefire duration", "days"),
+        ("gaza", "hostage_categories", "Hostage categories", "categories"),
+    ]
+
+
+def test_the_same_issue_key_in_two_negotiations_is_two_issue_rows(clean_db: Engine, tmp_path: Path) -> None:
+    seeds = write_seeds(tmp_path / "seeds")
+    (seeds / "negotiations" / "canal.yaml").write_text(CANAL, encoding="utf-8")
+    for _ in range(2):
+        counts = load_seeds(clean_db, seeds)
+        assert (counts.negotiations, counts.issues) == (2, 3)
+        assert reference_counts(clean_db) == (1, 2, 2, 3)
+    assert issue_rows(clean_db) == [
+        ("canal", "ceasefire_duration", "Canal truce length", "days"),
+        ("gaza", "ceasefire_duration", "Ceasefire duration", "days"),
+        ("gaza", "hostage_categories", "Hostage categories", "categories"),
+    ]
+    with Session(clean_db) as session:
+        canal = session.get(Negotiation, "canal")
+        assert canal is not None and (canal.label, canal.description) == (
+            "Canal talks",
+            "Who may use the canal.",
+        )
+
+
+def test_a_negotiation_dropped_from_the_seeds_keeps_its_rows(clean_db: Engine, tmp_path: Path) -> None:
+    # the ledger may refer to them: reloading the seeds deletes nothing
+    seeds = write_seeds(tmp_path / "seeds")
+    (seeds / "negotiations" / "canal.yaml").write_text(CANAL, encoding="utf-8")
+    load_seeds(clean_db, seeds)
+    (seeds / "negotiations" / "canal.yaml").unlink()
+    assert (load_seeds(clean_db, seeds).negotiations, reference_counts(clean_db)) == (1, (1, 2, 2, 3))
 
 
 def test_reloading_edited_seeds_updates_rows_in_place(clean_db: Engine, tmp_path: Path) -> None:
     seeds = write_seeds(tmp_path / "seeds")
     load_seeds(clean_db, seeds)
-    write_seeds(seeds, actors=ACTORS.replace("name: Qatar", "name: State of Qatar"))
+    write_seeds(
+        seeds,
+        actors=ACTORS.replace("name: Qatar", "name: State of Qatar"),
+        gaza=GAZA.replace("label: Gaza talks", "label: Gaza truce talks").replace(
+            "label: Ceasefire duration", "label: Truce length"
+        ),
+    )
     load_seeds(clean_db, seeds)
-    assert reference_counts(clean_db) == (1, 2, 2)
+    assert reference_counts(clean_db) == (1, 2, 1, 2)
     with Session(clean_db) as session:
         qatar = session.get(Actor, "qatar")
         assert qatar is not None and qatar.name == "State of Qatar"
+        gaza = session.get(Negotiation, "gaza")
+        assert gaza is not None and gaza.label == "Gaza truce talks"
+    assert issue_rows(clean_db)[0] == ("gaza", "ceasefire_duration", "Truce length", "days")
 
 
 def test_shipped_seeds_load_idempotently(clean_db: Engine) -> None:
     first = load_seeds(clean_db, SHIPPED_SEEDS)
-    assert first.actors > 0 and first.issues > 0 and first.feeds > 0
+    assert first.actors > 0 and first.issues > 0 and first.feeds > 0 and first.negotiations >= 2
     after_first = reference_counts(clean_db)
-    assert after_first == (first.feeds, first.actors, first.issues)
+    assert after_first == (first.feeds, first.actors, first.negotiations, first.issues)
+    with Session(clean_db) as session:
+        negotiations = set(session.scalars(select(Issue.negotiation).distinct()))
+    assert {"gaza", "ukraine"} <= negotiations
     load_seeds(clean_db, SHIPPED_SEEDS)
     assert reference_counts(clean_db) == after_first
 
@@ -300,8 +373,8 @@ def test_parley_seed_command_is_idempotent(clean_db: Engine, cli_env: dict[str, 
     for _ in range(2):
         result = run_parley("seed", "--dir", str(seeds), env=cli_env, timeout=120)
         assert result.returncode == 0, result.stderr
-        assert "seeded 1 feeds, 2 actors, 2 issues" in result.stdout
-        assert reference_counts(clean_db) == (1, 2, 2)
+        assert "seeded 1 feeds, 2 actors, 1 negotiations, 2 issues" in result.stdout
+        assert reference_counts(clean_db) == (1, 2, 1, 2)
 
 
 @pytest.mark.parametrize(
@@ -314,14 +387,24 @@ def test_parley_seed_command_is_idempotent(clean_db: Engine, cli_env: dict[str, 
             ["actors.yaml", "entry #2 (qatar)", "field 'kind'"],
         ),
         (
-            "issues.yaml",
+            "negotiations/gaza.yaml",
             ("    choices: [women, children]\n", ""),
-            ["issues.yaml", "entry #2 (hostage_categories)", "field 'choices'"],
+            ["negotiations/gaza.yaml", "entry #2 (hostage_categories)", "field 'choices'"],
         ),
         (
-            "issues.yaml",
+            "negotiations/gaza.yaml",
             ("value_type: days", "value_type: weeks"),
-            ["issues.yaml", "entry #1 (ceasefire_duration)", "field 'value_type'"],
+            ["negotiations/gaza.yaml", "entry #1 (ceasefire_duration)", "field 'value_type'"],
+        ),
+        (
+            "negotiations/gaza.yaml",
+            ("key: gaza", "key: gaza_talks"),
+            ["negotiations/gaza.yaml", "field 'key'", "not the file's name 'gaza'"],
+        ),
+        (
+            "negotiations/gaza.yaml",
+            ("parties: [israel]", "parties: [israel, hamas]"),
+            ["negotiations/gaza.yaml", "field 'parties'", "unknown actor 'hamas'"],
         ),
         ("feeds.yaml", ("https://news", "gopher://news"), ["feeds.yaml", "entry #1", "field 'url'"]),
     ],
@@ -339,7 +422,7 @@ def test_a_bad_seed_names_file_entry_and_field_and_writes_nothing(
     for part in expected:
         assert part in message
     assert "\n" not in message
-    assert reference_counts(clean_db) == (0, 0, 0)
+    assert reference_counts(clean_db) == (0, 0, 0, 0)
 
 
 def test_parley_seed_with_a_bad_file_exits_1_with_one_line(
@@ -351,4 +434,4 @@ def test_parley_seed_with_a_bad_file_exits_1_with_one_line(
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert "actors.yaml" in lines[0] and "entry #2 (qatar)" in lines[0] and "field 'kind'" in lines[0]
-    assert reference_counts(clean_db) == (0, 0, 0)
+    assert reference_counts(clean_db) == (0, 0, 0, 0)
