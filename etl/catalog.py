@@ -189,7 +189,7 @@ def load_reference_data(engine: Engine, seeds_dir: Path) -> tuple[int, int, int]
 def negotiation_labels(engine: Engine) -> dict[str, str]:
     """Each negotiation's label, by key."""
     with Session(engine) as session:
-        return dict(session.execute(select(Negotiation.key, Negotiation.label)).tuples().all())
+        return {key: label for key, label in session.execute(select(Negotiation.key, Negotiation.label))}
 
 
 def _upsert(

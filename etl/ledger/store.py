@@ -352,7 +352,7 @@ class _IssueNames:
         types = {
             (n, k): v for n, k, v in session.execute(select(Issue.negotiation, Issue.key, Issue.value_type))
         }
-        labels = dict(session.execute(select(Negotiation.key, Negotiation.label)).tuples().all())
+        labels = {k: label for k, label in session.execute(select(Negotiation.key, Negotiation.label))}
         return cls(types, labels)
 
 

@@ -42,9 +42,17 @@ def ledger_db(clean_db: Engine) -> Engine:
 
 
 def state(
-    engine: Engine, actor: str, issue: str, value: str, stance: str, when: datetime, outlet: int = 1
+    engine: Engine,
+    actor: str,
+    issue: str,
+    value: str,
+    stance: str,
+    when: datetime,
+    outlet: int = 1,
+    negotiation: str = "gaza",
 ) -> int:
-    """Store an article from ``outlet`` published ``when`` with one claim; return the claim id."""
+    """Store an article from ``outlet`` published ``when`` with one claim in ``negotiation``; return
+    the claim id."""
     n = next(_ids)
     with Session(engine) as session, session.begin():
         feed_id = session.scalar(select(Feed.id).where(Feed.title == f"Outlet {outlet}"))
@@ -60,7 +68,7 @@ def state(
             session.scalar(
                 insert(Claim)
                 .values(
-                    article_id=article_id, actor=actor, issue=issue, value=value, stance=stance,
+                    article_id=article_id, negotiation=negotiation, actor=actor, issue=issue, value=value, stance=stance,
                     evidence=f"{actor} {stance} {issue} {value} (story {n})", start_offset=0, end_offset=10,
                     confidence=0.9, extractor_version=VERSION,
                 )

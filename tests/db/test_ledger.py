@@ -16,11 +16,13 @@ from models import Alert, Claim, Position, PositionChange, PositionSupport
 from tests.db.conftest import VERSION, day, state
 
 
-def history(engine: Engine, actor: str, issue: str) -> list[tuple[str, str, datetime, datetime | None]]:
+def history(
+    engine: Engine, actor: str, issue: str, negotiation: str = "gaza"
+) -> list[tuple[str, str, datetime, datetime | None]]:
     with Session(engine) as session:
         rows = session.scalars(
             select(Position)
-            .where(Position.actor == actor, Position.issue == issue)
+            .where(Position.negotiation == negotiation, Position.actor == actor, Position.issue == issue)
             .order_by(Position.valid_from, Position.id)
         )
         return [(p.value, p.stance, p.valid_from, p.valid_to) for p in rows]
@@ -166,17 +168,65 @@ def test_alert_on_confirmed_waits_for_the_second_outlet(ledger_db: Engine, setti
     assert (second.confirmations, second.alerts) == (1, 1)
 
 
-def test_change_message_says_what_changed_and_why(ledger_db: Engine, settings: Settings) -> None:
+def test_change_message_says_in_which_negotiation_what_changed_and_why(
+    ledger_db: Engine, settings: Settings
+) -> None:
     state(ledger_db, "israel", "ceasefire_duration", "60", "proposes", day(2))
     state(ledger_db, "israel", "ceasefire_duration", "42", "proposes", day(9), outlet=2)
     apply_claims(ledger_db, settings, ["console://"], version=VERSION)
     with Session(ledger_db) as session:
         change = session.scalars(select(PositionChange).where(PositionChange.kind == "change")).one()
-        subject, body = describe_change(change, "days")
+        subject, body = describe_change(change, "days", "Gaza captives and truce talks")
+        queued = session.scalars(select(Alert).where(Alert.change_id == change.id)).one()
 
-    assert subject == "Israel — ceasefire_duration: 60 days → 42 days (proposes)"
+    assert (
+        subject == "Gaza captives and truce talks: Israel — ceasefire_duration: 60 days → 42 days (proposes)"
+    )
     assert body.startswith(f"{subject}, per Outlet 2, 2025-01-09: 'israel proposes ceasefire_duration 42")
     assert "http://outlet2.example/" in body
+    # the outbox holds that text, with the label the seeds give the negotiation
+    assert (queued.subject, queued.body) == (subject, body)
+    assert (queued.payload["negotiation"], queued.payload["negotiation_label"]) == (
+        "gaza", "Gaza captives and truce talks",
+    )  # fmt: skip
+
+
+def test_one_actors_same_issue_in_two_negotiations_keeps_two_histories_and_no_change(
+    ledger_db: Engine, settings: Settings
+) -> None:
+    state(ledger_db, "united_states", "ceasefire_duration", "60", "proposes", day(2))
+    state(ledger_db, "united_states", "ceasefire_duration", "30", "proposes", day(5), negotiation="ukraine")
+    first = apply_claims(ledger_db, settings, ["console://"], version=VERSION)
+    # a second run loads both stored histories and moves the Ukraine one only
+    state(ledger_db, "united_states", "ceasefire_duration", "60", "proposes", day(6), outlet=2)
+    state(ledger_db, "united_states", "ceasefire_duration", "3", "proposes", day(7), negotiation="ukraine")
+    second = apply_claims(ledger_db, settings, ["console://"], version=VERSION)
+
+    assert (first.new_positions, first.changes, second.new_positions, second.changes) == (2, 0, 0, 1)
+    assert history(ledger_db, "united_states", "ceasefire_duration") == [("60", "proposes", day(2), None)]
+    assert history(ledger_db, "united_states", "ceasefire_duration", "ukraine") == [
+        ("30", "proposes", day(5), day(7)),
+        ("3", "proposes", day(7), None),
+    ]
+    with Session(ledger_db) as session:
+        events = session.execute(
+            select(PositionChange.negotiation, PositionChange.kind, PositionChange.old_value, Alert.subject)
+            .join(Alert, Alert.change_id == PositionChange.id)
+            .order_by(PositionChange.id)
+        ).all()
+    assert [tuple(e) for e in events] == [
+        ("gaza", "new", None, "Gaza captives and truce talks: United States — ceasefire_duration: 60 days"
+         " (proposes) [new position]"),
+        ("ukraine", "new", None, "Russia–Ukraine talks: United States — ceasefire_duration: 30 days"
+         " (proposes) [new position]"),
+        ("ukraine", "change", "30", "Russia–Ukraine talks: United States — ceasefire_duration: 30 days"
+         " → 3 days (proposes)"),
+    ]  # fmt: skip
+    assert support(ledger_db, "united_states", "ceasefire_duration") == [
+        ("60", 2, 2),
+        ("30", 1, 1),
+        ("3", 1, 1),
+    ]
 
 
 def test_claims_of_another_extractor_version_are_not_applied(ledger_db: Engine, settings: Settings) -> None:
