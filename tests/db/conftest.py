@@ -68,9 +68,9 @@ def state(
             session.scalar(
                 insert(Claim)
                 .values(
-                    article_id=article_id, negotiation=negotiation, actor=actor, issue=issue, value=value, stance=stance,
-                    evidence=f"{actor} {stance} {issue} {value} (story {n})", start_offset=0, end_offset=10,
-                    confidence=0.9, extractor_version=VERSION,
+                    article_id=article_id, negotiation=negotiation, actor=actor, issue=issue, value=value,
+                    stance=stance, evidence=f"{actor} {stance} {issue} {value} (story {n})", start_offset=0,
+                    end_offset=10, confidence=0.9, extractor_version=VERSION,
                 )
                 .returning(Claim.id)
             )

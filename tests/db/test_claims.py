@@ -13,8 +13,9 @@ from models import Article, ArticleExtraction, Claim, Feed, Mention
 
 STORIES = [
     ("Talks resume", "Hamas demands a permanent ceasefire and the release of all Palestinian prisoners."),
-    ("Offer", "Israel has proposed a 60-day pause in the fighting, officials said."),
+    ("Offer", "Israel has proposed a 60-day pause in the fighting in Gaza, officials said."),
     ("Weather", "Heavy rain is expected across the region this weekend."),
+    ("Peace plan", "Trump proposes a 30-day ceasefire between Russia and Ukraine."),
     ("", ""),
 ]
 
@@ -34,12 +35,19 @@ def store_stories(engine: Engine) -> list[int]:
         )  # fmt: skip
 
 
-def claim_rows(engine: Engine) -> list[tuple[int, int, str, str, str, str]]:
+def claim_rows(engine: Engine) -> list[tuple[int, int, str, str, str, str, str]]:
+    """(id, article, negotiation, actor, issue, value, stance) of every claim."""
     with Session(engine) as session:
         rows = session.execute(
-            select(Claim.id, Claim.article_id, Claim.actor, Claim.issue, Claim.value, Claim.stance).order_by(
-                Claim.id
-            )
+            select(
+                Claim.id,
+                Claim.article_id,
+                Claim.negotiation,
+                Claim.actor,
+                Claim.issue,
+                Claim.value,
+                Claim.stance,
+            ).order_by(Claim.id)
         )
         return [tuple(row) for row in rows]  # type: ignore[misc]
 
@@ -57,12 +65,16 @@ def test_extract_reads_every_article_once_and_a_rerun_is_a_no_op(
     assert first.articles == len(ids) and again.articles == 0
     assert pending_count(clean_db, EXTRACTOR_VERSION) == 0
     assert claim_rows(clean_db) == rows
-    found = {(actor, issue, value, stance) for _, _, actor, issue, value, stance in rows}
+    found = {row[2:] for row in rows}
     assert {
-        ("hamas", "permanent_ceasefire", "yes", "demands"),
-        ("hamas", "prisoners_released", "all", "demands"),
-        ("israel", "ceasefire_duration", "60", "proposes"),
+        ("gaza", "hamas", "permanent_ceasefire", "yes", "demands"),
+        ("gaza", "hamas", "prisoners_released", "all", "demands"),
+        ("gaza", "israel", "ceasefire_duration", "60", "proposes"),
+        ("ukraine", "united_states", "ceasefire_duration", "30", "proposes"),
     } <= found
+    # each claim in its article's negotiation: nothing of the Ukraine story in gaza, and back
+    by_article = {(article, negotiation) for _, article, negotiation, *_ in rows}
+    assert by_article == {(ids[0], "gaza"), (ids[1], "gaza"), (ids[3], "ukraine")}
     with Session(clean_db) as session:
         marks = session.scalars(select(ArticleExtraction)).all()
         assert {m.article_id for m in marks} == set(ids)
@@ -83,7 +95,8 @@ def test_reprocess_recomputes_in_place_keeping_claim_ids(
     after = claim_rows(clean_db)
 
     assert summary.articles == len(STORIES)
-    assert [r for r in before if r[4] != "60"] == after  # unchanged claims keep their ids
-    assert not any(r[3] == "ceasefire_duration" for r in after)  # the corrected article's claim is gone
+    assert [r for r in before if r[5] != "60"] == after  # unchanged claims keep their ids
+    assert not any(r[2:5] == ("gaza", "israel", "ceasefire_duration") for r in after)  # the corrected one's
+    assert any(r[2:5] == ("ukraine", "united_states", "ceasefire_duration") for r in after)
     again = extract_articles(clean_db, settings, extractor, reprocess=True)
     assert again.articles == len(STORIES) and claim_rows(clean_db) == after

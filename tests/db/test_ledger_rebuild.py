@@ -26,9 +26,9 @@ def restate(engine: Engine, claim_id: int, version: str, value: str | None = Non
         old = session.get_one(Claim, claim_id)
         session.execute(
             insert(Claim).values(
-                article_id=old.article_id, actor=old.actor, issue=old.issue, value=value or old.value,
-                stance=old.stance, evidence=old.evidence, start_offset=0, end_offset=10, confidence=0.9,
-                extractor_version=version,
+                article_id=old.article_id, negotiation=old.negotiation, actor=old.actor, issue=old.issue,
+                value=value or old.value, stance=old.stance, evidence=old.evidence, start_offset=0,
+                end_offset=10, confidence=0.9, extractor_version=version,
             )
         )  # fmt: skip
 
@@ -42,10 +42,14 @@ def mark_read(engine: Engine, version: str) -> None:
         )
 
 
-def values(engine: Engine) -> list[tuple[str, str, str, datetime, datetime | None]]:
+def values(engine: Engine) -> list[tuple[str, str, str, str, datetime, datetime | None]]:
     with Session(engine) as session:
-        rows = session.scalars(select(Position).order_by(Position.actor, Position.issue, Position.valid_from))
-        return [(p.actor, p.issue, p.value, p.valid_from, p.valid_to) for p in rows]
+        rows = session.scalars(
+            select(Position).order_by(
+                Position.negotiation, Position.actor, Position.issue, Position.valid_from
+            )
+        )
+        return [(p.negotiation, p.actor, p.issue, p.value, p.valid_from, p.valid_to) for p in rows]
 
 
 def test_a_new_version_waits_for_its_reading_then_rebuilds_without_alerts(
@@ -97,13 +101,19 @@ def test_rebuild_on_demand_gives_the_same_positions_and_no_alerts(
     state(ledger_db, "hamas", "permanent_ceasefire", "yes", "demands", day(1))
     state(ledger_db, "hamas", "permanent_ceasefire", "yes", "demands", day(2), outlet=2)
     state(ledger_db, "israel", "ceasefire_duration", "4", "accepts", day(3))
+    state(ledger_db, "united_states", "ceasefire_duration", "30", "proposes", day(3), negotiation="ukraine")
+    state(ledger_db, "united_states", "ceasefire_duration", "60", "proposes", day(4))
     apply_claims(ledger_db, settings, CHANNELS, version=VERSION)
     before, alerts = values(ledger_db), count_rows(ledger_db, Alert)
 
     again = apply_claims(ledger_db, settings, CHANNELS, version=VERSION, rebuild=True)
 
-    assert again.rebuilt is True and again.claims == 3 and again.alerts == 0
+    assert again.rebuilt is True and again.claims == 5 and again.alerts == 0
     assert values(ledger_db) == before
+    assert [(n, a, v) for n, a, _, v, _, end in before if end is None] == [
+        ("gaza", "hamas", "yes"), ("gaza", "israel", "4"), ("gaza", "united_states", "60"),
+        ("ukraine", "united_states", "30"),
+    ]  # fmt: skip
     assert count_rows(ledger_db, Alert) == alerts
     assert apply_claims(ledger_db, settings, CHANNELS, version=VERSION).claims == 0
 
