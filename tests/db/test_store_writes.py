@@ -29,7 +29,7 @@ from etl.settings import Settings
 from models import Article, ArticleExtraction, Feed, FeedFetch
 from models import Claim as ClaimRow
 from models import Mention as MentionRow
-from models.enums import PollStatus
+from models.enums import PollStatus, Stance
 
 VERSION = "test-writes-1"
 
@@ -319,9 +319,16 @@ def stored_articles(engine: Engine, n: int) -> list[int]:
     return [r[0] for r in articles(engine)]
 
 
-def claim(actor: str, issue: str, value: int | str, stance: str = "proposes", evidence: str = "") -> Claim:
+def claim(
+    actor: str,
+    issue: str,
+    value: int | str,
+    stance: str = "proposes",
+    evidence: str = "",
+    negotiation: str = "gaza",
+) -> Claim:
     evidence = evidence or f"{actor} {stance} {issue} {value}"
-    return Claim(actor, issue, value, stance, evidence, 0, len(evidence), 0.8)
+    return Claim(negotiation, actor, issue, value, Stance(stance), evidence, 0, len(evidence), 0.8)
 
 
 def write(engine: Engine, ids: list[int], results: list[ArticleResult], version: str = VERSION) -> None:
@@ -329,14 +336,14 @@ def write(engine: Engine, ids: list[int], results: list[ArticleResult], version:
         store_results(session, ids, results, version)
 
 
-def claims(engine: Engine) -> list[tuple[int, int, str, str, str, str, str]]:
-    """(id, article, actor, issue, value, stance, version) of every claim, by id."""
+def claims(engine: Engine, negotiation: str = "gaza") -> list[tuple[int, int, str, str, str, str, str]]:
+    """(id, article, actor, issue, value, stance, version) of every claim of ``negotiation``, by id."""
     with Session(engine) as session:
         rows = session.execute(
             select(
                 ClaimRow.id, ClaimRow.article_id, ClaimRow.actor, ClaimRow.issue, ClaimRow.value,
                 ClaimRow.stance, ClaimRow.extractor_version,
-            ).order_by(ClaimRow.id)
+            ).where(ClaimRow.negotiation == negotiation).order_by(ClaimRow.id)
         )  # fmt: skip
         return [tuple(row) for row in rows]  # type: ignore[misc]
 
@@ -429,6 +436,28 @@ def test_reprocessing_keeps_unchanged_claims_and_removes_stale_ones(ledger_db: E
         assert mentions(ledger_db) == [(a, "hamas", 0, 5, "Hamas", VERSION)]
         assert marks(ledger_db)[(a, VERSION)] == (2, 1, None)
         assert marks(ledger_db)[(b, VERSION)] == (0, 0, None)
+
+
+def test_one_claim_in_two_negotiations_is_two_rows_and_reprocessing_keeps_each_apart(
+    ledger_db: Engine,
+) -> None:
+    (a,) = stored_articles(ledger_db, 1)
+    both = ArticleResult(
+        claims=[
+            claim("united_states", "ceasefire_duration", 30),
+            claim("united_states", "ceasefire_duration", 30, negotiation="ukraine"),
+        ]
+    )
+    write(ledger_db, [a], [both])
+    [gaza], [ukraine] = claims(ledger_db), claims(ledger_db, "ukraine")
+    assert gaza[1:] == ukraine[1:] == (a, "united_states", "ceasefire_duration", "30", "proposes", VERSION)
+    assert gaza[0] != ukraine[0]
+
+    # read again, the Ukraine claim only is still there (and keeps its id): the Gaza one goes
+    for _ in range(2):
+        write(ledger_db, [a], [ArticleResult(claims=[both.claims[1]])])
+        assert (claims(ledger_db), claims(ledger_db, "ukraine")) == ([], [ukraine])
+    assert marks(ledger_db)[(a, VERSION)] == (1, 0, None)
 
 
 def test_claims_stored_meanwhile_are_upserted_not_duplicated(
