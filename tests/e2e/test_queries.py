@@ -1,7 +1,11 @@
 """docs/queries.sql, run as the analyst role against real news: the first truce of 2023 and its
 extensions (21 November - 2 December) replayed through the whole pipeline, then every example query
-must return rows. The window reaches into December for the mediators' own positions (on extending
-the truce), which the third-parties query needs."""
+must run, and return rows. The window reaches into December for the mediators' own positions (on
+extending the truce), which the third-parties query needs.
+
+The queries about the Russia–Ukraine talks (named ``ukraine_…``) run here too, on the same schema and
+as the same role, but 2023's news holds no Russian or Ukrainian position: the rows they must return
+are checked on a ledger of both sides' statements in tests/db/test_views.py."""
 
 from __future__ import annotations
 
@@ -38,10 +42,13 @@ def example_queries() -> dict[str, str]:
 
 
 QUERIES = example_queries()
+# answered by the Russia–Ukraine talks, which the replayed 2023 news does not cover
+UKRAINE = [name for name in QUERIES if name.startswith("ukraine_")]
 
 
 def test_queries_file_has_at_least_eight_named_commented_queries() -> None:
     assert len(QUERIES) >= 8
+    assert len(UKRAINE) >= 2, "the Russia–Ukraine examples: where the two differ, who moved this month"
     assert len(MARKER.findall(QUERIES_FILE.read_text(encoding="utf-8"))) == len(QUERIES)  # names unique
     for name, body in QUERIES.items():
         lines = body.splitlines()
@@ -86,9 +93,17 @@ def as_analyst(news_db: Engine, database_url: str) -> Iterator[Engine]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", QUERIES)
+@pytest.mark.parametrize("name", [name for name in QUERIES if name not in UKRAINE])
 def test_example_query_returns_rows_as_the_analyst(as_analyst: Engine, name: str) -> None:
     with as_analyst.connect() as conn:
         assert conn.scalar(text("SHOW default_transaction_read_only")) == "on"
         rows = conn.execute(text(QUERIES[name])).all()
     assert rows, f"docs/queries.sql: {name} returned no rows on the replayed news"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", UKRAINE)
+def test_ukraine_example_query_runs_as_the_analyst(as_analyst: Engine, name: str) -> None:
+    """It runs: a column, view or privilege the query needs and the schema lacks would fail it."""
+    with as_analyst.connect() as conn:
+        conn.execute(text(QUERIES[name])).all()
