@@ -62,10 +62,17 @@ class ReportSummary:
     feeds: int
 
     def line(self) -> str:
-        return (
-            f"wrote {self.path}: {self.negotiations} negotiations, {self.issues} issue charts,"
-            f" {self.changes} recent changes, {self.feeds} feeds"
+        counts = (
+            _counted(self.negotiations, "negotiation"),
+            _counted(self.issues, "issue chart"),
+            _counted(self.changes, "recent change"),
+            _counted(self.feeds, "feed"),
         )
+        return f"wrote {self.path}: {', '.join(counts)}"
+
+
+def _counted(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def write_report(

@@ -1,4 +1,5 @@
-"""`parley report`: a self-contained page, looked at in headless Chromium with the network off."""
+"""`parley report`: a self-contained page with a section per negotiation, looked at in headless
+Chromium with the network off; --negotiation KEY keeps one."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from etl.settings import PROJECT_ROOT, Settings
 from models import Feed
 from tests.conftest import run_parley
 from tests.db.conftest import VERSION, day, state
+from tests.e2e.test_cli import error_line
 
 PLOTLY_FIRST_COLOUR = (0x63, 0x6E, 0xFA)  # the first trace's line and markers (plotly's default colorway)
 HOSTILE = "</script><script>document.title='pwned'</script><img src=x onerror=alert(1)>"
@@ -104,29 +106,61 @@ def ledger_with_history(clean_db: Engine, settings: Settings) -> Engine:
     state(clean_db, "hamas", "ceasefire_duration", "6", "accepts", day(6), outlet=3)
     state(clean_db, "hamas", "prisoners_released", "all", "demands", day(1), outlet=1)
     state(clean_db, "hamas", "prisoners_released", "150", "accepts", day(7), outlet=3)
+    # the Russia–Ukraine talks have an issue of the same key: it must chart in its own section
+    state(clean_db, "russia", "ceasefire_duration", "3", "proposes", day(4), outlet=1, negotiation="ukraine")
+    state(clean_db, "ukraine", "ceasefire_duration", "30", "demands", day(5), outlet=2, negotiation="ukraine")
     with clean_db.begin() as conn:  # evidence is text from the web: it must stay text in the page
         conn.exec_driver_sql("UPDATE claims SET evidence = evidence || %s", (HOSTILE,))
     apply_claims(clean_db, settings, ["console://"], version=VERSION)
     return clean_db
 
 
-def test_report_page_renders_a_chart_per_issue_offline(
+def sections(source: str) -> dict[str, str]:
+    """The page's negotiation sections by key: each runs from its opening tag to the next one's."""
+    parts = re.split(r'<section class="negotiation" id="negotiation-([a-z_]+)">', source)[1:]
+    return dict(zip(parts[::2], parts[1::2], strict=True))
+
+
+def write_report(cli_env: dict[str, str], out: Path, *options: str) -> tuple[str, str]:
+    """``parley report --out OUT [options]``: what it printed, and the page it wrote."""
+    result = run_parley("report", "--out", str(out), *options, env=cli_env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout, (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_report_page_has_a_section_per_negotiation_under_its_label(
     ledger_with_history: Engine, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    out = tmp_path / "report"
-    result = run_parley("report", "--out", str(out), env=cli_env)
-    assert result.returncode == 0, result.stderr
-    assert "2 issue charts" in result.stdout and "6 recent changes" in result.stdout
-    page = out / "index.html"
-    source = page.read_text(encoding="utf-8")
+    said, source = write_report(cli_env, tmp_path / "report")
+    assert "2 negotiations, 3 issue charts, 8 recent changes" in said
     assert not re.search(r"<script[^>]+src=", source), "the page must carry its scripts inline"
+    assert source.count("* plotly.js v") == 1, "plotly.js goes inline once, in the page's first chart"
     assert "onerror=alert" not in source.replace("&lt;img src=x onerror=alert(1)&gt;", "")
+    found = sections(source)
+    assert list(found) == ["gaza", "ukraine"]
+    gaza, ukraine = found["gaza"], found["ukraine"]
+    assert gaza.startswith("\n<h2>Gaza captives and truce talks</h2>")
+    assert ukraine.startswith("\n<h2>Russia–Ukraine talks</h2>")
+    assert re.findall(r'id="(chart-[a-z_-]+)"', gaza) == [
+        "chart-gaza-ceasefire_duration",
+        "chart-gaza-prisoners_released",
+    ]
+    assert re.findall(r'id="(chart-[a-z_-]+)"', ukraine) == ["chart-ukraine-ceasefire_duration"]
+    assert "<td>Russia</td>" in ukraine and "<td>Russia</td>" not in gaza  # its positions and changes
+    assert ukraine.count("<td>Russia</td><td>ceasefire_duration</td>") == 2
+    assert gaza.count("<td>Hamas</td><td>prisoners_released</td>") == 3  # current, and two events
 
+
+def test_report_page_renders_every_chart_offline(
+    ledger_with_history: Engine, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    page = tmp_path / "report" / "index.html"
+    write_report(cli_env, page.parent)
     dom = run_chromium(page, tmp_path, "--dump-dom").stdout.decode()
-    for issue in ("ceasefire_duration", "prisoners_released"):
-        chart = dom[dom.index(f'id="chart-{issue}"') :]
-        assert 'class="main-svg"' in chart[:5000], f"plotly did not draw the {issue} chart"
-    assert dom.count('class="trace scatter') >= 3  # israel and hamas on the truce, hamas on prisoners
+    for chart_id in ("gaza-ceasefire_duration", "gaza-prisoners_released", "ukraine-ceasefire_duration"):
+        chart = dom[dom.index(f'id="chart-{chart_id}"') :]
+        assert 'class="main-svg"' in chart[:5000], f"plotly did not draw the {chart_id} chart"
+    assert dom.count('class="trace scatter') >= 5  # israel, hamas (truce), hamas (prisoners), russia, ukraine
     assert "<title>parley: how positions moved</title>" in dom  # the hostile evidence ran no script
     assert "http://outlet3.example/" in dom and "Outlet 3" in dom  # the changes table, with links
 
@@ -137,3 +171,27 @@ def test_report_page_renders_a_chart_per_issue_offline(
     first_colour = bytes(PLOTLY_FIRST_COLOUR)
     drawn = sum(1 for row in rows for x in range(0, len(row), 3) if row[x : x + 3] == first_colour)
     assert drawn > 200, f"only {drawn} pixels of the first trace's colour: the chart did not render"
+
+
+def test_report_of_one_negotiation_has_its_section_only(
+    ledger_with_history: Engine, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    said, source = write_report(cli_env, tmp_path / "report", "--negotiation", "ukraine")
+    assert "1 negotiation, 1 issue chart, 2 recent changes" in said
+    assert list(sections(source)) == ["ukraine"] and "Gaza captives" not in source
+    text = re.sub(r"<script.*?</script>", "", source, flags=re.DOTALL)  # plotly.js knows every country
+    assert "<nav>" not in text and "Israel" not in text and "Hamas" not in text
+    assert source.count("* plotly.js v") == 1  # the first chart of the page is Ukraine's
+
+
+def test_report_of_an_unknown_negotiation_fails_in_one_line_writing_nothing(
+    ledger_with_history: Engine, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "report"
+    result = run_parley("report", "--out", str(out), "--negotiation", "kashmir", env=cli_env)
+    assert result.returncode == 1
+    assert (
+        error_line(result)
+        == "parley: error: no negotiation 'kashmir': the known negotiations are gaza, ukraine"
+    )
+    assert not out.exists()
