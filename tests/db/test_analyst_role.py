@@ -1,4 +1,5 @@
-"""The analysts' role: it reads every table and view, writes nothing, and a runaway query is cancelled.
+"""The analysts' role: it reads every table and view (the negotiations, and the views that start with
+them, included), writes nothing, and a runaway query is cancelled.
 
 Roles are cluster-wide, so each test module uses role names unique to the run and drops them at the end.
 """
@@ -20,8 +21,9 @@ from sqlalchemy.pool import NullPool
 
 from etl import db, locks
 from etl.analysts.role import AnalystRoleError, drop_analyst, grant_analyst
+from etl.catalog import load_reference_data
 from etl.ledger.store import apply_claims
-from etl.settings import Settings
+from etl.settings import PROJECT_ROOT, Settings
 from tests.conftest import ADMIN_URL, cli_env_for, run_parley
 from tests.db.conftest import VERSION, VIEWS, day, state
 
@@ -71,7 +73,7 @@ def test_analyst_can_select_from_every_view(analyst: tuple[str, Engine], view: s
 def test_analyst_can_select_from_every_base_table(engine: Engine, analyst: tuple[str, Engine]) -> None:
     with engine.connect() as conn:
         tables = conn.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).all()
-    assert "positions" in tables
+    assert {"positions", "negotiations"} <= set(tables)
     with analyst[1].connect() as conn:
         for table in tables:
             conn.execute(text(f'SELECT count(*) FROM "{table}"'))
@@ -82,6 +84,8 @@ WRITES = {
     "update": "UPDATE feeds SET title = 'defaced'",
     "delete": "DELETE FROM positions",
     "create": "CREATE TABLE public.analyst_scratch (id int)",
+    "insert-negotiation": "INSERT INTO negotiations (key, label) VALUES ('kashmir', 'Kashmir')",
+    "update-negotiation": "UPDATE negotiations SET label = 'defaced'",
 }
 
 
@@ -103,6 +107,56 @@ def test_analyst_cannot_write_even_after_turning_read_only_off(
         conn.commit()
         with pytest.raises(ProgrammingError, match="permission denied"):
             conn.execute(text(statement))
+
+
+def test_analyst_reads_the_negotiations_and_the_views_by_negotiation(
+    clean_db: Engine, analyst: tuple[str, Engine]
+) -> None:
+    load_reference_data(clean_db, PROJECT_ROOT / "seeds")
+    with analyst[1].connect() as conn:
+        assert conn.execute(text("SELECT key, label FROM negotiations ORDER BY key")).all() == [
+            ("gaza", "Gaza captives and truce talks"),
+            ("ukraine", "Russia–Ukraine talks"),
+        ]
+        assert conn.scalar(text("SELECT count(*) FROM issues WHERE negotiation = 'ukraine'"))
+        for view in (v for v in VIEWS if v != "feed_health"):  # the ledger's views
+            assert list(conn.execute(text(f"SELECT * FROM {view} LIMIT 0")).keys())[:2] == [
+                "negotiation",
+                "negotiation_label",
+            ], view
+
+
+def test_an_analyst_granted_before_negotiations_reads_them_after_the_upgrade(
+    clean_db: Engine, database_url: str
+) -> None:
+    """Migration 0012 creates ``negotiations`` and rebuilds the views: the default privileges and the
+    grants it gives back reach a role granted at 0011, with no grant-analyst again."""
+    role = unique_role()
+    head = db.current_revision(clean_db)
+    db.downgrade(clean_db, "0011")
+    try:
+        grant_analyst(clean_db, PASSWORD, role=role)
+        with connect_as(database_url, role).connect() as conn:
+            assert conn.scalar(text("SELECT to_regclass('negotiations')")) is None
+    finally:
+        db.upgrade(clean_db)
+    try:
+        assert db.current_revision(clean_db) == head
+        load_reference_data(clean_db, PROJECT_ROOT / "seeds")
+        with connect_as(database_url, role).connect() as conn:
+            assert conn.scalars(text("SELECT key FROM negotiations ORDER BY key")).all() == [
+                "gaza",
+                "ukraine",
+            ]
+            for view in VIEWS:
+                conn.execute(text(f"SELECT * FROM {view} LIMIT 1"))
+            conn.execute(text("SELECT negotiation, negotiation_label FROM current_positions"))
+            conn.execute(text("SET default_transaction_read_only = off"))
+            conn.commit()
+            with pytest.raises(ProgrammingError, match="permission denied for table negotiations"):
+                conn.execute(text("DELETE FROM negotiations"))
+    finally:
+        drop_analyst(clean_db, role)
 
 
 def test_runaway_query_is_cancelled_by_the_statement_timeout(analyst: tuple[str, Engine]) -> None:
@@ -174,10 +228,12 @@ def test_bad_role_names_and_timeouts_are_refused_before_anything_runs(
 
 
 def test_downgrade_base_then_upgrade_head_with_the_role_in_place(
-    engine: Engine, analyst: tuple[str, Engine]
+    clean_db: Engine, analyst: tuple[str, Engine]
 ) -> None:
     """Dropping views and tables the role may read is not blocked by its grants, and the default
-    privileges give it the rebuilt ones without granting again."""
+    privileges give it the rebuilt ones without granting again. (The database is emptied first: 0012
+    refuses to go below itself while another negotiation than gaza is stored.)"""
+    engine = clean_db
     head = db.current_revision(engine)
     db.downgrade(engine, "base")
     with engine.connect() as conn:
