@@ -13,7 +13,7 @@ negotiation, and the same key may exist in two with its own meaning (``ceasefire
   (negotiation, actor, issue).
 - Everything stored before belongs to ``gaza``, the one negotiation parley followed: a ``gaza`` row
   is created and every existing row moved to it, nothing lost. Position-change alerts' payloads gain
-  ``"negotiation": "gaza"``.
+  ``"negotiation": "gaza"`` and its label, as the alerts queued from now on carry them.
 - ``issues.value_type`` may be ``days_or_flag`` (a number of days, or ``yes`` when none is stated).
 - The analyst views gain ``negotiation`` and ``negotiation_label`` as their first columns. A view's
   columns cannot be reordered in place, so they are dropped and created again; the SELECT grants
@@ -26,6 +26,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from etl.errors import UserError
 
 revision: str = "0012"
 down_revision: str | None = "0011"
@@ -222,6 +224,12 @@ VIEWS: list[tuple[str, str, str, dict[str, str]]] = [
     ),
 ]
 
+
+class DowngradeRefused(UserError):
+    """The database holds what a schema of one negotiation cannot (``parley db downgrade`` says so
+    in one line)."""
+
+
 # the views of 0004, for the downgrade (same text, without the negotiation)
 VIEWS_0011: dict[str, str] = {
     "current_positions": """
@@ -395,9 +403,11 @@ def upgrade() -> None:
     )
     op.execute(
         sa.text(
-            "UPDATE alerts SET payload = payload || jsonb_build_object('negotiation', CAST(:key AS text))"
-            " WHERE kind = 'position_change' AND NOT payload ? 'negotiation'"
-        ).bindparams(key=FIRST)
+            "UPDATE alerts SET payload = payload || jsonb_build_object("
+            " 'negotiation', CAST(:key AS text), 'negotiation_label', CAST(:label AS text))"
+            " WHERE kind = 'position_change' AND jsonb_typeof(payload) = 'object'"
+            " AND NOT payload ? 'negotiation'"
+        ).bindparams(key=FIRST, label=FIRST_LABEL)
     )
 
     for name, select, comment, columns in VIEWS:
@@ -409,23 +419,39 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Back to one negotiation: refused while the ledger holds any other, since keys would clash."""
-    others = op.get_bind().scalar(
-        sa.text(
-            "SELECT count(*) FROM (SELECT negotiation FROM claims UNION SELECT negotiation FROM positions"
-            " UNION SELECT negotiation FROM issues) n WHERE negotiation <> :key"
-        ).bindparams(key=FIRST)
+    """Back to one negotiation: refused while the database holds rows of any other (issues, claims,
+    positions, changes), since their keys would clash with gaza's; the message names them."""
+    counts = (
+        op.get_bind()
+        .execute(
+            sa.text(
+                "SELECT negotiation, what, count(*) FROM ("
+                " SELECT negotiation, 'issues' AS what FROM issues"
+                " UNION ALL SELECT negotiation, 'claims' FROM claims"
+                " UNION ALL SELECT negotiation, 'positions' FROM positions"
+                " UNION ALL SELECT negotiation, 'position changes' FROM position_changes"
+                ") rows WHERE negotiation <> :key GROUP BY negotiation, what ORDER BY negotiation, what"
+            ).bindparams(key=FIRST)
+        )
+        .all()
     )
-    if others:
-        raise RuntimeError(
-            f"cannot downgrade below 0012: claims, positions or issues of negotiations other than {FIRST}"
-            " exist; delete them first"
+    if counts:
+        held: dict[str, list[str]] = {}
+        for negotiation, what, count in counts:
+            held.setdefault(negotiation, []).append(f"{count} {what}")
+        listed = "; ".join(f"{negotiation}: {', '.join(parts)}" for negotiation, parts in held.items())
+        raise DowngradeRefused(
+            f"cannot downgrade below 0012: the database holds rows of negotiations other than {FIRST}"
+            f" ({listed}), which a schema of one negotiation cannot hold; delete them first"
         )
     names = [name for name, *_ in VIEWS]
     grants = [(t, g) for t, g in _select_grantees(names) if t != "negotiations"]
     for name in reversed(names):
         op.execute(f"DROP VIEW {name}")
-    op.execute("UPDATE alerts SET payload = payload - 'negotiation' WHERE kind = 'position_change'")
+    op.execute(
+        "UPDATE alerts SET payload = payload - 'negotiation' - 'negotiation_label'"
+        " WHERE kind = 'position_change' AND jsonb_typeof(payload) = 'object'"
+    )
     op.drop_index("ix_position_changes_negotiation_actor_issue_published_at", table_name="position_changes")
     op.create_index(
         "ix_position_changes_actor_issue_published_at", "position_changes", ["actor", "issue", "published_at"]
