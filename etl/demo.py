@@ -3,6 +3,7 @@
 The demo feeds and article pages in ``seeds/demo/`` are served on loopback by a small HTTP server
 (``{{BASE}}`` in them becomes the server's address), so the demo exercises the same fetch, safety,
 parse and store path as production; only 127.0.0.1 is added to the allowed hosts, for this run.
+The stories cover more than one negotiation; each negotiation's ledger is shown under its label.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -22,14 +24,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, aliased
 
 from etl import catalog, db, stages
-from etl.console import TerminalObserver, add_row, positions_table
+from etl.console import TerminalObserver, add_row, changes_table, positions_table
 from etl.errors import UserError
 from etl.ledger import queries as ledger
 from etl.seeds import FeedSeed
 from etl.settings import Settings
-from models import Article, Claim, Feed
+from models import Article, Claim, Feed, Negotiation
+from models.enums import ChangeKind
 
 DEMO_TAG = "demo"
+EVER = datetime(1970, 1, 1, tzinfo=UTC)  # the ledger's whole history, not only this run's
 CONTENT_TYPES = {".xml": "application/xml; charset=utf-8", ".html": "text/html; charset=utf-8"}
 
 
@@ -112,13 +116,32 @@ def run_demo(
         console.print(summary.line())
         console.print(articles_table(engine))
         console.print(stages.extract(engine, settings, observer).line())
-        console.print(claims_table(engine))
         console.print(stages.diff(engine, settings).line())
-        console.print(positions_table(ledger.current_positions(engine)))
+        for key, label in negotiations(engine):
+            console.rule(Text(f"{label} ({key})"))
+            show_ledger(console, engine, key)
         console.rule("alerts")
         console.print(stages.deliver_alerts(engine, settings, observer).line())
     finally:
         engine.dispose()
+
+
+def negotiations(engine: Engine) -> list[tuple[str, str]]:
+    """(key, label) of every negotiation of the seeds, by key."""
+    with Session(engine) as session:
+        return [(n.key, n.label) for n in session.scalars(select(Negotiation).order_by(Negotiation.key))]
+
+
+def show_ledger(console: Console, engine: Engine, negotiation: str) -> None:
+    """One negotiation's claims from the demo feeds, its current positions and the changes between them
+    (first sightings are in the positions table already)."""
+    console.print(claims_table(engine, negotiation))
+    console.print(positions_table(ledger.current_positions(engine, negotiation)))
+    changes = [c for c in ledger.changes_since(engine, EVER, negotiation) if c.kind == ChangeKind.CHANGE]
+    if changes:
+        console.print(changes_table(changes, "position changes"))
+    else:
+        console.print("no position changed")
 
 
 def articles_table(engine: Engine, limit: int = 40) -> Table:
@@ -147,12 +170,12 @@ def articles_table(engine: Engine, limit: int = 40) -> Table:
     return table
 
 
-def claims_table(engine: Engine, limit: int = 60) -> Table:
+def claims_table(engine: Engine, negotiation: str, limit: int = 60) -> Table:
     query = (
         select(Article.published_at, Feed.title, Claim)
         .join(Article, Article.id == Claim.article_id)
         .join(Feed, Feed.id == Article.feed_id)
-        .where(Feed.tags.contains([DEMO_TAG]))
+        .where(Feed.tags.contains([DEMO_TAG]), Claim.negotiation == negotiation)
         .order_by(Article.published_at, Claim.id)
         .limit(limit)
     )

@@ -1,10 +1,12 @@
-"""The demo story (seeds/demo/) through the whole pipeline, checked against the claim table its
-README states: the demo shows what parley reads, and that positions change."""
+"""The demo stories (seeds/demo/) through the whole pipeline, checked against the claim tables their
+README states: the demo shows what parley reads in each negotiation, that positions change, and
+that the two negotiations' ledgers stay apart."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 from sqlalchemy import select
@@ -15,15 +17,18 @@ from etl import stages
 from etl.catalog import add_feeds
 from etl.demo import DEMO_TAG, demo_feeds, serve_directory
 from etl.settings import Settings
-from models import Article, Claim, PositionChange
+from models import Article, Claim, Feed, Position, PositionChange
 from tests.conftest import REPO
 
 DEMO = REPO / "seeds" / "demo"
+UKRAINE_FEED = "meridian-dispatch.xml"  # the Ukraine story's outlet; the other three tell the Gaza one
+# | date | negotiation | article (slug) | actor(s) | issue | value | stance |
 ROW = re.compile(
-    r"^\| (\d\d-\d\d) \| ([a-z0-9-]+)[^|]*\| ([a-z_, ]+) \| ([a-z_]+) \| ([a-z0-9,]+) \| ([a-z]+) \|$"
+    r"^\| (\d\d-\d\d) \| ([a-z]+) \| ([a-z0-9-]+)[^|]*"
+    r"\| ([a-z_, ]+) \| ([a-z_]+) \| ([a-z0-9,]+) \| ([a-z]+) \|$"
 )
 
-Triple = tuple[str, str, str, str]  # (story, actor, issue, value)
+Claimed = tuple[str, str, str, str, str]  # (negotiation, story, actor, issue, value)
 
 
 def story(slug: str) -> str:
@@ -32,20 +37,21 @@ def story(slug: str) -> str:
     return slug.split("-", 1)[1]
 
 
-def expected_claims() -> dict[Triple, str]:
-    """The README's claim table: (slug, actor, issue, value) → stance."""
-    claims: dict[Triple, str] = {}
+def expected_claims() -> dict[Claimed, str]:
+    """The README's claim tables: (negotiation, story, actor, issue, value) → stance."""
+    claims: dict[Claimed, str] = {}
     for line in (DEMO / "README.md").read_text(encoding="utf-8").splitlines():
         match = ROW.match(line)
         if match:
-            _, slug, actors, issue, value, stance = match.groups()
+            _, negotiation, slug, actors, issue, value, stance = match.groups()
             for actor in actors.split(", "):
-                claims[(story(slug), actor, issue, value)] = stance
-    assert len(claims) >= 35, "the README's claim table could not be read"
+                claims[(negotiation, story(slug), actor, issue, value)] = stance
+    per_negotiation = Counter(c[0] for c in claims)
+    assert per_negotiation["gaza"] >= 35 and per_negotiation["ukraine"] >= 12, per_negotiation
     return claims
 
 
-def test_demo_story_yields_the_claims_and_changes_its_readme_states(
+def test_demo_stories_yield_the_claims_and_changes_their_readme_states_each_in_its_negotiation(
     clean_db: Engine, settings: Settings, tmp_path: Path
 ) -> None:
     alerts = tmp_path / "alerts.jsonl"
@@ -56,34 +62,65 @@ def test_demo_story_yields_the_claims_and_changes_its_readme_states(
 
     with Session(clean_db) as session:
         rows = session.execute(
-            select(Article.url, Claim.actor, Claim.issue, Claim.value, Claim.stance).join(
-                Article, Article.id == Claim.article_id
+            select(
+                Feed.url, Article.url, Claim.negotiation, Claim.actor, Claim.issue, Claim.value, Claim.stance
             )
+            .join(Article, Article.id == Claim.article_id)
+            .join(Feed, Feed.id == Article.feed_id)
         ).all()
+        positions = {
+            tuple(row)
+            for row in session.execute(
+                select(
+                    Position.negotiation, Position.actor, Position.issue, Position.value, Position.stance
+                ).where(Position.valid_to.is_(None))
+            )
+        }
         changes = {
-            (c.actor, c.issue, c.old_value, c.new_value, c.new_stance)
+            (c.negotiation, c.actor, c.issue, c.old_value, c.new_value, c.new_stance)
             for c in session.scalars(select(PositionChange).where(PositionChange.kind == "change"))
         }
     found = {
-        (story(Path(url.split("?")[0]).stem), actor, issue, value): stance
-        for url, actor, issue, value, stance in rows
+        (negotiation, story(Path(url.split("?")[0]).stem), actor, issue, value): stance
+        for _, url, negotiation, actor, issue, value, stance in rows
     }
     expected = expected_claims()
 
-    hits = found.keys() & expected.keys()
-    misses, false_alarms = expected.keys() - found.keys(), found.keys() - expected.keys()
-    report = f"misses: {sorted(misses)}\nfalse alarms: {sorted(false_alarms)}"
-    assert len(hits) / len(expected) >= 0.9, report
-    assert len(hits) / len(found) >= 0.9, report
-    assert sum(found[t] == expected[t] for t in hits) / len(hits) >= 0.95, report
+    # each story is read as its table says, the Ukraine one held on its own, not carried by Gaza's
+    for negotiation in ("gaza", "ukraine"):
+        want = {k: v for k, v in expected.items() if k[0] == negotiation}
+        got = {k: v for k, v in found.items() if k[0] == negotiation}
+        hits = want.keys() & got.keys()
+        report = f"{negotiation} misses: {sorted(want.keys() - got.keys())}\nfalse alarms: "
+        report += str(sorted(got.keys() - want.keys()))
+        assert got and len(hits) / len(want) >= 0.9, report
+        assert len(hits) / len(got) >= 0.9, report
+        assert sum(got[t] == want[t] for t in hits) / len(hits) >= 0.95, report
 
-    # the moves the story is about
+    # nothing of the Ukraine story is a Gaza claim, nor the other way round
+    by_story = Counter((feed.endswith(UKRAINE_FEED), negotiation) for feed, _, negotiation, *_ in rows)
+    assert set(by_story) == {(True, "ukraine"), (False, "gaza")}, by_story
+
+    # both ledgers end where their stories do: the deals agreed, by the parties
     assert {
-        ("israel", "ceasefire_duration", "42", "60", "proposes"),
-        ("israel", "ceasefire_duration", "60", "4", "accepts"),
-        ("hamas", "ceasefire_duration", "42", "4", "accepts"),
-        ("united_states", "ceasefire_duration", "42", "60", "accepts"),
-        ("qatar", "aid_trucks_per_day", "200", "300", "proposes"),
+        ("gaza", "israel", "ceasefire_duration", "4", "accepts"),
+        ("gaza", "hamas", "ceasefire_duration", "4", "accepts"),
+        ("ukraine", "russia", "ceasefire_duration", "30", "accepts"),
+        ("ukraine", "ukraine", "ceasefire_duration", "30", "accepts"),
+        ("ukraine", "united_states", "ceasefire_duration", "30", "proposes"),
+    } <= positions, sorted(positions)
+
+    # the moves the stories are about
+    assert {
+        ("gaza", "israel", "ceasefire_duration", "42", "60", "proposes"),
+        ("gaza", "israel", "ceasefire_duration", "60", "4", "accepts"),
+        ("gaza", "hamas", "ceasefire_duration", "42", "4", "accepts"),
+        ("gaza", "united_states", "ceasefire_duration", "42", "60", "accepts"),
+        ("gaza", "qatar", "aid_trucks_per_day", "200", "300", "proposes"),
+        ("ukraine", "russia", "ceasefire_duration", "30", "3", "proposes"),
+        ("ukraine", "russia", "ceasefire_duration", "3", "30", "accepts"),
+        ("ukraine", "ukraine", "ceasefire_duration", "30", "3", "rejects"),
+        ("ukraine", "ukraine", "ceasefire_duration", "3", "30", "accepts"),
     } <= changes, sorted(changes)
     delivered = [json.loads(line) for line in alerts.read_text(encoding="utf-8").splitlines()]
     assert len({d["alert_id"] for d in delivered}) == len(delivered) > len(changes)
