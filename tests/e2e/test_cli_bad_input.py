@@ -29,17 +29,17 @@ def count(engine: Engine, model: type[Feed] | type[Issue]) -> int:
 def test_seed_with_a_bad_issue_pattern_exits_1_naming_file_entry_and_field(
     clean_db: Engine, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    shutil.copy(REPO / "seeds" / "actors.yaml", tmp_path / "actors.yaml")
-    issues = (REPO / "seeds" / "issues.yaml").read_text(encoding="utf-8")
+    # the shipped seeds, one pattern of the Ukraine file broken
+    shutil.copytree(REPO / "seeds", tmp_path / "seeds", ignore=shutil.ignore_patterns("demo", "feeds.yaml"))
+    ukraine = tmp_path / "seeds" / "negotiations" / "ukraine.yaml"
+    text = ukraine.read_text(encoding="utf-8")
     first_pattern = "    patterns:\n"
-    assert first_pattern in issues
-    (tmp_path / "issues.yaml").write_text(
-        issues.replace(first_pattern, first_pattern + "      - '*bad('\n", 1), encoding="utf-8"
-    )
-    line = error_line(run_parley("seed", "--dir", str(tmp_path), env=cli_env))
-    assert f"{tmp_path / 'issues.yaml'}: entry #1" in line
+    assert first_pattern in text
+    ukraine.write_text(text.replace(first_pattern, first_pattern + "      - '*bad('\n", 1), encoding="utf-8")
+    line = error_line(run_parley("seed", "--dir", str(tmp_path / "seeds"), env=cli_env))
+    assert f"{ukraine}: entry #1 (" in line
     assert "field 'patterns' item #1: not a valid regex: nothing to repeat" in line
-    assert count(clean_db, Issue) == 0  # refused before anything was written
+    assert count(clean_db, Issue) == 0  # refused before anything was written, gaza's issues too
 
 
 # --- extract-file and eval -----------------------------------------------------------------------

@@ -50,8 +50,8 @@ def test_an_item_dated_2099_is_placed_at_its_fetch_and_later_offers_still_alert(
     alerts_file = tmp_path / "alerts.jsonl"
     run = settings.with_changes(alert_urls=[f"jsonl://{alerts_file}"], fetch_articles=False)
     items: list[Item] = [
-        ("offer-5", datetime(2023, 11, 20, 9, tzinfo=UTC), "Israel proposes a 5-day ceasefire"),
-        ("offer-7", datetime(2099, 12, 31, 9, tzinfo=UTC), "Israel proposes a 7-day ceasefire"),
+        ("offer-5", datetime(2023, 11, 20, 9, tzinfo=UTC), "Israel proposes a 5-day ceasefire in Gaza"),
+        ("offer-7", datetime(2099, 12, 31, 9, tzinfo=UTC), "Israel proposes a 7-day ceasefire in Gaza"),
     ]
     with serve_body(lambda: feed_of(items)) as url:
         add_feeds(clean_db, [FeedSeed(url=url)])
@@ -59,19 +59,27 @@ def test_an_item_dated_2099_is_placed_at_its_fetch_and_later_offers_still_alert(
         stages.run_once(clean_db, run, poll_all=True)
         first_ended = datetime.now(UTC)
         time.sleep(1.1)  # the next offer's date (whole seconds) falls after the first fetch
-        items.append(("offer-10", datetime.now(UTC), "Israel proposes a 10-day ceasefire"))
+        items.append(("offer-10", datetime.now(UTC), "Israel proposes a 10-day ceasefire in Gaza"))
         stages.run_once(clean_db, run, poll_all=True)
 
     with Session(clean_db) as session:
         articles = {a.guid: a for a in session.scalars(select(Article))}
         history = session.execute(
             select(Position.value, Position.valid_from, Position.valid_to)
-            .where(Position.actor == "israel", Position.issue == "ceasefire_duration")
+            .where(
+                Position.negotiation == "gaza",
+                Position.actor == "israel",
+                Position.issue == "ceasefire_duration",
+            )
             .order_by(Position.valid_from)
         ).all()
         events = session.execute(
             select(PositionChange.kind, PositionChange.old_value, PositionChange.new_value)
-            .where(PositionChange.actor == "israel", PositionChange.issue == "ceasefire_duration")
+            .where(
+                PositionChange.negotiation == "gaza",
+                PositionChange.actor == "israel",
+                PositionChange.issue == "ceasefire_duration",
+            )
             .order_by(PositionChange.published_at)
         ).all()
 
