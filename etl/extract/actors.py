@@ -5,7 +5,7 @@ may report the actor's position at all (codebook rules 2 and 9).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING
 
 from etl.extract.article import Article
@@ -13,7 +13,10 @@ from etl.extract.lexicon import (
     BYSTANDERS,
     COLLECTIVE_MARKERS,
     COLLECTIVE_NOUNS,
+    EVENT_NOUNS,
+    FORMER_MARKERS,
     LIGHT_VERBS,
+    POSSESSIVE_PRONOUNS,
     PRONOUNS,
     SPEECH_VERBS,
 )
@@ -27,14 +30,23 @@ if TYPE_CHECKING:
 _CLIMB_FOR_SUBJECT = frozenset({"xcomp", "acomp", "conj", "advcl", "pcomp", "prep", "pobj"})
 
 
-def actors_in(article: Article, heads: Iterable[Token]) -> list[str]:
-    """The actors the noun phrases headed by ``heads`` name, in order; all parties for "both sides"."""
+def actors_in(article: Article, heads: Iterable[Token], value: Collection[int] = ()) -> list[str]:
+    """The actors the noun phrases headed by ``heads`` name, in order; all parties for "both sides".
+    Words of the ``value`` are not a participant ("drop the NATO membership bid" is no word of NATO)."""
     found: list[str] = []
     collective = False
     for head in heads:
         if head.lemma_.lower() in BYSTANDERS and head.i not in article.actor_at:
             continue  # "US voters want ...": people of a country do not speak for it
-        for token in core(head):
+        phrase = list(core(head))
+        if any(t.lower_ in FORMER_MARKERS for t in phrase):
+            continue  # "former defence minister", "Ex-UK Prime Minister Johnson": speaks for no one
+        if head.lemma_.lower() in EVENT_NOUNS and head.i not in article.actor_at:
+            continue  # "Russia and Ukraine peace requires ...": an event speaks for none of its parties
+        described = _describing(article, head)
+        for token in phrase:
+            if token.i in described or token.i in value:
+                continue
             actor = article.actor_at.get(token.i)
             if actor and actor not in found:
                 found.append(actor)
@@ -47,16 +59,42 @@ def actors_in(article: Article, heads: Iterable[Token]) -> list[str]:
     return found
 
 
-def cue_actors(article: Article, cue: Token) -> tuple[list[str], float]:
-    """Whose cue word it is, and how sure: a verb's subject, a noun's owner ("Israel's proposal")."""
+def _names_deal(article: Article, token: Token) -> bool:
+    topics = article.rules.deal_topics
+    return token.lower_ in topics or token.lemma_.lower() in topics
+
+
+def _describing(article: Article, head: Token) -> set[int]:
+    """Tokens of a description in front of an actor's name, which name other actors: "Ukraine ally
+    Britain" is Britain alone."""
+    if head.i not in article.actor_at:
+        return set()
+    return {
+        t.i
+        for c in head.children
+        if c.dep_ == "compound" and c.pos_ == "NOUN" and c.i not in article.actor_at
+        for t in c.subtree
+    }
+
+
+def cue_actors(article: Article, cue: Token, value: Collection[int] = ()) -> tuple[list[str], float]:
+    """Whose cue word it is, and how sure: a verb's subject, a noun's owner ("Israel's proposal",
+    "the US security vow"), never the words of the ``value`` itself ("NATO membership demand") nor
+    the parties of the truce or deal it is ("the Russia-Ukraine ceasefire proposal")."""
     if cue.pos_ == "NOUN":
         if cue.i in article.actor_at:  # "the Qatari proposal" is an alias: the cue names its owner
             return [article.actor_at[cue.i]], 0.8
-        owners = [c for c in cue.children if c.dep_ in ("poss", "compound")]
+        owners = [
+            c
+            for c in cue.children
+            if c.dep_ in ("poss", "compound", "nmod") and not (c.i in value and _names_deal(article, c))
+        ]
         owners += [
             p for c in cue.children if c.dep_ == "prep" and c.lower_ in ("by", "from") for p in c.children
         ]
-        actors = actors_in(article, owners)
+        actors = actors_in(article, owners, value)
+        if not actors and any(o.lower_ in POSSESSIVE_PRONOUNS for o in owners):
+            actors = speaker_of(article, _clause_verb(cue))  # "Trump says they agreed to his request"
         if actors:
             return actors, 0.8
         head = cue.head
@@ -79,8 +117,11 @@ def subject_actors(article: Article, verb: Token) -> list[str]:
             return by_agent
         if subjects:
             return actors_in(article, subjects) or resolve(article, subjects[0], node)
+        if node.dep_ == "amod" and node.pos_ == "ADJ":  # "Kyiv willing to drop ...": the noun it describes
+            return actors_in(article, [node.head])
         if node.dep_ == "acl":  # "the Israel-Hamas truce extended by two days": the noun's actors
-            parties = [a for a in actors_in(article, [node.head]) if a in article.parties]
+            named = [article.actor_at[t.i] for t in core(node.head) if t.i in article.actor_at]
+            parties = [a for a in dict.fromkeys(named) if a in article.parties]
             # "the resolution calling for ...": a description of a named actor
             return parties or resolve(article, node.head, node)
         if node.dep_ not in _CLIMB_FOR_SUBJECT or node.head.i == node.i:
@@ -110,6 +151,16 @@ def resolve(article: Article, subject: Token, verb: Token) -> list[str]:
         return in_speaker[:1]
     earlier = [(i, a) for i, a in article.actor_at.items() if a in candidates and i < subject.i]
     return [max(earlier)[1]] if earlier else candidates[:1]
+
+
+def _clause_verb(token: Token) -> Token:
+    """The verb of the clause ``token`` is in (``token`` itself at the root)."""
+    node = token
+    for _ in range(6):
+        if node.pos_ in ("VERB", "AUX") or node.head.i == node.i:
+            return node
+        node = node.head
+    return node
 
 
 def speaker_of(article: Article, token: Token) -> list[str]:

@@ -33,8 +33,15 @@ SPEECH_VERBS = frozenset(
         "think",
     ]
 )
-# "unlikely to back X", "fail to agree": the head negates the cue beneath it
-NEGATING_HEADS = frozenset({"unlikely", "fail", "decline", "hesitant", "reluctant"})
+# "unlikely to back X", "decline to agree": the head negates the cue beneath it
+NEGATING_HEADS = frozenset({"unlikely", "decline", "hesitant", "reluctant"})
+# "EU leaders fail to agree to use the assets": no agreement, and no rejection either (rule 9)
+FAILING_HEADS = frozenset({"fail"})
+# "ready to hold a referendum if a ceasefire is reached": what a clause is conditional on is not
+# what the cue above it accepts or asks for
+CONDITIONAL_MARKERS = frozenset({"if", "unless", "once"})
+# "backs off", "backs away from", "backs down": a phrasal verb is another verb than its cue word
+CUE_CHANGING_PARTICLES = frozenset({"off", "away", "down"})
 # "could/might agree", "expected to agree": not yet an acceptance
 HEDGE_AUX = frozenset({"could", "might", "may"})
 HEDGE_HEADS = frozenset({"likely", "expect", "hope", "possible", "consider"})
@@ -98,7 +105,23 @@ LIGHT_VERBS = frozenset(
 )
 # "..., provided Hamas frees 10 hostages a day": the clause is a condition the main clause's subject sets
 CONDITION_MARKERS = frozenset({"provided", "providing"})
+# "Ukraine must cede land", "Kyiv has to give up land": what someone is told to do, not what they accept
+OBLIGING_AUX = frozenset({"must", "should", "ought"})
+OBLIGING_HEADS = frozenset({"have", "need"})
+# "Russia has 10 days to agree a ceasefire", "an ultimatum to accept": a deadline is a demand (rule 12)
+DEADLINE_NOUNS = frozenset({"day", "week", "hour", "month", "deadline", "ultimatum"})
+# "Trump gives Russia 10 days": the subject of these sets the deadline
+DEADLINE_SETTERS = frozenset({"give", "set", "issue", "grant"})
+# "Trump tells Ukraine to give up on NATO": the subject of these demands what it tells to be done
+DIRECTIVE_VERBS = frozenset({"tell", "order", "instruct", "ask", "force", "pressure"})
+# "the Russia-Ukraine war", "US-Russia talks": an event, which speaks for none of the actors naming it
+EVENT_NOUNS = frozenset({"war", "peace", "talk", "conflict", "summit", "negotiation", "invasion", "fighting"})
 PRONOUNS = frozenset({"it", "they", "he", "she", "we", "i"})
+# negation in a headline read word by word ("Ukraine Won’t Give Up Land")
+NEGATIONS = frozenset({"not", "no", "never", "n't", "n’t", "won't", "won’t"})
+POSSESSIVE_PRONOUNS = frozenset({"its", "their", "his", "her", "our", "my"})
+# "former defence minister", "Ex-UK Prime Minister Johnson": no longer speaks for the government
+FORMER_MARKERS = frozenset({"former", "ex", "sacked", "ousted", "fired", "dismissed"})
 BYSTANDERS = frozenset(
     [
         "voter",

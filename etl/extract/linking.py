@@ -10,17 +10,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from etl.extract.actors import actors_in, announced, cue_actors, may_claim, parties_in, subject_actors
+from etl.extract.actors import (
+    actors_in,
+    announced,
+    cue_actors,
+    may_claim,
+    parties_in,
+    speaker_of,
+    subject_actors,
+)
 from etl.extract.article import Article, Link
 from etl.extract.deal_terms import agreed_deal_here, deal_approvers, deal_terms
-from etl.extract.lexicon import SPEECH_VERBS
+from etl.extract.lexicon import DEADLINE_SETTERS, DIRECTIVE_VERBS, NEGATIONS, SPEECH_VERBS
 from etl.extract.syntax import (
     SUBJECT_DEPS,
     closes_clause,
     condition_owner,
+    conditional,
     describes_its_noun,
     in_exchange_for,
     means_under_description,
+    obligation,
     path_to_root,
     polarity,
     reports_clause,
@@ -91,6 +101,7 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
         return []  # "the killing of three hostages" is no release
     links: list[Link] = []
     own = {t.i for t in path} | set(range(span.start, span.end))
+    spoken_for = False  # the clause below is a cue's that the cue here speaks for ("seeks to extend")
     for depth, token in enumerate(path):
         if means_under_description(token):
             break  # "the only way to end the war is ...": what the war's end takes, not a demand for it
@@ -103,17 +114,29 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
                     if may_claim(article, a, owner)
                 ]
                 break
-            if closes_clause(path[depth - 1], own):
+            if not spoken_for and (closes_clause(path[depth - 1], own) or conditional(path[depth - 1])):
                 break
+        spoken_for = False
         if token.pos_ == "NOUN" or depth == 0:
             links += _modifier_links(article, rule, token, own, depth)
         stance = rule.stance_at(token)
         if stance == Stance.ACCEPTS and depth and reports_clause(token, path[depth - 1]):
             stance = None  # "Israel confirmed (that) 13 hostages were freed": a report, not an acceptance
+        if stance is None and token.pos_ in ("VERB", "AUX"):
+            links += _proposal_links(article, rule, token, own, depth)
         if stance:
             if token.pos_ != "NOUN" and _subordinate(rule, token):
+                spoken_for = True
                 continue  # "seeks to extend": the outer cue speaks for the clause
-            actors, confidence = cue_actors(article, token)
+            if stance == Stance.ACCEPTS and token.pos_ in ("VERB", "AUX"):
+                required = obligation(token)
+                if required is not None:  # "Ukraine must cede land": a demand of whoever says so
+                    found = _obliging_links(article, token, *required, depth)
+                    links += found
+                    if found:
+                        break
+                    continue  # said by no one named: a cue above may still say who wants it
+            actors, confidence = cue_actors(article, token, own)
             if token.pos_ != "NOUN" and _wanted_of_it(rule, token):
                 continue  # "activists demand Biden calls for ...": the actor is asked, not asking
             if stance == Stance.REJECTS and in_exchange_for(path[:depth]):
@@ -198,8 +221,49 @@ def _as_proposal(rule: IssueRule, cue: Token, stance: Stance) -> Stance:
 
 
 def _subordinate(rule: IssueRule, token: Token) -> bool:
-    head = token.head
-    return token.dep_ in ("xcomp", "ccomp") and head.i != token.i and rule.stance_at(head) is not None
+    """The cue verb is what another cue is about: "seeks to extend", "rejects ceding land", "warns
+    against giving away territory", "rejects the suggestion that Ukraine cede land"."""
+    node = token
+    if token.dep_ == "pcomp" and token.head.dep_ == "prep":
+        node = token.head
+    elif token.dep_ == "acl" and token.head.pos_ == "NOUN":
+        pass  # a clause that says what the noun is: "the suggestion that ..."
+    elif token.dep_ not in ("xcomp", "ccomp") and not (token.dep_ == "dobj" and token.tag_ == "VBG"):
+        return False
+    head = node.head
+    return head.i != node.i and rule.stance_at(head) is not None
+
+
+def _obliging_links(article: Article, cue: Token, stance: Stance, verb: Token, depth: int) -> list[Link]:
+    """Who demands what ``cue`` says someone must do: the speaker of ``verb`` ("Trump says Kyiv may
+    have to give up land"), or the subject of a verb that tells it or sets a deadline for it ("Trump
+    tells Ukraine to give up on NATO", "Trump gives Russia 10 days to agree a ceasefire")."""
+    if verb.lemma_.lower() in DEADLINE_SETTERS | DIRECTIVE_VERBS:
+        actors = subject_actors(article, verb)
+    else:
+        actors = speaker_of(article, verb)
+    return [
+        Link(a, stance, 0.7 - 0.05 * min(depth, 4), verb.i) for a in actors if may_claim(article, a, verb)
+    ]
+
+
+def _proposal_links(article: Article, rule: IssueRule, verb: Token, own: set[int], depth: int) -> list[Link]:
+    """A verb whose subject is someone's proposal states what it proposes: "Trump's peace plan includes
+    a security guarantee", "the Israeli offer envisages a six-week truce"."""
+    proposals = [
+        c
+        for c in verb.children
+        if c.dep_ in ("nsubj", "nsubjpass") and c.i not in own and rule.stance_at(c) == Stance.PROPOSES
+    ]
+    links: list[Link] = []
+    for proposal in proposals:
+        actors, confidence = cue_actors(article, proposal, own)
+        links += [
+            Link(a, Stance.PROPOSES, confidence - 0.05 * min(depth, 4), proposal.i)
+            for a in actors
+            if may_claim(article, a, verb)
+        ]
+    return links
 
 
 def _link_linear(article: Article, rule: IssueRule, span: Span) -> list[Link]:
@@ -209,8 +273,8 @@ def _link_linear(article: Article, rule: IssueRule, span: Span) -> list[Link]:
     if not rule.in_context(sent):
         return links
     for token in sent:
-        if token.i >= span.start:
-            break
+        if token.i > span.start:
+            break  # a cue at the value's first word is its own verb: "Ukraine Won't Give Up Land"
         stance = rule.first_stance(token)
         if stance is None:
             continue
@@ -219,7 +283,7 @@ def _link_linear(article: Article, rule: IssueRule, span: Span) -> list[Link]:
         if actor is None:
             continue
         said: Stance | None = stance
-        if any(t.lower_ in ("not", "no", "n't", "won't") for t in article.doc[window.start : token.i]):
+        if any(t.lower_ in NEGATIONS for t in article.doc[window.start : token.i]):
             said = Stance.REJECTS if stance == Stance.ACCEPTS else None
         if said:
             links += [Link(a, said, 0.55, token.i) for a in announced(article, [actor], token, said, sent)]

@@ -8,7 +8,19 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from etl.extract.lexicon import CONDITION_MARKERS, HEDGE_AUX, HEDGE_HEADS, NEGATING_HEADS, SPEECH_VERBS
+from etl.extract.lexicon import (
+    CONDITION_MARKERS,
+    CONDITIONAL_MARKERS,
+    DEADLINE_NOUNS,
+    DIRECTIVE_VERBS,
+    FAILING_HEADS,
+    HEDGE_AUX,
+    HEDGE_HEADS,
+    NEGATING_HEADS,
+    OBLIGING_AUX,
+    OBLIGING_HEADS,
+    SPEECH_VERBS,
+)
 from models.enums import Stance
 
 if TYPE_CHECKING:
@@ -69,7 +81,12 @@ def speech_head(token: Token) -> Token | None:
 
 
 def polarity(cue: Token, stance: Stance) -> Stance | None:
-    """Negation turns acceptance into rejection (rule 6) and voids the other stances."""
+    """Negation turns acceptance into rejection (rule 6) and voids the other stances; failing to
+    agree, or a subject that is no one ("no meeting is planned"), voids them all."""
+    if cue.dep_ in ("xcomp", "acomp") and cue.head.lemma_.lower() in FAILING_HEADS:
+        return None
+    if any(c.dep_ in SUBJECT_DEPS and any(d.lower_ == "no" for d in c.children) for c in cue.children):
+        return None
     negated = any(c.dep_ == "neg" for c in cue.children) or (
         cue.dep_ in ("xcomp", "acomp") and cue.head.lemma_.lower() in NEGATING_HEADS
     )
@@ -83,10 +100,45 @@ def polarity(cue: Token, stance: Stance) -> Stance | None:
     return stance
 
 
+def obligation(cue: Token) -> tuple[Stance, Token] | None:
+    """The cue verb states what its subject must do, not what it accepts: "Ukraine must cede land",
+    "Kyiv may have to give up land", "Trump tells Ukraine to give up ...", "Russia has 10 days to
+    agree a ceasefire" (a deadline, rule 12). Whoever says so demands it (proposes it, when hedged:
+    "may have to"); returned with the verb whose speaker that is, or whose subject, for a verb that
+    tells or sets a deadline ("Trump gives Russia 10 days")."""
+    if any(c.dep_ == "aux" and c.lower_ in OBLIGING_AUX for c in cue.children):
+        return Stance.DEMANDS, cue
+    head = cue.head
+    infinitive = any(c.dep_ == "aux" and c.lower_ == "to" for c in cue.children)
+    if head.i == cue.i or not infinitive:
+        return None
+    if cue.dep_ == "xcomp" and head.lemma_.lower() in DIRECTIVE_VERBS:  # "Trump tells Ukraine to give up"
+        return Stance.DEMANDS, head
+    if cue.dep_ == "xcomp" and head.lemma_.lower() in OBLIGING_HEADS:
+        hedged = any(c.dep_ == "aux" and c.lower_ in HEDGE_AUX for c in head.children)
+        return (Stance.PROPOSES if hedged else Stance.DEMANDS), head
+    if cue.dep_ == "acl" and head.lemma_.lower() in DEADLINE_NOUNS:  # "an ultimatum to accept ..."
+        head = head.head
+        return (Stance.DEMANDS, head) if head.pos_ in ("VERB", "AUX") else None
+    if cue.dep_ in ("xcomp", "advcl") and any(
+        c.dep_ in ("dobj", "npadvmod") and c.lemma_.lower() in DEADLINE_NOUNS for c in head.children
+    ):
+        return Stance.DEMANDS, head
+    return None
+
+
 def _hedged(cue: Token) -> bool:
     if any(c.dep_ == "aux" and c.lower_ in HEDGE_AUX for c in cue.children):
         return True
     return cue.dep_ == "xcomp" and cue.head.lemma_.lower() in HEDGE_HEADS
+
+
+def conditional(below: Token) -> bool:
+    """``below`` is an "if" clause: what it states is a condition of the clause above, not its
+    object ("ready to call a referendum if a ceasefire is reached")."""
+    return below.dep_ == "advcl" and any(
+        c.dep_ == "mark" and c.lower_ in CONDITIONAL_MARKERS for c in below.children
+    )
 
 
 def closes_clause(below: Token, own: set[int]) -> bool:

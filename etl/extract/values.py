@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from etl.errors import UserError
-from etl.extract.lexicon import inflections
+from etl.extract.lexicon import CUE_CHANGING_PARTICLES, inflections
 from etl.extract.numbers import NUM_REGEX, parse_number
 from etl.seeds import IssueSeed
 from models.enums import Stance
@@ -95,17 +95,25 @@ class IssueRule:
         for cue in sorted(options, key=lambda c: -len(c.rest)):
             following = [t.lower_ for t in doc[token.i + 1 : token.i + 1 + len(cue.rest)]]
             if tuple(following) == cue.rest:
-                return cue.stance
+                return None if not cue.rest and _phrasal(token) else cue.stance
         return None
 
     def first_stance(self, token: Token) -> Stance | None:
         """The stance of the first cue listed for ``token``'s word, its following words unchecked
         (a Title Case headline is read word by word)."""
         options = self.cues.get(token.lower_) or self.cues.get(token.lemma_.lower())
-        return options[0].stance if options else None
+        if not options or (all(not c.rest for c in options) and _phrasal(token)):
+            return None
+        return options[0].stance
 
     def is_deal(self, token: Token) -> bool:
         return token.lower_ in self.deal_words or token.lemma_.lower() in self.deal_words
+
+
+def _phrasal(token: Token) -> bool:
+    """ "backs off", "backs down": a one-word cue followed by a particle is another verb."""
+    doc = token.doc
+    return token.i + 1 < len(doc) and doc[token.i + 1].lower_ in CUE_CHANGING_PARTICLES
 
 
 def compile_pattern(raw: str, vocab: dict[str, str], issue: str) -> re.Pattern[str]:
@@ -205,7 +213,7 @@ class Value:
 def _read_value(rule: IssueRule, match: re.Match[str], text: str) -> Value | None:
     groups = {k: v for k, v in match.groupdict().items() if v is not None}
     kind = rule.seed.value_type
-    key = next((g for g in ("n", "all", "choice", "cats") if g in groups), None)
+    key = next((g for g in ("n", "all", "choice", "cats", "flag") if g in groups), None)
     key_start, key_end = match.span(key) if key else match.span()
     before = text[max(0, key_start - 40) : key_start]
     if key == "n" and _QUALIFIED_BEFORE.search(before):
@@ -262,7 +270,10 @@ def _categories(phrase: str, rule: IssueRule) -> set[str]:
 
 
 def _resolve_overlaps(values: list[Value]) -> list[Value]:
-    """One reading per value span: the longer match wins, then the issue listed first."""
+    """One reading per value span: the longer match wins, then the issue listed first. A flag read
+    from words inside another issue's match is the same words read twice ("a 3-day ceasefire" is a
+    length, not also a ceasefire of no length), unless that match marks its own words (``flag``);
+    so are two overlapping flags of one issue ("drop NATO membership" is not also "NATO membership")."""
     order = {id(v.rule): i for i, v in enumerate(values)}
     ranked = sorted(values, key=lambda v: (-(v.end - v.start), order[id(v.rule)]))
     kept: list[Value] = []
@@ -270,8 +281,16 @@ def _resolve_overlaps(values: list[Value]) -> list[Value]:
         clash = any(
             value.key_start < other.key_end
             and other.key_start < value.key_end
-            and other.rule is not value.rule
+            and (other.rule is not value.rule or (_is_flag(value) and _is_flag(other)))
             for other in kept
+        ) or (
+            _is_flag(value)
+            and any(
+                other.rule is not value.rule
+                and _reads(other)[0] <= value.key_start
+                and value.key_end <= _reads(other)[1]
+                for other in kept
+            )
         )
         same = any(
             other.rule is value.rule and other.key_start == value.key_start and other.value == value.value
@@ -280,6 +299,15 @@ def _resolve_overlaps(values: list[Value]) -> list[Value]:
         if not clash and not same:
             kept.append(value)
     return sorted(kept, key=lambda v: v.start)
+
+
+def _is_flag(value: Value) -> bool:
+    return value.rule.seed.value_type in ("flag", "days_or_flag") and value.value == "yes"
+
+
+def _reads(value: Value) -> tuple[int, int]:
+    """The stretch of text a value is read from: a flag's own words, any other value's whole match."""
+    return (value.key_start, value.key_end) if _is_flag(value) else (value.start, value.end)
 
 
 def _drop_daily_counts(values: list[Value]) -> list[Value]:
