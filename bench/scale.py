@@ -20,12 +20,14 @@ copy after the first is a content duplicate, as the de-duplication contract says
 **Claims.** The extractor runs once over the corpus items that carry a negotiation cue word (about
 4,000 items; cached under ``$TMPDIR/parley-bench-cache``), and the claims it finds — real evidence
 sentences, values and stances — are the templates of ``claims`` synthetic claims (default: one per
-two articles), spread over the actors of ``seeds/actors.yaml`` and the issues of
-``seeds/issues.yaml``: each (actor, issue) holds a position that changes now and then (``--change``
-per claim), so the ledger gets versions, changes and corroboration. Every article is marked
-processed for the current ``EXTRACTOR_VERSION`` with :func:`etl.extract.store.store_results` (the write path
-of ``parley extract``), then :func:`etl.ledger.store.apply_claims` applies the claims chunk by chunk in
-publication order, and the alerts it queues are marked delivered through the outbox.
+two articles), spread over the negotiations of ``seeds/negotiations/`` (as often as the extractor
+found claims of each, and at least once), their issues and the actors of ``seeds/actors.yaml`` (a
+negotiation's parties most): each (negotiation, actor, issue) holds a position that changes now and
+then (``--change`` per claim), so the ledger gets versions, changes and corroboration. Every
+article is marked processed for the current ``EXTRACTOR_VERSION`` with
+:func:`etl.extract.store.store_results` (the write path of ``parley extract``), then
+:func:`etl.ledger.store.apply_claims` applies the claims chunk by chunk in publication order, and
+the alerts it queues are marked delivered through the outbox.
 
 **Polls.** Each feed gets an hourly poll history (``feed_fetches``) ending now, with the new items of
 that hour of its history, so the feed-health check and view see a year of polls.
@@ -45,7 +47,7 @@ import re
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -66,9 +68,10 @@ from etl.extract.store import store_results  # noqa: E402
 from etl.ingest.entries import ArticleDraft  # noqa: E402
 from etl.ingest.store import store_feeds  # noqa: E402
 from etl.ingest.urls import canonical_url  # noqa: E402
-from etl.seeds import FeedSeed, load_reference  # noqa: E402
+from etl.seeds import FeedSeed, NegotiationSeed, Reference, load_reference  # noqa: E402
 from etl.settings import Settings  # noqa: E402
 from etl.text import strip_tags  # noqa: E402
+from models.enums import Stance  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus" / "news_items_2023q4.jsonl"
@@ -83,13 +86,12 @@ CACHE = Path(tempfile.gettempdir()) / "parley-bench-cache"
 MARKER = "parley bench scale: complete"
 BENCH_TAG = "bench-scale"
 
-# Who speaks how often in the synthetic claims (the parties most, as in the real coverage).
-ACTOR_WEIGHTS = {
-    "israel": 30, "hamas": 30, "qatar": 10, "united_states": 10, "egypt": 7,
-    "islamic_jihad": 5, "palestinian_authority": 4, "united_nations": 4,
-}  # fmt: skip
+# Who speaks how often in a negotiation's synthetic claims: its parties most, the actors that mark
+# a text as about it next, any other actor now and then (as in the real coverage).
+PARTY_WEIGHT, ABOUT_WEIGHT, OTHER_WEIGHT = 6, 3, 1
 VALUES_BY_TYPE: dict[str, list[str]] = {
     "days": ["3", "4", "5", "6", "7", "10", "14", "30", "42", "45", "60", "90"],
+    "days_or_flag": ["30", "yes"],
     "number": ["1", "2", "3"],
     "count_or_all": ["10", "13", "33", "50", "100", "150", "240", "300", "all"],
     "count": ["100", "200", "300", "500", "600"],
@@ -235,6 +237,7 @@ def store_history(
 
 @dataclass(frozen=True)
 class Template:
+    negotiation: str
     actor: str
     issue: str
     value: str
@@ -248,7 +251,7 @@ def claim_templates(items: Sequence[Item]) -> list[Template]:
     from etl.extract.engine import EXTRACTOR_VERSION, Extractor
     from etl.extract.store import value_text
 
-    cache = CACHE / f"templates-{EXTRACTOR_VERSION}.json"
+    cache = CACHE / f"templates-{EXTRACTOR_VERSION}-by-negotiation.json"
     if cache.exists():
         return [Template(**row) for row in json.loads(cache.read_text())]
     cued = [i for i in items if CUES.search(f"{i.title} {i.description}")]
@@ -257,7 +260,15 @@ def claim_templates(items: Sequence[Item]) -> list[Template]:
     extractor = Extractor.load(load_reference(seeds))
     clock = time.monotonic()
     templates = [
-        Template(c.actor, c.issue, value_text(c.value), c.stance, " ".join(c.evidence.split()), c.confidence)
+        Template(
+            c.negotiation,
+            c.actor,
+            c.issue,
+            value_text(c.value),
+            c.stance,
+            " ".join(c.evidence.split()),
+            c.confidence,
+        )
         for result in extractor.extract_many((strip_tags(i.title), strip_tags(i.description)) for i in cued)
         for c in result.claims
     ]
@@ -267,46 +278,65 @@ def claim_templates(items: Sequence[Item]) -> list[Template]:
     return templates
 
 
-class ClaimMaker:
-    """Synthetic claims: each (actor, issue) holds a position that changes with probability ``change``
-    per claim; evidence sentences, confidences and extra values come from the real templates."""
+def actor_weight(negotiation: NegotiationSeed, actor: str) -> int:
+    if actor in negotiation.parties:
+        return PARTY_WEIGHT
+    return ABOUT_WEIGHT if actor in negotiation.about.actors else OTHER_WEIGHT
 
-    def __init__(self, templates: Sequence[Template], value_types: dict[str, str], change: float, seed: int):
+
+class ClaimMaker:
+    """Synthetic claims: each (negotiation, actor, issue) holds a position that changes with
+    probability ``change`` per claim; evidence sentences, confidences and extra values come from the
+    real templates of the same negotiation and issue."""
+
+    def __init__(self, templates: Sequence[Template], reference: Reference, change: float, seed: int):
         self.random = random.Random(seed)
         self.change = change
-        self.actors = list(ACTOR_WEIGHTS)
-        self.actor_weights = list(ACTOR_WEIGHTS.values())
-        self.issues = sorted(value_types)
-        self.values: dict[str, list[str]] = {}
-        self.evidence: dict[str, list[Template]] = defaultdict(list)
-        for issue, kind in value_types.items():
-            found = {t.value for t in templates if t.issue == issue}
-            self.values[issue] = sorted(set(VALUES_BY_TYPE.get(kind, ["yes"])) | found)
+        found = Counter(t.negotiation for t in templates)
+        self.negotiations = [n.key for n in reference.negotiations]
+        self.negotiation_weights = [found[key] + 1 for key in self.negotiations]
+        self.issues: dict[str, list[str]] = {}
+        self.actors: dict[str, tuple[list[str], list[int]]] = {}
+        self.values: dict[tuple[str, str], list[str]] = {}
+        for negotiation in reference.negotiations:
+            key = negotiation.key
+            self.issues[key] = sorted(i.key for i in negotiation.issues)
+            actors = [a.id for a in reference.actors]
+            self.actors[key] = (actors, [actor_weight(negotiation, actor) for actor in actors])
+            for issue in negotiation.issues:
+                stated = {t.value for t in templates if (t.negotiation, t.issue) == (key, issue.key)}
+                self.values[(key, issue.key)] = sorted(
+                    set(VALUES_BY_TYPE.get(issue.value_type, ["yes"])) | stated
+                )
+        self.evidence: dict[tuple[str, str], list[Template]] = defaultdict(list)
         for template in templates:
-            self.evidence[template.issue].append(template)
-        self.state: dict[tuple[str, str], tuple[str, str]] = {}
+            self.evidence[(template.negotiation, template.issue)].append(template)
+        self.state: dict[tuple[str, str, str], tuple[str, str]] = {}
 
-    def next(self) -> tuple[str, str, str, str, str, float]:
-        """(actor, issue, value, stance, evidence, confidence) of the next claim in time order."""
-        actor = self.random.choices(self.actors, self.actor_weights)[0]
-        issue = self.random.choice(self.issues)
-        key = (actor, issue)
+    def next(self) -> tuple[str, str, str, str, str, str, float]:
+        """(negotiation, actor, issue, value, stance, evidence, confidence) of the next claim in time
+        order."""
+        negotiation = self.random.choices(self.negotiations, self.negotiation_weights)[0]
+        actors, weights = self.actors[negotiation]
+        actor = self.random.choices(actors, weights)[0]
+        issue = self.random.choice(self.issues[negotiation])
+        key = (negotiation, actor, issue)
         current = self.state.get(key)
         if current is None or self.random.random() < self.change:
             while True:
-                fresh = (self.random.choice(self.values[issue]), self.random.choice(STANCES))
+                fresh = (self.random.choice(self.values[(negotiation, issue)]), self.random.choice(STANCES))
                 if fresh != current:
                     break
             self.state[key] = current = fresh
         value, stance = current
-        real = self.evidence.get(issue)
+        real = self.evidence.get((negotiation, issue))
         if real:
             template = self.random.choice(real)
             evidence, confidence = template.evidence, template.confidence
         else:
             evidence = f"{actor.replace('_', ' ').title()} {stance} {value} ({issue.replace('_', ' ')})."
             confidence = 0.8
-        return actor, issue, value, stance, evidence, confidence
+        return negotiation, actor, issue, value, stance, evidence, confidence
 
 
 def store_claims_and_ledger(
@@ -320,10 +350,9 @@ def store_claims_and_ledger(
     from etl.ledger.store import apply_claims
 
     with engine.connect() as conn:
-        value_types = dict(conn.execute(text("SELECT key, value_type FROM issues")).all())
         article_ids = list(conn.scalars(text("SELECT id FROM articles ORDER BY published_at, id")))
         titles = dict(conn.execute(text("SELECT id, length(title) FROM articles")).all())
-    maker = ClaimMaker(templates, value_types, change, seed=size)
+    maker = ClaimMaker(templates, load_reference(settings.seeds_dir), change, seed=size)
     chooser = random.Random(size + 1)
     share = claims / max(len(article_ids), 1)
     made = applied = 0
@@ -339,13 +368,25 @@ def store_claims_and_ledger(
                     results.append(ArticleResult())
                     continue
                 made += 1
-                actor, issue, value, stance, evidence, confidence = maker.next()
+                negotiation, actor, issue, value, stance, evidence, confidence = maker.next()
                 offset = titles[article_id] + 2
                 end = offset + len(evidence)
                 typed: int | str = int(value) if value.isdigit() else value  # as the extractor gives it
                 results.append(
                     ArticleResult(
-                        claims=[Claim(actor, issue, typed, stance, evidence, offset, end, confidence)],
+                        claims=[
+                            Claim(
+                                negotiation,
+                                actor,
+                                issue,
+                                typed,
+                                Stance(stance),
+                                evidence,
+                                offset,
+                                end,
+                                confidence,
+                            )
+                        ],
                         mentions=[Mention(actor, offset, offset + 5, evidence[:5])],
                     )
                 )

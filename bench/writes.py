@@ -14,9 +14,9 @@ with :func:`etl.db.upgrade`, dropped at the end, also on error) it times three s
   (:func:`etl.ingest.poll.store_polls_with_news` for each poll in turn: a tick whose polls end one at
   a time);
 * **claims**: synthetic extraction results (``--claims-per-article`` claims on the seeds' actors and
-  issues, a mention per claim; the real extractor finds 90 claims in the whole corpus, too few to
-  time) written by :func:`etl.extract.store.store_results` per batch of ``--extract-batch`` articles,
-  as :func:`etl.extract.store.extract_articles` does;
+  the issues of each of the seeds' negotiations, a mention per claim; the real extractor finds 90
+  claims in the whole corpus, too few to time) written by :func:`etl.extract.store.store_results`
+  per batch of ``--extract-batch`` articles, as :func:`etl.extract.store.extract_articles` does;
 * **ledger**: every claim applied by :func:`etl.ledger.store.apply_claims` in one run, then a run with
   nothing pending.
 
@@ -80,10 +80,10 @@ from etl.ingest.poll import (  # noqa: E402
 )
 from etl.ingest.store import store_feeds, unseen_drafts  # noqa: E402
 from etl.ledger.store import apply_claims  # noqa: E402
-from etl.seeds import load_actors, load_issues  # noqa: E402
+from etl.seeds import load_reference  # noqa: E402
 from etl.settings import Settings  # noqa: E402
 from models import Article, Feed  # noqa: E402
-from models.enums import PollStatus  # noqa: E402
+from models.enums import PollStatus, Stance  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "news_items_2023q4.jsonl"
 ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -97,9 +97,10 @@ LEDGER_TABLES = {
     "position_support": "claim_id",
     "alerts": "id",
 }
-# values a synthetic claim may state, by the issue's value type (seeds/issues.yaml)
+# values a synthetic claim may state, by the issue's value type (seeds/negotiations/*.yaml)
 VALUES: dict[str, list[int | str]] = {
     "days": [4, 5, 6, 7, 42, 45, 60, 90, 135],
+    "days_or_flag": [30, "yes"],
     "number": [3, 10, 30],
     "count_or_all": [10, 13, 50, 100, 150, 300, "all"],
     "count": [100, 200, 300, 500],
@@ -262,12 +263,13 @@ def synthetic_results(
     engine: Engine, per_article: float, change_rate: float, seed: int
 ) -> tuple[list[int], list[ArticleResult]]:
     """Extraction results for every stored article: about ``per_article`` claims each, on random
-    (actor, issue) pairs whose stated value moves with probability ``change_rate`` per claim."""
+    (negotiation, actor, issue) keys of the seeds whose stated value moves with probability
+    ``change_rate`` per claim."""
     rng = random.Random(seed)
-    actors = [a.id for a in load_actors(ROOT / "seeds" / "actors.yaml")]
-    issues = {i.key: i.value_type for i in load_issues(ROOT / "seeds" / "issues.yaml")}
-    pairs = [(actor, issue) for actor in actors for issue in issues]
-    said: dict[tuple[str, str], tuple[int | str, str]] = {}
+    reference = load_reference(ROOT / "seeds")
+    value_types = {(n.key, i.key): i.value_type for n in reference.negotiations for i in n.issues}
+    keys = [(negotiation, a.id, issue) for a in reference.actors for negotiation, issue in value_types]
+    said: dict[tuple[str, str, str], tuple[int | str, str]] = {}
     ids: list[int] = []
     results: list[ArticleResult] = []
     # values move in publication order, the order the ledger applies them in
@@ -279,12 +281,15 @@ def synthetic_results(
         n = whole + (rng.random() < fraction)
         claims: list[Claim] = []
         mentions: list[Mention] = []
-        for actor, issue in rng.sample(pairs, n):
-            if (actor, issue) not in said or rng.random() < change_rate:
-                said[(actor, issue)] = (rng.choice(VALUES[issues[issue]]), rng.choice(STANCES))
-            value, stance = said[(actor, issue)]
+        for key in rng.sample(keys, n):
+            negotiation, actor, issue = key
+            if key not in said or rng.random() < change_rate:
+                said[key] = (rng.choice(VALUES[value_types[(negotiation, issue)]]), rng.choice(STANCES))
+            value, stance = said[key]
             evidence = title or f"{actor} {stance} {issue} {value}"
-            claims.append(Claim(actor, issue, value, stance, evidence, 0, len(evidence), 0.8))
+            claims.append(
+                Claim(negotiation, actor, issue, value, Stance(stance), evidence, 0, len(evidence), 0.8)
+            )
             mentions.append(Mention(actor, 0, len(actor), actor))
         ids.append(article_id)
         results.append(ArticleResult(claims=claims, mentions=mentions))
