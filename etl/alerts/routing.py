@@ -8,8 +8,9 @@ instead of one per event (the batching itself is :func:`etl.alerts.outbox.delive
 
 Channels are named in the file by their URL as written in ``PARLEY_ALERT_URLS`` — or by its masked
 form, so that secrets need not be repeated — and resolved here to the masked channel names that key
-the outbox. Actors and issues are checked against the seeds and channels against
-``PARLEY_ALERT_URLS`` when the file is loaded: a typo would otherwise route or mute nothing, silently.
+the outbox. Negotiations, actors and issues (of the negotiations a rule lists) are checked against
+the seeds and channels against ``PARLEY_ALERT_URLS`` when the file is loaded: a typo would otherwise
+route or mute nothing, silently.
 A bad file raises :class:`~etl.settings.ConfigError` with one line naming the file, entry and field.
 """
 
@@ -224,33 +225,53 @@ def _shown(ref: str) -> str:
     return shown_url(ref)
 
 
-_Known = dict[str, frozenset[str] | None]
+@dataclass(frozen=True)
+class _Known:
+    """What the seeds define, to check a rule's keys against (None: the seeds folder has nothing to
+    check against)."""
+
+    negotiations: frozenset[str] | None = None
+    actors: frozenset[str] | None = None
+    issues: dict[str, frozenset[str]] | None = None
+    """each negotiation's issue keys"""
 
 
 def _known_keys(seeds_dir: Path) -> _Known:
-    """Negotiation keys, actor ids and issue keys (of any negotiation) from the seeds, or None for
-    what the seeds folder does not have to check against."""
+    """Negotiation keys, actor ids and each negotiation's issue keys from the seeds."""
     if not (seeds_dir / "actors.yaml").exists() or not (seeds_dir / "negotiations").is_dir():
-        return {"negotiation": None, "actor": None, "issue": None}
+        return _Known()
     try:
         reference = load_reference(seeds_dir)
     except SeedError as exc:
         raise ConfigError(f"cannot check the alert rules against the seeds: {exc}") from exc
-    return {
-        "negotiation": frozenset(n.key for n in reference.negotiations),
-        "actor": frozenset(a.id for a in reference.actors),
-        "issue": frozenset(i.key for n in reference.negotiations for i in n.issues),
-    }
+    return _Known(
+        negotiations=frozenset(n.key for n in reference.negotiations),
+        actors=frozenset(a.id for a in reference.actors),
+        issues={n.key: frozenset(i.key for i in n.issues) for n in reference.negotiations},
+    )
 
 
-def _check_keys(rule: _Criteria, known_keys: _Known, where: str) -> None:
-    criteria = (("negotiation", rule.negotiations), ("actor", rule.actors), ("issue", rule.issues))
-    for label, given in criteria:
-        known = known_keys[label]
-        if given is None or known is None:
+def _check_keys(rule: _Criteria, known: _Known, where: str) -> None:
+    """Every key ``rule`` lists exists in the seeds; an issue, in one of the negotiations it lists
+    (an issue of another would never match: a rule that routes or mutes nothing, silently)."""
+    issues: frozenset[str] | None = None
+    scope = "the seeds"
+    if known.issues is not None:
+        within = rule.negotiations or list(known.issues)
+        issues = frozenset().union(*(known.issues.get(n, frozenset()) for n in within))
+        if rule.negotiations:
+            scope = f"the issues of {', '.join(rule.negotiations)}"
+    criteria = (
+        ("negotiation", rule.negotiations, known.negotiations, "the seeds"),
+        ("actor", rule.actors, known.actors, "the seeds"),
+        ("issue", rule.issues, issues, scope),
+    )
+    for label, given, keys, where_known in criteria:
+        if given is None or keys is None:
             continue
         for index, key in enumerate(given):
-            if key not in known:
+            if key not in keys:
                 raise ConfigError(
-                    f"{where} field '{label}s' item #{index + 1}: unknown {label} {key!r} (not in the seeds)"
+                    f"{where} field '{label}s' item #{index + 1}: unknown {label} {key!r}"
+                    f" (not in {where_known})"
                 )

@@ -136,6 +136,18 @@ def test_routes_and_mutes_by_negotiation_match_only_that_negotiations_events(
     assert rules.channels_for(kind, actor, issue, CHANNELS, BEFORE_UNTIL, negotiation=negotiation) == expected
 
 
+def test_an_issue_of_a_listed_negotiation_or_of_any_without_negotiations_is_accepted(tmp_path: Path) -> None:
+    rules = load(
+        tmp_path,
+        "mute:\n  - negotiations: [gaza, ukraine]\n    issues: [ceasefire]\n"
+        "  - issues: [ceasefire, withdrawal]\n",
+    )
+    assert (
+        rules.channels_for("new", "russia", "ceasefire", CHANNELS, BEFORE_UNTIL, negotiation="ukraine") == []
+    )
+    assert rules.channels_for("new", "israel", "withdrawal", CHANNELS, BEFORE_UNTIL, negotiation="gaza") == []
+
+
 def test_a_timed_mute_of_a_negotiation_ends_at_its_until(tmp_path: Path) -> None:
     rules = load(tmp_path, NEGOTIATION_RULES)
     assert rules.channels_for("new", "russia", "energy_truce", CHANNELS, UNTIL, negotiation="ukraine") == [
@@ -183,6 +195,13 @@ def test_an_unknown_alert_kind_is_a_programming_error(tmp_path: Path) -> None:
         (
             f'routes:\n  - channel: "{WEBHOOK}"\n    negotiations: [ukraine, ukrain]\n',
             f"routes entry #1 ({WEBHOOK_NAME}) field 'negotiations' item #2: unknown negotiation 'ukrain'",
+        ),
+        (
+            # Ukraine's issue in a rule limited to Gaza would never match
+            f'routes:\n  - channel: "{WEBHOOK}"\n    negotiations: [gaza]\n'
+            "    issues: [ceasefire_duration, ceasefire]\n",
+            f"routes entry #1 ({WEBHOOK_NAME}) field 'issues' item #2: unknown issue 'ceasefire'"
+            " (not in the issues of gaza)",
         ),
         (
             "mute:\n  - negotiations: [sudan]\n",
