@@ -70,7 +70,7 @@ def deal_statements(article: Article) -> list[tuple[int, list[str]]]:
     if article.deal_statements is None:
         article.deal_statements = []
         for sent in article.doc.sents:
-            parties = [a for verb in sent for a in _agreeing_parties(article, verb)]
+            parties = [a for verb in sent for a in agreeing_parties(article, verb)]
             if parties:
                 article.deal_statements.append((sent.start, list(dict.fromkeys(parties))))
     return article.deal_statements
@@ -114,7 +114,8 @@ def _under_agreed_deal(rule: IssueRule, path: Sequence[Token]) -> bool:
     return False
 
 
-def _agreeing_parties(article: Article, verb: Token) -> list[str]:
+def agreeing_parties(article: Article, verb: Token) -> list[str]:
+    """The parties ``verb`` says agreed a deal or truce it names (see :func:`deal_statements`)."""
     if verb.lemma_.lower() not in AGREEING_VERBS or verb.pos_ not in ("VERB", "AUX", "ADJ"):
         return []
     topics = article.rules.deal_topics

@@ -101,6 +101,8 @@ LIGHT_VERBS = frozenset(
         "repeat",
         "step",
         "join",
+        "begin",
+        "start",
     ]
 )
 # "..., provided Hamas frees 10 hostages a day": the clause is a condition the main clause's subject sets

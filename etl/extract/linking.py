@@ -20,7 +20,7 @@ from etl.extract.actors import (
     subject_actors,
 )
 from etl.extract.article import Article, Link
-from etl.extract.deal_terms import agreed_deal_here, deal_approvers, deal_terms
+from etl.extract.deal_terms import agreed_deal_here, agreeing_parties, deal_approvers, deal_terms
 from etl.extract.lexicon import DEADLINE_SETTERS, DIRECTIVE_VERBS, NEGATIONS, SPEECH_VERBS
 from etl.extract.syntax import (
     SUBJECT_DEPS,
@@ -154,6 +154,13 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
             parties = deal_approvers(article, rule, token) or parties_in(article, anchor.sent)
             links += [Link(a, Stance.ACCEPTS, 0.7, token.i) for a in parties if may_claim(article, a, token)]
             break
+        if not links and depth and token.pos_ in ("VERB", "AUX") and path[depth - 1].dep_ == "dobj":
+            # "Trump announces a three-day ceasefire in the Russia-Ukraine war": a truce announced as
+            # agreed is the parties' (rule 2)
+            parties = agreeing_parties(article, token)
+            links += [Link(a, Stance.ACCEPTS, 0.7, token.i) for a in parties if may_claim(article, a, token)]
+            if parties:
+                break
     return links
 
 

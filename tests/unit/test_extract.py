@@ -54,7 +54,7 @@ CASES: list[tuple[str, str, str, set[tuple[str, str, int | float | str, str]]]] 
     ),
     (
         "negated_acceptance_is_rejection",
-        "Cabinet meets",
+        "Cabinet meets on Gaza",
         "The Israeli cabinet will not agree to a permanent ceasefire, officials said on Monday.",
         {("israel", "permanent_ceasefire", "yes", "rejects")},
     ),
@@ -66,7 +66,7 @@ CASES: list[tuple[str, str, str, set[tuple[str, str, int | float | str, str]]]] 
     ),
     (
         "mediator_proposal_is_the_mediator_s",
-        "Mediators busy",
+        "Gaza mediators busy",
         "Egypt proposed a truce of 10 days to both warring parties.",
         {("egypt", "ceasefire_duration", 10, "proposes")},
     ),
@@ -114,7 +114,7 @@ CASES: list[tuple[str, str, str, set[tuple[str, str, int | float | str, str]]]] 
     ),
     (
         "aid_trucks_per_day",
-        "Aid appeal",
+        "Gaza aid appeal",
         "The United Nations called for 300 aid trucks a day to enter the territory.",
         {("united_nations", "aid_trucks_per_day", 300, "demands")},
     ),
@@ -216,7 +216,7 @@ CASES: list[tuple[str, str, str, set[tuple[str, str, int | float | str, str]]]] 
     ),
     (
         "passive_agent_on_the_value_owns_the_offer",
-        "Mediators weigh options",
+        "Gaza mediators weigh options",
         "Egypt weighed the 30-day pause offered by Israel's cabinet.",
         {("israel", "ceasefire_duration", 30, "proposes")},
     ),
@@ -249,7 +249,7 @@ CASES: list[tuple[str, str, str, set[tuple[str, str, int | float | str, str]]]] 
     ),
     (
         "resolution_calling_for_speaks_for_the_un",
-        "Vote in New York",
+        "Vote on Gaza in New York",
         "The UN General Assembly met on Tuesday. "
         "The US voted against the resolution calling for an end to the war.",
         {
@@ -259,7 +259,7 @@ CASES: list[tuple[str, str, str, set[tuple[str, str, int | float | str, str]]]] 
     ),
     (
         "hoping_for_a_term_is_wanting_it",
-        "Mediation",
+        "Gaza mediation",
         "Egypt is hopeful of securing a three-day extension of the pause.",
         {("egypt", "ceasefire_extension", 3, "demands")},
     ),

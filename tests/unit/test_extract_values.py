@@ -8,13 +8,13 @@ import pytest
 
 from etl.errors import UserError
 from etl.extract.values import PatternError, Rules
-from etl.seeds import IssueSeed, load_issues
+from etl.seeds import IssueSeed, load_negotiation
 from tests.conftest import REPO
 
 
 @pytest.fixture(scope="module")
 def rules() -> Rules:
-    return Rules.build(load_issues(REPO / "seeds" / "issues.yaml"))
+    return Rules.build(load_negotiation(REPO / "seeds" / "negotiations" / "gaza.yaml").issues)
 
 
 @pytest.mark.parametrize(
