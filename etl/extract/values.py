@@ -271,9 +271,10 @@ def _categories(phrase: str, rule: IssueRule) -> set[str]:
 
 def _resolve_overlaps(values: list[Value]) -> list[Value]:
     """One reading per value span: the longer match wins, then the issue listed first. A flag read
-    from words inside another issue's match is the same words read twice ("a 3-day ceasefire" is a
-    length, not also a ceasefire of no length), unless that match marks its own words (``flag``);
-    so are two overlapping flags of one issue ("drop NATO membership" is not also "NATO membership")."""
+    from words inside a longer match is the same words read twice ("a 3-day ceasefire" is a length,
+    not also a ceasefire of no length; "a 30-day halt to energy strikes" is 30 days, not also "yes"),
+    unless that match marks its own words (``flag``); so are two overlapping flags of one issue
+    ("drop NATO membership" is not also "NATO membership")."""
     order = {id(v.rule): i for i, v in enumerate(values)}
     ranked = sorted(values, key=lambda v: (-(v.end - v.start), order[id(v.rule)]))
     kept: list[Value] = []
@@ -286,10 +287,7 @@ def _resolve_overlaps(values: list[Value]) -> list[Value]:
         ) or (
             _is_flag(value)
             and any(
-                other.rule is not value.rule
-                and _reads(other)[0] <= value.key_start
-                and value.key_end <= _reads(other)[1]
-                for other in kept
+                _reads(other)[0] <= value.key_start and value.key_end <= _reads(other)[1] for other in kept
             )
         )
         same = any(

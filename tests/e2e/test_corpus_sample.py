@@ -26,7 +26,9 @@ from tests.conftest import shared_path
 # measured with extractor 1.4.0; each margin allows for one triple lost, no more.
 # held-back half (both strata, 26 gold triples): P 1.000 R 0.885 F1 0.939
 HELD_F1_FLOOR = 0.91
-# fresh stratum (37 gold triples): P 1.000 R 0.541 F1 0.702
+# fresh stratum (37 gold triples): P 1.000 R 0.541 F1 0.702; with 2.0.0 P 0.952 F1 0.690, its one
+# false alarm (Russia demanding all hostages' release) right under codebook v2, where Russia is an
+# actor, and wrong only by the gold, labelled under v1
 FRESH_F1_FLOOR = 0.67
 
 

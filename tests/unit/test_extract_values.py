@@ -69,3 +69,42 @@ def test_a_bad_pattern_in_the_seeds_is_a_user_error(pattern: str, message: str) 
         Rules.build([seed])
     assert isinstance(raised.value, UserError)
     assert str(raised.value).startswith("issue hostages: ")
+
+
+@pytest.fixture(scope="module")
+def ukraine_rules() -> Rules:
+    return Rules.build(load_negotiation(REPO / "seeds" / "negotiations" / "ukraine.yaml").issues)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a length makes a ceasefire_duration, and the same words are no ceasefire of no length too
+        ("Russia and Ukraine agree a 3-day ceasefire", [("ceasefire_duration", 3, False)]),
+        ("Putin proposes an Easter truce", [("ceasefire", "yes", False)]),
+        # a ceasefire's talks or breaches are no ceasefire (rule 11)
+        ("Russia and Ukraine trade accusations of ceasefire violations", []),
+        # days_or_flag: days when a length is stated, else yes
+        ("a 30-day halt to strikes on energy infrastructure", [("energy_truce", 30, False)]),
+        ("a moratorium on strikes on energy facilities", [("energy_truce", "yes", False)]),
+        # the issue's opposite (`against`), read once however the words overlap
+        ("Ukraine drops its NATO membership bid", [("nato_membership", "yes", True)]),
+        # a `flag` group marks a flag's own words: both issues of "give up on NATO and Crimea"
+        (
+            "Trump tells Ukraine to give up on NATO and Crimea",
+            [("nato_membership", "yes", True), ("crimea_recognition", "yes", False)],
+        ),
+        ("a 1,000-for-1,000 prisoner swap", [("prisoner_exchange", 1000, False)]),
+        ("an all-for-all prisoner exchange", [("prisoner_exchange", "all", False)]),
+        ("an army capped at 600,000 troops", [("army_cap", 600000, False)]),
+        # rule 13: threatened or imposed sanctions are no relief
+        ("Trump threatens new sanctions on Russia", []),
+        ("Trump set to ease oil-related sanctions", [("sanctions_relief", "yes", False)]),
+    ],
+)
+def test_ukraine_values_read_from_text(
+    ukraine_rules: Rules, text: str, expected: list[tuple[str, int | str, bool]]
+) -> None:
+    assert sorted((v.rule.seed.key, v.value, v.against) for v in ukraine_rules.values(text)) == sorted(
+        expected
+    )
