@@ -67,7 +67,7 @@ AGREED_MODIFIERS = frozenset(
     ["agree", "approve", "reach", "seal", "sign", "finalize", "finalise", "accept", "strike", "conclude"]
 )
 # verbs by which a text says a deal was agreed ("Israel and Hamas agree to ...", "Qatar confirmed the deal")
-AGREEING_VERBS = AGREED_MODIFIERS | {"confirm", "announce"}
+AGREEING_VERBS = AGREED_MODIFIERS | {"confirm", "announce", "declare", "proclaim"}
 # "close to reaching a deal", "working to finalise it": the agreement is not yet there
 NOT_YET_HEADS = HEDGE_HEADS | {"close", "near", "work", "try", "aim", "seek", "push", "set", "due", "need"}
 # prepositions that put a clause under a deal: "under the agreement, ...", "as part of the deal"

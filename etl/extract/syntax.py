@@ -90,6 +90,8 @@ def polarity(cue: Token, stance: Stance) -> Stance | None:
     negated = any(c.dep_ == "neg" for c in cue.children) or (
         cue.dep_ in ("xcomp", "acomp") and cue.head.lemma_.lower() in NEGATING_HEADS
     )
+    if not negated and cue.dep_ == "acomp":  # "Putin is not ready to meet": the copula carries it
+        negated = any(c.dep_ == "neg" for c in cue.head.children)
     head = cue.head
     if not negated and cue.dep_ == "xcomp" and head.dep_ == "acomp":
         negated = head.lemma_.lower() in NEGATING_HEADS

@@ -315,10 +315,13 @@ def _drop_daily_counts(values: list[Value]) -> list[Value]:
 
 
 def by_sentence(doc: Doc, values: list[Value]) -> Iterator[list[tuple[Value, Span]]]:
-    """The values with their token spans, grouped by sentence in text order."""
+    """The values with their token spans, grouped by sentence in text order. A flag's span is its own
+    words (``flag``) when the pattern marks them: "Zelensky says he is ready for [Putin talks]" is
+    read from the talks up, through the words that take a stance on them."""
     grouped: dict[int, list[tuple[Value, Span]]] = {}
     for value in values:
-        span = doc.char_span(value.start, value.end, alignment_mode="expand")
+        start, end = _reads(value)
+        span = doc.char_span(start, end, alignment_mode="expand")
         if span is None or len(span) == 0:
             continue
         grouped.setdefault(span[0].sent.start, []).append((value, span))
