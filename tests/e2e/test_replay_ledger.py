@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from etl.catalog import add_feeds
 from etl.seeds import FeedSeed
 from etl.settings import Settings
-from models import Alert, Article, Claim, Position, PositionChange
+from models import Alert, Article, Claim, Negotiation, Position, PositionChange
 from tests.conftest import Replay, cli_env_for, run_parley
 
 START = datetime(2023, 11, 18, tzinfo=UTC)
@@ -47,6 +47,7 @@ def test_two_weeks_of_news_build_the_truce_history_and_alert_once_per_change(
             for actor, valid_from in session.execute(
                 select(Position.actor, func.min(Position.valid_from))
                 .where(
+                    Position.negotiation == "gaza",
                     Position.issue == "ceasefire_duration",
                     Position.value == "4",
                     Position.stance == "accepts",
@@ -57,7 +58,9 @@ def test_two_weeks_of_news_build_the_truce_history_and_alert_once_per_change(
         }
         extension = session.execute(
             select(Position.actor, Position.valid_from).where(
-                Position.issue == "ceasefire_extension", Position.stance == "accepts"
+                Position.negotiation == "gaza",
+                Position.issue == "ceasefire_extension",
+                Position.stance == "accepts",
             )
         ).all()
         events = session.scalar(select(func.count()).select_from(PositionChange))
@@ -74,8 +77,18 @@ def test_two_weeks_of_news_build_the_truce_history_and_alert_once_per_change(
     # one alert per event on the one channel, every one delivered exactly once
     assert events and len(alert_rows) == events
     assert all(a.status == "sent" for a in alert_rows)
-    delivered = [json.loads(line)["alert_id"] for line in alerts_file.read_text().splitlines()]
+    documents = [json.loads(line) for line in alerts_file.read_text().splitlines()]
+    delivered = [document["alert_id"] for document in documents]
     assert len(delivered) == len(set(delivered)) == events
+    # each names its change's negotiation, by key and by label
+    with Session(clean_db) as session:
+        of_change = {i: n for i, n in session.execute(select(PositionChange.id, PositionChange.negotiation))}
+        labels = {key: label for key, label in session.execute(select(Negotiation.key, Negotiation.label))}
+    for document in documents:
+        negotiation = of_change[document["payload"]["change_id"]]
+        assert document["payload"]["negotiation"] == negotiation
+        assert document["subject"].startswith(f"{labels[negotiation]}: "), document["subject"]
+    assert "gaza" in {document["payload"]["negotiation"] for document in documents}
 
     # running the last step again adds no rows and sends nothing
     before = counts(clean_db)
