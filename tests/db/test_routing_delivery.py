@@ -116,6 +116,48 @@ def test_a_route_limits_a_channel_to_its_actors_issues_and_kinds(
     assert [json.loads(line)["payload"]["new"]["value"] for line in lines] == ["60"]
 
 
+def test_a_route_and_a_mute_by_negotiation_follow_the_events_negotiation(
+    ledger_db: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    everything = f"jsonl://{tmp_path}/everything.jsonl"
+    ukraine_desk = f"jsonl://{tmp_path}/ukraine-desk.jsonl"
+    routed = with_rules(
+        settings,
+        tmp_path,
+        f"""
+        routes:
+          - channel: "{ukraine_desk}"
+            negotiations: [ukraine]
+        mute:
+          - negotiations: [gaza]
+            actors: [united_states]
+        """,
+        [everything, ukraine_desk],
+    )
+    # the same actor and issue key in both negotiations: only the negotiation tells them apart
+    state(ledger_db, "united_states", "ceasefire_duration", "60", "proposes", day(2))  # muted in gaza
+    state(ledger_db, "united_states", "ceasefire_duration", "30", "proposes", day(3), negotiation="ukraine")
+    state(ledger_db, "israel", "ceasefire_duration", "42", "proposes", day(4))
+
+    summary = apply_claims(ledger_db, routed, names(routed), version=VERSION)
+
+    with Session(ledger_db) as session:
+        payloads = {
+            channel: payloads_of(session, channel) for channel in session.scalars(select(Alert.channel))
+        }
+    assert summary.alerts == 3
+    assert payloads == {
+        everything: [("ukraine", "united_states", "30"), ("gaza", "israel", "42")],
+        ukraine_desk: [("ukraine", "united_states", "30")],
+    }
+
+
+def payloads_of(session: Session, channel: str) -> list[tuple[str, str, str]]:
+    """(negotiation, actor, new value) of the channel's outbox rows, in id order."""
+    alerts = session.scalars(select(Alert).where(Alert.channel == channel).order_by(Alert.id))
+    return [(a.payload["negotiation"], a.payload["actor"], a.payload["new"]["value"]) for a in alerts]
+
+
 def test_a_mute_hides_an_event_from_every_channel_until_it_expires(
     ledger_db: Engine, settings: Settings, tmp_path: Path
 ) -> None:
