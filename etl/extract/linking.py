@@ -116,9 +116,13 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
                 break
             if not spoken_for and (closes_clause(path[depth - 1], own) or conditional(path[depth - 1])):
                 break
+            if path[depth - 1].dep_ == "agent":
+                break  # "dismissed by [... elections]": the value is who acts, not what is acted on
         spoken_for = False
         if token.pos_ == "NOUN" or depth == 0:
             links += _modifier_links(article, rule, token, own, depth)
+        if depth == 0:
+            links += _owner_links(article, rule, token, own)
         stance = rule.stance_at(token)
         if stance == Stance.ACCEPTS and depth and reports_clause(token, path[depth - 1]):
             stance = None  # "Israel confirmed (that) 13 hostages were freed": a report, not an acceptance
@@ -194,6 +198,19 @@ def _names_what_is_extended(article: Article, rule: IssueRule, span: Span) -> bo
     while before >= span.sent.start and article.doc[before].pos_ in ("DET", "PRON", "ADJ", "ADP"):
         before -= 1
     return before >= span.sent.start and article.doc[before].lower_ in words
+
+
+def _owner_links(article: Article, rule: IssueRule, noun: Token, value: set[int]) -> list[Link]:
+    """A truce or a term that someone's possessive names is theirs: "Russia's Victory Day truce",
+    "Ukraine's unilateral ceasefire" (a count is not: "Hamas's 240 hostages" are no offer)."""
+    if noun.pos_ != "NOUN" or rule.seed.value_type not in ("flag", "days", "days_or_flag"):
+        return []
+    owners = [c for c in noun.children if c.dep_ == "poss" and c.i not in value]
+    return [
+        Link(a, Stance.PROPOSES, 0.6, noun.i)
+        for a in actors_in(article, owners)
+        if may_claim(article, a, noun)
+    ]
 
 
 def _modifier_links(article: Article, rule: IssueRule, noun: Token, own: set[int], depth: int) -> list[Link]:
