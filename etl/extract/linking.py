@@ -201,9 +201,11 @@ def _names_what_is_extended(article: Article, rule: IssueRule, span: Span) -> bo
 
 
 def _owner_links(article: Article, rule: IssueRule, noun: Token, value: set[int]) -> list[Link]:
-    """A truce or a term that someone's possessive names is theirs: "Russia's Victory Day truce",
-    "Ukraine's unilateral ceasefire" (a count is not: "Hamas's 240 hostages" are no offer)."""
-    if noun.pos_ != "NOUN" or rule.seed.value_type not in ("flag", "days", "days_or_flag"):
+    """A truce that someone's possessive names is theirs: "Russia's Victory Day truce", "Ukraine's
+    unilateral ceasefire" (not any term: "Ukraine's security guarantee" is for Ukraine, "Hamas's 240
+    hostages" are no offer)."""
+    topics = article.rules.deal_topics
+    if noun.pos_ != "NOUN" or (noun.lower_ not in topics and noun.lemma_.lower() not in topics):
         return []
     owners = [c for c in noun.children if c.dep_ == "poss" and c.i not in value]
     return [
