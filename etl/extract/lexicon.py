@@ -37,6 +37,8 @@ SPEECH_VERBS = frozenset(
 NEGATING_HEADS = frozenset({"unlikely", "decline", "hesitant", "reluctant"})
 # "EU leaders fail to agree to use the assets": no agreement, and no rejection either (rule 9)
 FAILING_HEADS = frozenset({"fail"})
+# "ready to hold elections after a ceasefire": a term named as a time is not what the cue is about
+TEMPORAL_PREPS = frozenset({"after", "before", "until", "since", "during", "following", "ahead"})
 # "ready to hold a referendum if a ceasefire is reached": what a clause is conditional on is not
 # what the cue above it accepts or asks for
 CONDITIONAL_MARKERS = frozenset({"if", "unless", "once"})

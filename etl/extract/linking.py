@@ -27,6 +27,7 @@ from etl.extract.syntax import (
     closes_clause,
     condition_owner,
     conditional,
+    dated_by,
     describes_its_noun,
     in_exchange_for,
     means_under_description,
@@ -79,7 +80,7 @@ def _adopt_orphans(
     linked = [(link, span) for (_, found), (_, span) in zip(links, values, strict=True) for link in found]
     out = []
     for (value, found), (_, span) in zip(links, values, strict=True):
-        if not found:
+        if not found and not dated_by(span):
             before = [(link, s) for link, s in linked if link.cue_i < span.start]
             if before:
                 cue_i = max(link.cue_i for link, _ in before)
@@ -118,6 +119,8 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
                 break
             if path[depth - 1].dep_ == "agent":
                 break  # "dismissed by [... elections]": the value is who acts, not what is acted on
+            if depth == 1 and dated_by(span):
+                break  # "ready to hold elections after a ceasefire": the ceasefire dates the elections
         spoken_for = False
         if token.pos_ == "NOUN" or depth == 0:
             links += _modifier_links(article, rule, token, own, depth)

@@ -20,6 +20,7 @@ from etl.extract.lexicon import (
     OBLIGING_AUX,
     OBLIGING_HEADS,
     SPEECH_VERBS,
+    TEMPORAL_PREPS,
 )
 from models.enums import Stance
 
@@ -141,6 +142,12 @@ def conditional(below: Token) -> bool:
     return below.dep_ == "advcl" and any(
         c.dep_ == "mark" and c.lower_ in CONDITIONAL_MARKERS for c in below.children
     )
+
+
+def dated_by(span: Span) -> bool:
+    """The value names a time: "elections after a ceasefire", "strikes before the truce"."""
+    head = span.root.head
+    return span.root.dep_ == "pobj" and head.lower_ in TEMPORAL_PREPS and not span.start <= head.i < span.end
 
 
 def closes_clause(below: Token, own: set[int]) -> bool:
