@@ -253,9 +253,6 @@ class Reference:
     negotiations: list[NegotiationSeed]
     elsewhere: list[str]
 
-    def negotiation(self, key: str) -> NegotiationSeed:
-        return next(n for n in self.negotiations if n.key == key)
-
 
 def load_reference(seeds_dir: Path) -> Reference:
     """``actors.yaml``, every ``negotiations/*.yaml`` and ``elsewhere.yaml`` (optional), checked

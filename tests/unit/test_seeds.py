@@ -328,7 +328,6 @@ def test_a_negotiation_of_a_seeds_folder_loads_with_its_issues_and_scoped_aliase
         ["aqualia", "brinmark"],
     )
     assert [i.key for i in water.issues] == ["flow_share"]
-    assert reference.negotiation("water") is water
     assert reference.actors[1].scoped_aliases == {"water": ["Brin delegation"]}
     assert reference.elsewhere == []  # elsewhere.yaml is optional
 
