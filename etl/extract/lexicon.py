@@ -116,6 +116,8 @@ OBLIGING_HEADS = frozenset({"have", "need"})
 DEADLINE_NOUNS = frozenset({"day", "week", "hour", "month", "deadline", "ultimatum"})
 # "Trump gives Russia 10 days": the subject of these sets the deadline
 DEADLINE_SETTERS = frozenset({"give", "set", "issue", "grant"})
+# "the deal would see Ukraine cede Donbas": verbs by which a plan or deal states what it holds
+CONTENT_VERBS = frozenset({"see", "mean", "involve", "entail", "envisage", "envision", "foresee"})
 # "Trump tells Ukraine to give up on NATO": the subject of these demands what it tells to be done
 DIRECTIVE_VERBS = frozenset({"tell", "order", "instruct", "ask", "force", "pressure"})
 # "the Russia-Ukraine war", "US-Russia talks": an event, which speaks for none of the actors naming it

@@ -21,7 +21,7 @@ from etl.extract.actors import (
 )
 from etl.extract.article import Article, Link
 from etl.extract.deal_terms import agreed_deal_here, agreeing_parties, deal_approvers, deal_terms
-from etl.extract.lexicon import DEADLINE_SETTERS, DIRECTIVE_VERBS, NEGATIONS, SPEECH_VERBS
+from etl.extract.lexicon import CONTENT_VERBS, DEADLINE_SETTERS, DIRECTIVE_VERBS, NEGATIONS, SPEECH_VERBS
 from etl.extract.syntax import (
     SUBJECT_DEPS,
     closes_clause,
@@ -135,6 +135,8 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
             if token.pos_ != "NOUN" and _subordinate(rule, token):
                 spoken_for = True
                 continue  # "seeks to extend": the outer cue speaks for the clause
+            if stance == Stance.ACCEPTS and token.pos_ in ("VERB", "AUX") and _seen_done(token):
+                continue  # "the deal would see Ukraine cede Donbas": what a deal holds, said of no one
             if stance == Stance.ACCEPTS and token.pos_ in ("VERB", "AUX"):
                 required = obligation(token)
                 if required is not None:  # "Ukraine must cede land": a demand of whoever says so
@@ -261,6 +263,18 @@ def _subordinate(rule: IssueRule, token: Token) -> bool:
         return False
     head = node.head
     return head.i != node.i and rule.stance_at(head) is not None
+
+
+def _seen_done(verb: Token) -> bool:
+    """The cue verb, with a subject of its own, is what a plan or deal holds: "the deal would see
+    Ukraine cede Donbas" is no acceptance by Ukraine."""
+    head = verb.head
+    return (
+        verb.dep_ in ("ccomp", "xcomp")
+        and head.i != verb.i
+        and head.lemma_.lower() in CONTENT_VERBS
+        and any(c.dep_ in SUBJECT_DEPS for c in verb.children)
+    )
 
 
 def _obliging_links(article: Article, cue: Token, stance: Stance, verb: Token, depth: int) -> list[Link]:

@@ -86,6 +86,8 @@ def polarity(cue: Token, stance: Stance) -> Stance | None:
     agree, or a subject that is no one ("no meeting is planned"), voids them all."""
     if cue.dep_ in ("xcomp", "acomp") and cue.head.lemma_.lower() in FAILING_HEADS:
         return None
+    if conditional(cue):  # "sanctions if Russia rejects a ceasefire": what it would do, not what it does
+        return None
     if any(c.dep_ in SUBJECT_DEPS and any(d.lower_ == "no" for d in c.children) for c in cue.children):
         return None
     negated = any(c.dep_ == "neg" for c in cue.children) or (
