@@ -21,7 +21,14 @@ from etl.extract.actors import (
 )
 from etl.extract.article import Article, Link
 from etl.extract.deal_terms import agreed_deal_here, agreeing_parties, deal_approvers, deal_terms
-from etl.extract.lexicon import CONTENT_VERBS, DEADLINE_SETTERS, DIRECTIVE_VERBS, NEGATIONS, SPEECH_VERBS
+from etl.extract.lexicon import (
+    CONTENT_VERBS,
+    DEADLINE_SETTERS,
+    DIRECTIVE_VERBS,
+    NEGATIONS,
+    OBLIGING_HEADS,
+    SPEECH_VERBS,
+)
 from etl.extract.syntax import (
     SUBJECT_DEPS,
     closes_clause,
@@ -135,6 +142,8 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
             if token.pos_ != "NOUN" and _subordinate(rule, token):
                 spoken_for = True
                 continue  # "seeks to extend": the outer cue speaks for the clause
+            if token.lemma_.lower() in OBLIGING_HEADS and any(c.dep_ == "xcomp" for c in token.children):
+                continue  # "would need to swap land": what must be done, not what is wanted
             if stance == Stance.ACCEPTS and token.pos_ in ("VERB", "AUX") and _seen_done(token):
                 continue  # "the deal would see Ukraine cede Donbas": what a deal holds, said of no one
             if stance == Stance.ACCEPTS and token.pos_ in ("VERB", "AUX"):
