@@ -210,12 +210,24 @@ class Extractor:
         mentions, scoped = _mentions(doc)
         if not mentions and not scoped:
             return [], []  # a claim needs a named actor (rule 1): nothing else to read
-        topics = self.topics.read(doc, [(m.actor, m.start) for m in mentions])
+        actor_spans = [(m.actor, m.start) for m in mentions]
+        topics = self.topics.read(doc, actor_spans)
         # an alias scoped to a negotiation names its actor only in a sentence about that negotiation
         scoped = [(key, m) for key, m in scoped if topics.get(doc[_token_at(doc, m.start)].sent.start) == key]
         best: dict[tuple[str, str, str, int | float | str], Claim] = {}
         for negotiation in self.negotiations:
-            if negotiation.key not in topics.values():
+            # a value goes to the negotiation its own words name ("a ceasefire in Sudan", "the 60-day
+            # Gaza truce"), else to its sentence's
+            readings: list[list[tuple[Value, Span]]] = []
+            for sentence_values in by_sentence(doc, negotiation.rules.values(doc.text)):
+                here = [
+                    (v, s)
+                    for v, s in sentence_values
+                    if self._about(s, actor_spans, topics) == negotiation.key
+                ]
+                if here:
+                    readings.append(here)
+            if not readings:
                 continue
             named = {m.actor for m in mentions} | {m.actor for key, m in scoped if key == negotiation.key}
             article = Article.read(
@@ -227,17 +239,16 @@ class Extractor:
                 negotiation.parties,
                 negotiation.key,
             )
-            for sentence_values in by_sentence(doc, negotiation.rules.values(doc.text)):
-                _, first_span = sentence_values[0]
-                sent = first_span[0].sent
-                if topics.get(sent.start) != negotiation.key:
-                    continue
+            for sentence_values in readings:
                 for claim in self._sentence_claims(article, negotiation.key, sentence_values):
                     key = (claim.negotiation, claim.actor, claim.issue, claim.value)
                     if key not in best or claim.confidence > best[key].confidence:
                         best[key] = claim  # rule 7: one triple per article, its best-supported reading
         claims = sorted(best.values(), key=lambda c: (c.start, c.negotiation, c.actor, c.issue, str(c.value)))
         return claims, sorted([*mentions, *(m for _, m in scoped)], key=lambda m: (m.start, m.end, m.actor))
+
+    def _about(self, span: Span, actor_spans: list[tuple[str, int]], topics: dict[int, str]) -> str | None:
+        return self.topics.of_value(span, actor_spans, topics.get(span[0].sent.start))
 
     @staticmethod
     def _sentence_claims(

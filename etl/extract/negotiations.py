@@ -1,4 +1,5 @@
-"""Which negotiation a sentence is about (codebook v2): its own words when it says, else its article's.
+"""Which negotiation a value, or a sentence, is about (codebook v2): its own words when they say, else
+its sentence's, else its article's.
 
 Each negotiation of ``seeds/negotiations/`` names what tells a text is about it (``about``: actors
 and words), and ``seeds/elsewhere.yaml`` the words of conflicts no negotiation follows. A sentence
@@ -6,7 +7,9 @@ goes to the negotiation with the most distinct markers in it; when it has none, 
 article is about (the same count over the whole article, the title counted twice). More markers of
 elsewhere than of any negotiation, a tie between two negotiations that the article does not settle,
 or an article about nothing followed: no negotiation, and so no claim ("Israel and Lebanon agree to
-extend the Hezbollah ceasefire by three weeks" is not the Gaza truce).
+extend the Hezbollah ceasefire by three weeks" is not the Gaza truce). A value whose own noun phrase
+has markers goes by them first: in "Russia calls for a ceasefire in Sudan" the ceasefire is Sudan's,
+though Russia is a party of the Ukraine talks.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from etl.extract.values import Rules
 from etl.seeds import NegotiationSeed
 
 if TYPE_CHECKING:
-    from spacy.tokens import Doc
+    from spacy.tokens import Doc, Span
 
 ELSEWHERE = ""  # the pseudo-negotiation of conflicts parley does not follow
 
@@ -45,7 +48,7 @@ def _words_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
     if not ordered:
         return None
     alternatives = "|".join(r"\s+".join(re.escape(part) for part in w.split()) for w in ordered)
-    return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w])", re.IGNORECASE)
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
 
 class Topics:
@@ -82,6 +85,21 @@ class Topics:
         if len(leaders) == 1:
             return leaders[0]
         return fallback if fallback in leaders else None
+
+    def of_value(
+        self, span: Span, actor_spans: Sequence[tuple[str, int]], sentence: str | None
+    ) -> str | None:
+        """The negotiation a value is about: the one its own noun phrase names ("a ceasefire in Sudan"
+        is elsewhere's, "the 60-day Gaza truce" Gaza's, whatever else its sentence names), else its
+        ``sentence``'s. ``actor_spans`` are (actor, start char) of the mentions."""
+        root = span.root
+        tokens = list(span)
+        if root.pos_ in ("NOUN", "PROPN"):  # the noun phrase, without what is coordinated with it
+            tokens += [t for c in root.children if c.dep_ not in ("conj", "cc") for t in c.subtree]
+        start = min(t.idx for t in tokens)
+        end = max(t.idx + len(t) for t in tokens)
+        actors = [actor for actor, at in actor_spans if start <= at < end]
+        return self.decide(self.markers(span.doc.text[start:end], actors), fallback=sentence) or None
 
     def read(self, doc: Doc, actor_spans: Sequence[tuple[str, int]]) -> dict[int, str]:
         """Each sentence's negotiation, by the sentence's first token index; sentences about no

@@ -29,6 +29,26 @@ def test_a_conflict_no_seed_defines_gives_no_claim(extractor: Extractor, title: 
 
 
 @pytest.mark.parametrize(
+    "title",
+    [
+        "Russia calls for a ceasefire in Sudan",
+        "Kremlin welcomes the US-Iran ceasefire",
+        "Putin offers to mediate a ceasefire between Iran and Israel",
+    ],
+)
+def test_a_party_speaking_of_another_conflict_gives_no_claim(extractor: Extractor, title: str) -> None:
+    assert extractor.extract(title, "").claims == []
+
+
+def test_a_value_goes_by_the_place_its_own_words_name(extractor: Extractor) -> None:
+    result = extractor.extract("Trump proposes a 60-day Gaza truce and a 30-day Ukraine ceasefire", "")
+    assert quints(result) == {
+        ("gaza", "united_states", "ceasefire_duration", 60, "proposes"),
+        ("ukraine", "united_states", "ceasefire_duration", 30, "proposes"),
+    }
+
+
+@pytest.mark.parametrize(
     ("title", "expected"),
     [
         (
