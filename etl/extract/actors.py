@@ -124,6 +124,9 @@ def subject_actors(article: Article, verb: Token) -> list[str]:
             parties = [a for a in dict.fromkeys(named) if a in article.parties]
             # "the resolution calling for ...": a description of a named actor
             return parties or resolve(article, node.head, node)
+        objects = [c for c in node.head.children if c.dep_ == "dobj"] if node.dep_ == "xcomp" else []
+        if objects:  # "Macron says Trump to outline ...": the verb above's object does it
+            return actors_in(article, objects)
         if node.dep_ not in _CLIMB_FOR_SUBJECT or node.head.i == node.i:
             return []
         node = node.head
