@@ -1,7 +1,8 @@
 """Linking each value to the actor who states a position on it, and the stance, through the parse.
 
 For one sentence's values (:func:`link_sentence`): up the dependency path from the value to a cue word
-of its issue, whose subject or owner is the actor (codebook rules 1-7, 9); a Title Case headline, which
+of its issue, whose subject or owner is the actor (codebook rules 1-7, 9); what someone must do or is
+given a deadline for is the demand of whoever says or sets it (rule 12); a Title Case headline, which
 the parser misreads, word by word instead; a value left without an actor takes the nearest cue's
 before it, or failing that is read as a term of an agreed deal (rule 8, ``deal_terms``).
 """

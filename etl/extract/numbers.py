@@ -2,7 +2,7 @@
 "twenty-five", "a hundred").
 
 This module owns :data:`NUM_REGEX`, the ``{num}`` fragment every value pattern in
-``seeds/issues.yaml`` may use, and :func:`parse_number`, which turns what it matched into a number.
+``seeds/negotiations/*.yaml`` may use, and :func:`parse_number`, which turns what it matched into a number.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue values read from article text, by the patterns of ``seeds/issues.yaml``.
+"""Issue values read from article text, by the patterns of ``seeds/negotiations/<key>.yaml``.
 
 This module owns the seeds' issues compiled for reading (:class:`IssueRule`: value patterns with their
 ``{fragments}`` expanded, stance cue words in all their inflections, deal and context words, and
