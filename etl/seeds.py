@@ -130,11 +130,7 @@ class ActorsFile(_Seed):
     actors: list[ActorSeed]
 
 
-class IssuesFile(_Seed):
-    issues: list[IssueSeed]
-
-
-_File = TypeVar("_File", FeedsFile, ActorsFile, IssuesFile, NegotiationSeed)
+_File = TypeVar("_File", FeedsFile, ActorsFile, NegotiationSeed)
 
 
 def read_yaml(path: Path, error: type[Exception], not_found: str = "file not found") -> Any:
@@ -219,13 +215,6 @@ def load_feeds(path: Path) -> list[FeedSeed]:
 
 def load_actors(path: Path) -> list[ActorSeed]:
     return _load(path, ActorsFile, "actors", "id").actors
-
-
-def load_issues(path: Path) -> list[IssueSeed]:
-    """The ``issues`` list of a file: a negotiation's, or a plain ``issues:`` file."""
-    issues = _load(path, IssuesFile, "issues", "key").issues
-    _check_issues(path, issues)
-    return issues
 
 
 def load_negotiation(path: Path) -> NegotiationSeed:

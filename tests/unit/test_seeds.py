@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from etl.ingest.urls import canonical_url
-from etl.seeds import FeedSeed, SeedError, load_feeds, load_issues, load_negotiation, load_reference
+from etl.seeds import FeedSeed, SeedError, load_feeds, load_negotiation, load_reference
 
 SHIPPED_SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 SHIPPED_FEEDS = SHIPPED_SEEDS / "feeds.yaml"
@@ -201,7 +201,9 @@ def test_directory_as_feeds_file_raises_seed_error(tmp_path: Path) -> None:
 
 # --- issue patterns -----------------------------------------------------------------------------
 
-ISSUE = """issues:
+ISSUE = """key: talks
+label: Talks
+issues:
   - key: hostages_released
     label: Hostages released
     value_type: count
@@ -214,7 +216,7 @@ ISSUE = """issues:
 
 
 def write_issues(tmp_path: Path, pattern: str, hostage: str = "'(?:hostages?|captives?)'") -> Path:
-    path = tmp_path / "issues.yaml"
+    path = tmp_path / "talks.yaml"
     path.write_text(ISSUE.format(pattern=pattern, hostage=hostage), encoding="utf-8")
     return path
 
@@ -257,9 +259,9 @@ def test_a_bad_issue_pattern_is_refused_at_load_naming_file_entry_and_field(
     tmp_path: Path, pattern: str, hostage: str, field: str, message: str
 ) -> None:
     with pytest.raises(SeedError) as raised:
-        load_issues(write_issues(tmp_path, pattern, hostage))
+        load_negotiation(write_issues(tmp_path, pattern, hostage))
     text = str(raised.value)
-    assert text.startswith(f"{tmp_path / 'issues.yaml'}: entry #1 (hostages_released) {field}: "), text
+    assert text.startswith(f"{tmp_path / 'talks.yaml'}: entry #1 (hostages_released) {field}: "), text
     assert message in text
 
 
