@@ -11,6 +11,8 @@ mention once.
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -58,12 +60,25 @@ class ExtractSummary:
         )
 
 
+# The extractor last built in this thread, by the seeds it was built from: a process that runs many
+# ticks (a replay, a long-lived worker) loads the language model once, and again only when the seeds
+# change. One per thread: a spaCy pipeline is not promised to be safe to share between threads.
+_built = threading.local()
+
+
 def load_extractor(settings: Settings) -> Extractor:
-    """The extractor built from the seeds (the spaCy model loads here: about a second)."""
+    """The extractor built from the seeds (the spaCy model loads here: about a second, the first
+    time in a thread and whenever the seeds have changed since)."""
     from etl.extract.engine import Extractor
     from etl.seeds import load_reference
 
-    return Extractor.load(load_reference(settings.seeds_dir))
+    reference = load_reference(settings.seeds_dir)  # read every time: an edit takes effect
+    key = hashlib.sha256(repr(reference).encode("utf-8")).hexdigest()
+    if getattr(_built, "key", None) != key:
+        _built.extractor = Extractor.load(reference)
+        _built.key = key
+    extractor: Extractor = _built.extractor
+    return extractor
 
 
 def pending_count(engine: Engine, version: str, *, reprocess: bool = False) -> int:

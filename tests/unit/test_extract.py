@@ -4,6 +4,9 @@ and bad input. Every case names the triples it must yield (exactly) in ``(actor,
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from etl.extract.engine import (
@@ -14,7 +17,9 @@ from etl.extract.engine import (
     article_text,
 )
 from etl.extract.numbers import parse_number
-from tests.conftest import shared_path
+from etl.extract.store import load_extractor
+from etl.settings import Settings
+from tests.conftest import REPO, shared_path
 
 
 def quads(result: ArticleResult) -> set[tuple[str, str, int | float | str, str]]:
@@ -439,3 +444,19 @@ def test_seed_article_yields_the_positions_it_states(extractor: Extractor) -> No
     assert ("hamas", "guarantees", "yes", "demands") in found
     categories = [c.value for c in result.claims if c.actor == "israel" and c.issue == "release_categories"]
     assert any({"children", "women"} <= set(str(v).split(",")) for v in categories)
+
+
+def test_the_extractor_is_built_once_per_seeds_and_again_when_they_change(tmp_path: Path) -> None:
+    # a replay or a long-lived worker runs many ticks: the language model loads once, and an edit of
+    # the seeds takes effect at the next tick
+    seeds = tmp_path / "seeds"
+    shutil.copytree(REPO / "seeds", seeds, ignore=shutil.ignore_patterns("demo"))
+    settings = Settings(seeds_dir=seeds)
+    first = load_extractor(settings)
+    assert load_extractor(settings) is first
+    actors = seeds / "actors.yaml"
+    text = actors.read_text(encoding="utf-8")
+    actors.write_text(text.replace("- Haniyeh\n", "- Haniyeh\n      - Abu Obaida\n"), encoding="utf-8")
+    again = load_extractor(settings)
+    assert again is not first
+    assert again.extract("Abu Obaida demands a permanent ceasefire in Gaza", "").claims[0].actor == "hamas"
