@@ -26,10 +26,10 @@ from tests.conftest import shared_path
 # measured with extractor 1.4.0; each margin allows for one triple lost, no more.
 # held-back half (both strata, 26 gold triples): P 1.000 R 0.885 F1 0.939
 HELD_F1_FLOOR = 0.91
-# fresh stratum (37 gold triples): P 1.000 R 0.541 F1 0.702; with 2.0.0 P 0.952 F1 0.690, its one
-# false alarm (Russia demanding all hostages' release) right under codebook v2, where Russia is an
-# actor, and wrong only by the gold, labelled under v1
-FRESH_F1_FLOOR = 0.67
+# fresh stratum (37 gold triples): P 1.000 R 0.541 F1 0.702. Relabelled for codebook v2, whose
+# actors every negotiation shares (Russia demanding all hostages' release is a gaza claim): 38
+# triples, and 2.0.0 scores P 1.000 R 0.553 F1 0.712
+FRESH_F1_FLOOR = 0.69
 
 
 def test_held_back_half_keeps_its_figure(extractor: Extractor) -> None:
@@ -64,4 +64,5 @@ def test_gold_file_holds_references_and_labels_only() -> None:
         row = json.loads(line)
         assert set(row) == {"line", "stratum", "claims"}
         for claim in row["claims"]:
-            assert set(claim) == {"actor", "issue", "value", "stance"}  # no evidence text from the corpus
+            # no evidence text from the corpus; a negotiation only where codebook v2 gave the claim
+            assert set(claim) - {"negotiation"} == {"actor", "issue", "value", "stance"}
