@@ -111,9 +111,8 @@ def ingest(
         def done(outcome: FeedOutcome) -> None:
             progress.advance()
             if outcome.status in (PollStatus.FAILED, PollStatus.PARTIAL):
-                shown = without_credentials(outcome.url)  # a feed may need a password: never print it
-                error = (outcome.error or "").replace(outcome.url, shown)
-                observer.warn(f"{outcome.status} {shown}: {error}")
+                # a feed may need a password: never print it (its error is recorded without it)
+                observer.warn(f"{outcome.status} {without_credentials(outcome.url)}: {outcome.error or ''}")
 
         return poll.ingest(
             engine,

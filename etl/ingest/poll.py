@@ -35,6 +35,7 @@ from etl.ingest.records import (
     write_poll_records,
 )
 from etl.ingest.store import store_feeds, unseen_drafts
+from etl.ingest.urls import without_credentials
 from etl.settings import Settings
 from models import Feed
 from models.enums import PollStatus
@@ -252,6 +253,8 @@ def poll_feed(engine: Engine, fetcher: Fetcher, settings: Settings, feed: DueFee
         if settings.fetch_articles and fresh:
             with ThreadPoolExecutor(settings.page_workers, thread_name_prefix="page") as pages:
                 list(pages.map(lambda draft: fill_from_page(draft, fetcher), fresh))
+    if outcome.error:  # what is recorded (feed_fetches, feeds.last_error) never holds the feed's password
+        outcome.error = outcome.error.replace(feed.url, without_credentials(feed.url))
     outcome.duration_ms = int((time.monotonic() - clock) * 1000)
     return PollResult(feed, outcome, started_at, response, parsed, fresh)
 

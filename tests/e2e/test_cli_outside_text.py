@@ -152,3 +152,6 @@ def test_a_feed_password_is_never_printed_but_kept_in_the_export(
     assert [o.get("xmlUrl") for o in ET.fromstring(exported.stdout).iter("outline")] == [url]
     with Session(clean_db) as session:
         assert session.scalars(select(Feed.url)).all() == [url]  # stored as given: it is how it is fetched
+        # what the polls recorded, for the analysts' views, holds no password either
+        recorded = [*session.scalars(select(Feed.last_error)), *session.scalars(select(FeedFetch.error))]
+        assert recorded and all(error and "s3cret" not in error for error in recorded)
