@@ -3,6 +3,7 @@
 from models.article import Article
 from models.base import Base
 from models.claim import ArticleExtraction, Claim, ExtractionProgress, Mention
+from models.correction import ClaimCorrection
 from models.feed import Feed, FeedFetch
 from models.lock import PipelineLock
 from models.position import Alert, Position, PositionChange, PositionSupport
@@ -15,6 +16,7 @@ __all__ = [
     "ArticleExtraction",
     "Base",
     "Claim",
+    "ClaimCorrection",
     "ExtractionProgress",
     "Feed",
     "FeedFetch",

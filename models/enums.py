@@ -65,12 +65,20 @@ class AlertKind(StrEnum):
     POSITION_CHANGE = "position_change"
     FEED_HEALTH = "feed_health"
     CHANNEL_HEALTH = "channel_health"  # an alert channel that has delivered nothing for a while
+    CORRECTION = "correction"  # an event withdrawn after an analyst's correction of a claim
 
 
 class AlertStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"  # refused for good, or past its attempts or age: no longer retried
+
+
+class CorrectionAction(StrEnum):
+    """What an analyst did to a claim."""
+
+    REJECT = "reject"
+    RESTORE = "restore"
 
 
 def check_in(column: str, values: type[StrEnum], name: str, *, nullable: bool = False) -> CheckConstraint:
@@ -98,6 +106,7 @@ CHECKED_COLUMNS: tuple[tuple[str, str, type[StrEnum], bool], ...] = (
     ("position_changes", "new_stance", Stance, False),
     ("alerts", "kind", AlertKind, False),
     ("alerts", "status", AlertStatus, False),
+    ("claim_corrections", "action", CorrectionAction, False),
 )
 
 

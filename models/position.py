@@ -149,7 +149,9 @@ class Alert(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     alert_key: Mapped[str] = mapped_column(Text, comment="stable id of the alert, the same on every channel")
-    kind: Mapped[str] = mapped_column(String(16), comment="position_change | feed_health | channel_health")
+    kind: Mapped[str] = mapped_column(
+        String(16), comment="position_change | feed_health | channel_health | correction"
+    )
     change_id: Mapped[int | None] = mapped_column(
         BigInteger,
         ForeignKey("position_changes.id", ondelete="SET NULL"),

@@ -1,6 +1,7 @@
 """Alert text: every subject, body and payload parley sends is built here, and only here.
 
-A position change (:func:`describe_change`, :func:`change_payload`), a feed failing or silent
+A position change (:func:`describe_change`, :func:`change_payload`), its retraction after an
+analyst's correction (:func:`retraction_alert`), a feed failing or silent
 (:func:`feed_failing_alert`, :func:`feed_silent_alert`), an alert channel failing
 (:func:`channel_failing_alert`), and a digest of several alerts (:func:`digest_message`).
 
@@ -82,6 +83,27 @@ def change_payload(change: PositionChange, negotiation_label: str) -> dict[str, 
         "published_at": change.published_at.isoformat(),
         "confirmed": change.confirmed_at is not None,
     }  # fmt: skip
+
+
+def retraction_alert(
+    change: PositionChange, value_type: str, negotiation_label: str, why: str, reason: str | None
+) -> AlertText:
+    """An event withdrawn because an analyst corrected a claim: what it said, and why it no longer
+    holds (``why``: "rejected by an analyst", "a rejected claim restored by an analyst")."""
+    actor = change.actor.replace("_", " ").title()
+    new = format_value(change.new_value, value_type)
+    subject = f"retracted: {negotiation_label}: {actor} — {change.issue} {new}, {why}"
+    if reason:
+        subject += f": {reason}"
+    was = describe_change(change, value_type, negotiation_label)[0]
+    body = f"{subject}\nwithdrawn: {was}, per {change.outlet}, {change.published_at:%Y-%m-%d}"
+    payload = {
+        "retracts": f"parley-change-{change.id}",
+        "reason": reason,
+        "why": why,
+        "change": change_payload(change, negotiation_label),
+    }
+    return AlertText(subject, body, payload)
 
 
 # --- feed health ------------------------------------------------------------------------------------

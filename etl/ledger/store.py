@@ -31,8 +31,19 @@ from etl.extract.store import unread_count
 from etl.ledger import rule
 from etl.ledger.rule import Event, LedgerKey, Outcome, PendingClaim, Policy, QueuedAlert, Version
 from etl.settings import Settings
-from models import Alert, Article, Claim, Feed, Issue, Negotiation, Position, PositionChange, PositionSupport
-from models.enums import AlertKind, ChangeKind, Stance
+from models import (
+    Alert,
+    Article,
+    Claim,
+    ClaimCorrection,
+    Feed,
+    Issue,
+    Negotiation,
+    Position,
+    PositionChange,
+    PositionSupport,
+)
+from models.enums import AlertKind, ChangeKind, CorrectionAction, Stance
 
 PENDING_CHUNK = 5000  # pending claims read, applied and written at a time (a server-side cursor)
 # the ledger's writes are Core statements on the tables (the ORM's bulk path would split them)
@@ -145,7 +156,30 @@ def _clear(session: Session) -> None:
     session.execute(update(CLAIMS).where(CLAIMS.c.in_ledger).values(in_ledger=False))
 
 
-def _pending_claims(session: Session, version: str | None, chunk: int) -> Iterator[list[PendingClaim]]:
+def not_rejected(claim: type[Claim] = Claim) -> Any:
+    """Whether a claim counts: not rejected by an analyst, i.e. the latest correction of its identity
+    (article, negotiation, actor, issue, value), whatever its extractor version, is not a rejection."""
+    latest = (
+        select(ClaimCorrection.action)
+        .where(
+            ClaimCorrection.article_id == claim.article_id,
+            ClaimCorrection.negotiation == claim.negotiation,
+            ClaimCorrection.actor == claim.actor,
+            ClaimCorrection.issue == claim.issue,
+            ClaimCorrection.value == claim.value,
+        )
+        .order_by(ClaimCorrection.id.desc())
+        .limit(1)
+        .correlate(claim)
+        .scalar_subquery()
+    )
+    return func.coalesce(latest, CorrectionAction.RESTORE.value) != CorrectionAction.REJECT.value
+
+
+def _pending_claims(
+    session: Session, version: str | None, chunk: int, key: LedgerKey | None = None
+) -> Iterator[list[PendingClaim]]:
+    """The claims not yet in the ledger (of ``version``, of ``key``) that count, in publication order."""
     published = func.coalesce(Article.published_at, Article.fetched_at)
     query = (
         select(
@@ -159,10 +193,13 @@ def _pending_claims(session: Session, version: str | None, chunk: int) -> Iterat
         # record, decides among them
         .where(~Claim.in_ledger)
         .where(~select(PositionSupport.claim_id).where(PositionSupport.claim_id == Claim.id).exists())
+        .where(not_rejected())
         .order_by(published, Claim.id)
     )  # fmt: skip
     if version is not None:
         query = query.where(Claim.extractor_version == version)
+    if key is not None:
+        query = query.where(tuple_(Claim.negotiation, Claim.actor, Claim.issue) == key)
     # a server-side cursor: the writes of one chunk go through the same connection meanwhile, and
     # the cursor reads the snapshot it was opened with
     rows = session.execute(query.execution_options(yield_per=chunk))

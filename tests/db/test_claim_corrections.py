@@ -1,0 +1,155 @@
+"""Analysts' corrections: a rejected claim leaves the ledger of its (negotiation, actor, issue) at once,
+the events it made are retracted once on the channels that got them, and a restore brings it back."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from etl.ledger.corrections import AlreadyCorrected, UnknownClaim, reject_claim, restore_claim
+from etl.ledger.store import apply_claims
+from etl.settings import Settings
+from models import Alert, ClaimCorrection, Position
+from tests.db.conftest import VERSION, day, state
+from tests.db.test_ledger import history
+
+CHANNELS = ["console://", "jsonl:///tmp/parley-test-unused.jsonl"]
+
+
+def alerts(engine: Engine) -> list[tuple[str, str, str, str]]:
+    with Session(engine) as session:
+        rows = session.execute(
+            select(Alert.alert_key, Alert.kind, Alert.channel, Alert.subject).order_by(Alert.id)
+        ).all()
+    return [(key, kind, channel, subject) for key, kind, channel, subject in rows]
+
+
+def positions_by_id(engine: Engine) -> dict[int, tuple[str, str, str, str]]:
+    with Session(engine) as session:
+        return {p.id: (p.negotiation, p.actor, p.issue, p.value) for p in session.scalars(select(Position))}
+
+
+def corrections(engine: Engine) -> int:
+    with Session(engine) as session:
+        return int(session.scalar(select(func.count()).select_from(ClaimCorrection)) or 0)
+
+
+@pytest.fixture
+def story(ledger_db: Engine, settings: Settings) -> dict[str, int]:
+    """Israel 42 → 60 on ceasefire_duration, Hamas on another key, applied with alerts on two channels."""
+    ids = {
+        "42": state(ledger_db, "israel", "ceasefire_duration", "42", "proposes", day(2)),
+        "60": state(ledger_db, "israel", "ceasefire_duration", "60", "proposes", day(9)),
+        "hamas": state(ledger_db, "hamas", "permanent_ceasefire", "yes", "demands", day(3)),
+    }
+    applied = apply_claims(ledger_db, settings, CHANNELS, version=VERSION)
+    assert (applied.new_positions, applied.changes, applied.alerts) == (2, 1, 6)
+    return ids
+
+
+def test_reject_rebuilds_that_key_alone_and_retracts_its_event_once_per_channel(
+    ledger_db: Engine, settings: Settings, story: dict[str, int]
+) -> None:
+    others = {i: p for i, p in positions_by_id(ledger_db).items() if p[1] == "hamas"}
+    before = alerts(ledger_db)
+
+    summary = reject_claim(ledger_db, settings, story["60"], "misread: 60 was Hamas's", "ana", CHANNELS)
+
+    assert (len(summary.withdrawn), summary.created, summary.alerts) == (1, 0, 2)
+    assert [(v, s, end) for v, s, _, end in history(ledger_db, "israel", "ceasefire_duration")] == [
+        ("42", "proposes", None)
+    ]
+    assert {i: p for i, p in positions_by_id(ledger_db).items() if p[1] == "hamas"} == others
+    after = alerts(ledger_db)
+    assert after[: len(before)] == before  # queued alerts keep their rows
+    retractions = after[len(before) :]
+    change_key = next(key for key, _, _, subject in before if "42 days → 60 days" in subject)
+    assert {(key, kind, channel) for key, kind, channel, _ in retractions} == {
+        (change_key.replace("change", "retract"), "correction", channel) for channel in CHANNELS
+    }
+    assert retractions[0][3] == (
+        "retracted: Gaza captives and truce talks: Israel — ceasefire_duration 60 days,"
+        " rejected by an analyst: misread: 60 was Hamas's"
+    )
+
+    with pytest.raises(AlreadyCorrected, match="already rejected"):
+        reject_claim(ledger_db, settings, story["60"], "again", "ana", CHANNELS)
+    assert alerts(ledger_db) == after and corrections(ledger_db) == 1
+    # the rejected claim stays out of the ledger: a diff, and a rebuild
+    assert apply_claims(ledger_db, settings, CHANNELS, version=VERSION).claims == 0
+    rebuilt = apply_claims(ledger_db, settings, CHANNELS, version=VERSION, rebuild=True)
+    assert rebuilt.claims == 2
+    assert [v for v, *_ in history(ledger_db, "israel", "ceasefire_duration")] == ["42"]
+
+
+def test_restore_brings_the_position_back_as_a_new_alert(
+    ledger_db: Engine, settings: Settings, story: dict[str, int]
+) -> None:
+    reject_claim(ledger_db, settings, story["60"], "misread", "ana", CHANNELS)
+    before = alerts(ledger_db)
+
+    summary = restore_claim(ledger_db, settings, story["60"], "bob", channels=CHANNELS)
+
+    assert (summary.withdrawn, summary.created, summary.alerts) == ([], 1, 2)
+    assert [(v, end is None) for v, _, _, end in history(ledger_db, "israel", "ceasefire_duration")] == [
+        ("42", False),
+        ("60", True),
+    ]
+    new = alerts(ledger_db)[len(before) :]
+    assert {kind for _, kind, _, _ in new} == {"position_change"}
+    assert all("42 days → 60 days" in subject for *_, subject in new)
+    assert {key for key, *_ in new}.isdisjoint(key for key, *_ in before)  # a new event, a new id
+    with pytest.raises(AlreadyCorrected, match="not rejected"):
+        restore_claim(ledger_db, settings, story["60"], "bob", channels=CHANNELS)
+    assert corrections(ledger_db) == 2
+
+
+def test_rejecting_the_first_claim_withdraws_the_change_and_alerts_the_new_first_position(
+    ledger_db: Engine, settings: Settings, story: dict[str, int]
+) -> None:
+    before = alerts(ledger_db)
+    summary = reject_claim(ledger_db, settings, story["42"], "not Israel's", "ana", CHANNELS)
+
+    # "new 42" and "42 → 60" no longer hold; "new 60" is what the ledger now says
+    assert (len(summary.withdrawn), summary.created) == (2, 1)
+    assert [v for v, *_ in history(ledger_db, "israel", "ceasefire_duration")] == ["60"]
+    kinds = sorted(kind for _, kind, _, _ in alerts(ledger_db)[len(before) :])
+    assert kinds == ["correction"] * 4 + ["position_change"] * 2
+
+
+def test_unknown_claim_is_a_user_error(ledger_db: Engine, settings: Settings) -> None:
+    with pytest.raises(UnknownClaim, match="no claim 999999"):
+        reject_claim(ledger_db, settings, 999999, "why", "ana", CHANNELS)
+    with pytest.raises(UnknownClaim):
+        restore_claim(ledger_db, settings, 999999, "ana", channels=CHANNELS)
+    assert corrections(ledger_db) == 0
+
+
+def test_concurrent_rejects_of_one_claim_give_one_audit_row_and_one_retraction(
+    ledger_db: Engine, settings: Settings, story: dict[str, int], tmp_path: Path
+) -> None:
+    outcomes: list[str] = []
+    start = threading.Barrier(2)
+
+    def reject(by: str) -> None:
+        start.wait()
+        try:
+            reject_claim(ledger_db, settings, story["60"], "wrong", by, CHANNELS)
+            outcomes.append("rejected")
+        except AlreadyCorrected:
+            outcomes.append("already")
+
+    threads = [threading.Thread(target=reject, args=(name,)) for name in ("ana", "bob")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(outcomes) == ["already", "rejected"]
+    assert corrections(ledger_db) == 1
+    assert sum(kind == "correction" for _, kind, _, _ in alerts(ledger_db)) == len(CHANNELS)
