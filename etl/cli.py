@@ -6,6 +6,7 @@ stderr and exit status 1; nothing is half-written because every stage writes in 
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import re
@@ -30,6 +31,7 @@ from etl.errors import UserError, first_line
 from etl.extract import store as claims
 from etl.extract.evaluate import V1_NEGOTIATION
 from etl.ingest.urls import check_feed_url, without_credentials
+from etl.ledger import corrections
 from etl.ledger import queries as ledger
 from etl.seeds import FeedSeed
 from etl.settings import ConfigError, Settings, load_settings
@@ -43,6 +45,8 @@ app.add_typer(db_app, name="db")
 alerts_app = typer.Typer(no_args_is_help=True, help="The alert outbox.")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(alerts_app, name="alerts")
+claims_app = typer.Typer(no_args_is_help=True, help="Analysts' corrections of claims.")
+app.add_typer(claims_app, name="claims")
 
 # Nothing parley prints is read as Rich markup: feed titles, URLs, evidence and error messages come
 # from outside and may hold "[/]"; styling is given as Text, never as markup in a string.
@@ -453,6 +457,62 @@ def alerts_retry(
         f"{count} failed alert{'' if count == 1 else 's'} put back to pending"
         + ("; parley alerts send delivers them" if count else "")
     )
+
+
+ByOption = Annotated[
+    str | None, typer.Option("--by", metavar="NAME", help="who decides (default: the OS user)")
+]
+
+
+@claims_app.command("reject")
+@handles_errors
+def claims_reject(
+    claim_id: Annotated[int, typer.Argument(help="the claim's id (claims_with_evidence.claim_id)")],
+    reason: Annotated[str, typer.Option("--reason", help="why the claim is wrong")],
+    by: ByOption = None,
+) -> None:
+    """The claim no longer counts: its (negotiation, actor, issue) is rebuilt without it at once, and
+    an event that no longer holds is retracted on the channels that got it."""
+    settings = load_settings()
+    with database(settings) as engine:
+        summary = corrections.reject_claim(engine, settings, claim_id, reason, by or getpass.getuser())
+    out.print(summary.line(), soft_wrap=True)
+
+
+@claims_app.command("restore")
+@handles_errors
+def claims_restore(
+    claim_id: Annotated[int, typer.Argument(help="the rejected claim's id")],
+    reason: Annotated[str | None, typer.Option("--reason", help="why it counts after all")] = None,
+    by: ByOption = None,
+) -> None:
+    """Undo a rejection: the claim counts again and its (negotiation, actor, issue) is rebuilt."""
+    settings = load_settings()
+    with database(settings) as engine:
+        summary = corrections.restore_claim(engine, settings, claim_id, by or getpass.getuser(), reason)
+    out.print(summary.line(), soft_wrap=True)
+
+
+@claims_app.command("list")
+@handles_errors
+def claims_list(
+    rejected: Annotated[bool, typer.Option("--rejected", help="the claims rejected now")] = False,
+) -> None:
+    """Claims analysts have corrected (--rejected: those rejected now)."""
+    if not rejected:
+        raise fail("say which claims: --rejected")
+    with database(load_settings()) as engine:
+        rows = corrections.rejected_claims(engine)
+    for claim, correction in rows:
+        when = correction.corrected_at.astimezone(UTC)
+        out.print(
+            f"{claim.id}  {claim.negotiation}: {claim.actor} — {claim.issue} {claim.value} ({claim.stance})"
+            f"  rejected {when:%Y-%m-%d %H:%M} UTC by {correction.corrected_by}:"
+            f" {correction.reason}",
+            soft_wrap=True,
+        )
+    if not rows:
+        out.print("no claim is rejected")
 
 
 @app.command("report")
