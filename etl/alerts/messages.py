@@ -86,12 +86,23 @@ def change_payload(change: PositionChange, negotiation_label: str) -> dict[str, 
 
 
 def retraction_alert(
-    change: PositionChange, value_type: str, negotiation_label: str, why: str, reason: str | None
+    change: PositionChange,
+    value_type: str,
+    negotiation_label: str,
+    why: str,
+    reason: str | None,
+    *,
+    whole_move: bool = False,
 ) -> AlertText:
     """An event withdrawn because an analyst corrected a claim: what it said, and why it no longer
-    holds (``why``: "rejected by an analyst", "a rejected claim restored by an analyst")."""
+    holds (``why``: "rejected by an analyst", "a rejected claim restored by an analyst").
+
+    It names the value the event opened ("60 days"), or with ``whole_move`` the move ("60 days → 4
+    days": an event withdrawn because the version it left is gone, not the one it opened)."""
     actor = change.actor.replace("_", " ").title()
     new = format_value(change.new_value, value_type)
+    if whole_move and change.kind == ChangeKind.CHANGE:
+        new = f"{format_value(change.old_value, value_type)} → {new}"
     subject = f"retracted: {negotiation_label}: {actor} — {change.issue} {new}, {why}"
     if reason:
         subject += f": {reason}"

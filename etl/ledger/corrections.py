@@ -9,7 +9,9 @@ and after are then matched by what they say (kind, old and new value and stance)
 longer holds is withdrawn, and a retraction is queued, once (``parley-retract-<old event id>``), to
 the channels its alert went to; an event the correction creates is alerted as any event is (so a
 restored claim's change is announced again, as a new alert). An event that still holds is not
-alerted again. Alerts already queued or sent keep their rows (their ``change_id`` becomes NULL).
+alerted again (unless ``PARLEY_ALERT_ON=confirmed`` and the rebuild confirms it, unconfirmed before).
+The rebuilt events are new rows: their ids, and ``detected_at``/``confirmed_at``, are the rebuild's.
+Alerts already queued or sent keep their rows (their ``change_id`` becomes NULL).
 """
 
 from __future__ import annotations
@@ -216,18 +218,22 @@ def _rebuild_key(
 
     unmatched = list(events)
     withdrawn: list[PositionChange] = []
+    # an event that held before and was not confirmed then: its confirmation is alerted, if now
+    newly_confirmed: list[rule.Event] = []
     for old in before:
         same = next((e for e in unmatched if _says(e) == _says(old)), None)
         if same is None:
             withdrawn.append(old)
         else:
             unmatched.remove(same)
+            if old.confirmed_at is None and same.confirmed_at is not None and policy.alert_on == "confirmed":
+                newly_confirmed.append(same)
     summary.withdrawn = [change.id for change in withdrawn]
     summary.created = len(unmatched)
     issues = _IssueNames.read(session)
-    created = [alert for alert in alerts if alert.event in unmatched]
+    created = [alert for alert in alerts if alert.event in unmatched or alert.event in newly_confirmed]
     summary.alerts += _queue(session, created, rules, channels, issues, now)
-    summary.alerts += _retract(session, withdrawn, issues, why, reason)
+    summary.alerts += _retract(session, withdrawn, issues, why, reason, claim.value)
 
 
 def _says(event: rule.Event | PositionChange) -> tuple[str, str | None, str | None, str, str]:
@@ -241,7 +247,12 @@ def _says(event: rule.Event | PositionChange) -> tuple[str, str | None, str | No
 
 
 def _retract(
-    session: Session, withdrawn: Sequence[PositionChange], issues: _IssueNames, why: str, reason: str | None
+    session: Session,
+    withdrawn: Sequence[PositionChange],
+    issues: _IssueNames,
+    why: str,
+    reason: str | None,
+    value: str,
 ) -> int:
     """Queue a retraction of each withdrawn event to the channels its alert was queued to (once:
     the key names the event, whose id is never drawn again)."""
@@ -260,7 +271,8 @@ def _retract(
             continue
         unit = issues.value_types.get((change.negotiation, change.issue), "")
         label = issues.labels.get(change.negotiation, change.negotiation)
-        text = retraction_alert(change, unit, label, why, reason)
+        # the event the corrected claim opened is named by its value; others by their whole move
+        text = retraction_alert(change, unit, label, why, reason, whole_move=change.new_value != value)
         rows.extend(
             {
                 "alert_key": f"parley-retract-{change.id}",

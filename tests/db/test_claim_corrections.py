@@ -153,3 +153,21 @@ def test_concurrent_rejects_of_one_claim_give_one_audit_row_and_one_retraction(
     assert sorted(outcomes) == ["already", "rejected"]
     assert corrections(ledger_db) == 1
     assert sum(kind == "correction" for _, kind, _, _ in alerts(ledger_db)) == len(CHANNELS)
+
+
+def test_an_event_the_rebuild_confirms_is_alerted_when_alerts_wait_for_confirmation(
+    ledger_db: Engine, settings: Settings
+) -> None:
+    confirmed = settings.with_changes(alert_on="confirmed", confirm_outlets=2)
+    state(ledger_db, "israel", "ceasefire_duration", "42", "proposes", day(2))
+    wrong = state(ledger_db, "israel", "ceasefire_duration", "60", "proposes", day(5))
+    assert apply_claims(ledger_db, confirmed, CHANNELS, version=VERSION).alerts == 0  # one outlet each
+    state(ledger_db, "israel", "ceasefire_duration", "42", "proposes", day(3), outlet=2)  # not yet diffed
+
+    summary = reject_claim(ledger_db, confirmed, wrong, "misread", "ana", CHANNELS)
+
+    # "new 42" held before, unconfirmed and unalerted; now two outlets confirm it: it is alerted once
+    assert (len(summary.withdrawn), summary.created, summary.alerts) == (1, 0, 2)
+    assert [(kind, subject.endswith("[new position]")) for _, kind, _, subject in alerts(ledger_db)] == [
+        ("position_change", True)
+    ] * 2

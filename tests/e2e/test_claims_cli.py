@@ -1,5 +1,6 @@
 """``parley claims reject | restore | list --rejected`` against real PostgreSQL: Israel 42 → 60, the
-claim behind 60 rejected, Israel back on 42 in current_positions, one retraction delivered once."""
+claim behind 60 rejected, Israel back on 42 in current_positions, one retraction delivered once; and
+the same rejection on the demo, where Israel's history becomes 42 → 4."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from etl.catalog import load_reference_data
+from etl import stages
+from etl.catalog import add_feeds, load_reference_data
+from etl.demo import DEMO_TAG, demo_feeds, serve_directory
 from etl.extract.engine import EXTRACTOR_VERSION
-from etl.settings import PROJECT_ROOT
-from models import ClaimCorrection, Feed
-from tests.conftest import cli_env_for, run_parley
+from etl.ledger.corrections import reject_claim
+from etl.settings import PROJECT_ROOT, Settings
+from models import ClaimCorrection, Feed, Position, PositionSupport
+from tests.conftest import REPO, cli_env_for, run_parley
 from tests.db.conftest import day, state
 
 
@@ -114,3 +118,56 @@ def test_reject_and_restore_from_the_command_line(
     for args in (("claims", "restore", str(sixty)), ("claims", "reject", "999999", "--reason", "x")):
         wrong = run_parley(*args, env=env)
         assert wrong.returncode == 1 and len(wrong.stderr.strip().splitlines()) == 1, wrong.stderr
+
+
+def test_on_the_demo_rejecting_israels_60_days_takes_its_move_out_of_the_history(
+    clean_db: Engine, tmp_path: Path
+) -> None:
+    sink = tmp_path / "alerts.jsonl"
+    settings = Settings(
+        database_url=clean_db.url.render_as_string(hide_password=False),  # type: ignore[arg-type]
+        data_dir=tmp_path / ".parley",
+        allowed_hosts=["127.0.0.1", "localhost"],
+        alert_urls=[f"jsonl://{sink}"],  # type: ignore[list-item]
+    )
+    demo = REPO / "seeds" / "demo"
+    with serve_directory(demo) as base:
+        add_feeds(clean_db, demo_feeds(demo, base))
+        stages.run_once(clean_db, settings, poll_all=True, tag=DEMO_TAG)
+    with Session(clean_db) as session:  # the run delivered what it queued
+        assert session.scalar(text("SELECT count(*) FROM alerts WHERE status = 'pending'")) == 0
+    israel = (
+        Position.negotiation == "gaza",
+        Position.actor == "israel",
+        Position.issue == "ceasefire_duration",
+    )
+    with Session(clean_db) as session:
+        sixty = session.scalars(
+            select(PositionSupport.claim_id)
+            .join(Position, Position.id == PositionSupport.position_id)
+            .where(*israel, Position.value == "60")
+        ).all()
+    [claim_id] = sixty  # one article says Israel moved to 60 days
+
+    summary = reject_claim(clean_db, settings, claim_id, "not Israel's", "ana")
+
+    # 42 → 60 → 4 becomes 42 → 4: the deal of 01-17 stays where current_positions shows it
+    assert (len(summary.withdrawn), summary.created, summary.alerts) == (2, 1, 3)
+    with Session(clean_db) as session:
+        values = session.scalars(select(Position.value).where(*israel).order_by(Position.valid_from)).all()
+        now = session.scalar(
+            text(
+                "SELECT value FROM current_positions"
+                " WHERE negotiation = 'gaza' AND actor = 'israel' AND issue = 'ceasefire_duration'"
+            )
+        )
+        queued = session.execute(
+            text("SELECT kind, subject FROM alerts WHERE status = 'pending' ORDER BY id")
+        ).all()
+    assert (values, now) == (["42", "4"], "4")
+    label = "Gaza captives and truce talks: Israel — ceasefire_duration"
+    assert [tuple(row) for row in queued] == [
+        ("position_change", f"{label}: 42 days → 4 days (proposes → accepts)"),
+        ("correction", f"retracted: {label} 60 days, rejected by an analyst: not Israel's"),
+        ("correction", f"retracted: {label} 60 days → 4 days, rejected by an analyst: not Israel's"),
+    ]
