@@ -4,6 +4,7 @@ the events it made are retracted once on the channels that got them, and a resto
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,45 @@ def test_an_event_the_rebuild_confirms_is_alerted_when_alerts_wait_for_confirmat
     assert [(kind, subject.endswith("[new position]")) for _, kind, _, subject in alerts(ledger_db)] == [
         ("position_change", True)
     ] * 2
+
+
+def test_a_reject_while_the_ledger_applies_new_claims_loses_nothing_whichever_goes_first(
+    ledger_db: Engine, settings: Settings, story: dict[str, int]
+) -> None:
+    # pending: a second outlet reports Israel's 60 days a day later, and Hamas moves
+    state(ledger_db, "israel", "ceasefire_duration", "60", "proposes", day(10), outlet=2)
+    state(ledger_db, "hamas", "permanent_ceasefire", "no", "accepts", day(11))
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run(work: Callable[[], object]) -> None:
+        start.wait()
+        try:
+            work()
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(
+            target=run, args=(lambda: apply_claims(ledger_db, settings, CHANNELS, version=VERSION),)
+        ),
+        threading.Thread(
+            target=run,
+            args=(lambda: reject_claim(ledger_db, settings, story["60"], "misread", "ana", CHANNELS),),
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    # 60 days still holds, from the second outlet's report: the move is not retracted, nor told twice
+    assert [(v, start, end) for v, _, start, end in history(ledger_db, "israel", "ceasefire_duration")] == [
+        ("42", day(2), day(10)),
+        ("60", day(10), None),
+    ]
+    assert [v for v, *_ in history(ledger_db, "hamas", "permanent_ceasefire")] == ["yes", "no"]
+    kinds = [kind for _, kind, _, _ in alerts(ledger_db)]
+    assert kinds == ["position_change"] * 8  # the story's 6 and Hamas's move on each channel
+    assert apply_claims(ledger_db, settings, CHANNELS, version=VERSION).claims == 0
