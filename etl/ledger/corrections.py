@@ -40,11 +40,11 @@ from etl.ledger.store import (
     PENDING_CHUNK,
     POSITIONS,
     SUPPORT,
-    _IssueNames,
-    _pending_claims,
-    _queue,
-    _write,
+    IssueNames,
     not_rejected,
+    pending_claims,
+    queue_alerts,
+    write_outcome,
 )
 from etl.settings import Settings
 from models import Alert, Claim, ClaimCorrection, PositionChange
@@ -210,9 +210,9 @@ def _rebuild_key(
     now = datetime.now(UTC)
     events: list[rule.Event] = []
     alerts: list[rule.QueuedAlert] = []
-    for claims in _pending_claims(session, version, PENDING_CHUNK, key):
+    for claims in pending_claims(session, version, PENDING_CHUNK, key):
         outcome = rule.apply(histories, claims, policy, now)
-        _write(session, outcome)
+        write_outcome(session, outcome)
         events += outcome.events
         alerts += outcome.alerts
 
@@ -230,9 +230,9 @@ def _rebuild_key(
                 newly_confirmed.append(same)
     summary.withdrawn = [change.id for change in withdrawn]
     summary.created = len(unmatched)
-    issues = _IssueNames.read(session)
+    issues = IssueNames.read(session)
     created = [alert for alert in alerts if alert.event in unmatched or alert.event in newly_confirmed]
-    summary.alerts += _queue(session, created, rules, channels, issues, now)
+    summary.alerts += queue_alerts(session, created, rules, channels, issues, now)
     summary.alerts += _retract(session, withdrawn, issues, why, reason, claim.value)
 
 
@@ -249,7 +249,7 @@ def _says(event: rule.Event | PositionChange) -> tuple[str, str | None, str | No
 def _retract(
     session: Session,
     withdrawn: Sequence[PositionChange],
-    issues: _IssueNames,
+    issues: IssueNames,
     why: str,
     reason: str | None,
     value: str,

@@ -117,17 +117,17 @@ def apply_claims(
             _clear(session)
             summary.rebuilt = True
             channels = []
-        issues = _IssueNames.read(session)
+        issues = IssueNames.read(session)
         # the versions of each key a claim has touched in this run: read once, then kept in memory
         # (they are few next to the claims), so that a claim costs no query
         histories: dict[LedgerKey, list[Version]] = {}
-        for claims in _pending_claims(session, version, chunk):
+        for claims in pending_claims(session, version, chunk):
             touched = {(c.negotiation, c.actor, c.issue) for c in claims}
             histories.update(_load(session, touched - histories.keys()))
             now = datetime.now(UTC)
             outcome = rule.apply(histories, claims, policy, now)
-            _write(session, outcome)
-            summary.alerts += _queue(session, outcome.alerts, rules, channels, issues, now)
+            write_outcome(session, outcome)
+            summary.alerts += queue_alerts(session, outcome.alerts, rules, channels, issues, now)
             summary.claims += len(claims)
             summary.new_positions += outcome.new_positions
             summary.changes += outcome.changes
@@ -176,7 +176,7 @@ def not_rejected(claim: type[Claim] = Claim) -> Any:
     return func.coalesce(latest, CorrectionAction.RESTORE.value) != CorrectionAction.REJECT.value
 
 
-def _pending_claims(
+def pending_claims(
     session: Session, version: str | None, chunk: int, key: LedgerKey | None = None
 ) -> Iterator[list[PendingClaim]]:
     """The claims not yet in the ledger (of ``version``, of ``key``) that count, in publication order."""
@@ -325,7 +325,7 @@ _INSERT_SUPPORT = (
 )
 
 
-def _write(session: Session, outcome: Outcome) -> None:
+def write_outcome(session: Session, outcome: Outcome) -> None:
     """Write what the rule did to a chunk: versions first (closing before opening, for the index of
     current versions), then events, and the claims applied. New rows take their ids from the insert."""
     stored_versions = [v for v in outcome.touched if v.id is not None]
@@ -378,14 +378,14 @@ def _insert_returning_ids(
 
 
 @dataclass(frozen=True)
-class _IssueNames:
+class IssueNames:
     """What an alert's text needs of the seeds: each issue's value type, each negotiation's label."""
 
     value_types: dict[tuple[str, str], str]
     labels: dict[str, str]
 
     @classmethod
-    def read(cls, session: Session) -> _IssueNames:
+    def read(cls, session: Session) -> IssueNames:
         types = {
             (n, k): v for n, k, v in session.execute(select(Issue.negotiation, Issue.key, Issue.value_type))
         }
@@ -394,7 +394,7 @@ class _IssueNames:
 
 
 def _alert_rows(
-    queued: QueuedAlert, rules: AlertRules, channels: Sequence[str], issues: _IssueNames, now: datetime
+    queued: QueuedAlert, rules: AlertRules, channels: Sequence[str], issues: IssueNames, now: datetime
 ) -> list[dict[str, Any]]:
     """The outbox rows of an alerted event, one per channel its routing sends it to."""
     event = queued.event
@@ -421,12 +421,12 @@ def _alert_rows(
     ]
 
 
-def _queue(
+def queue_alerts(
     session: Session,
     queued: Sequence[QueuedAlert],
     rules: AlertRules,
     channels: Sequence[str],
-    issues: _IssueNames,
+    issues: IssueNames,
     now: datetime,
 ) -> int:
     """Put the alerts of a chunk in the outbox (an alert already there stays as it is); how many
