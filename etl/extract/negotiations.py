@@ -101,22 +101,18 @@ class Topics:
         actors = [actor for actor, at in actor_spans if start <= at < end]
         return self.decide(self.markers(span.doc.text[start:end], actors), fallback=sentence) or None
 
-    def read(self, doc: Doc, actor_spans: Sequence[tuple[str, int]]) -> dict[int, str]:
+    def read(
+        self, doc: Doc, actor_spans: Sequence[tuple[str, int]], whole: Doc | None = None
+    ) -> dict[int, str]:
         """Each sentence's negotiation, by the sentence's first token index; sentences about no
-        negotiation followed are left out. ``actor_spans`` are (actor, start char) of the mentions."""
+        negotiation followed are left out. ``actor_spans`` are (actor, start char) of the mentions.
+        ``whole``: when ``doc`` parses only part of the article (the engine's pre-pass), the whole
+        article, cut into sentences without the parser, which the article's own count is taken over."""
         sentences = list(doc.sents)
-        per_sentence: list[Counter[str]] = []
-        starts = [s.start_char for s in sentences]
-        by_sentence: dict[int, list[str]] = {}
-        index = 0
-        for actor, start in sorted(actor_spans, key=lambda a: a[1]):
-            while index + 1 < len(starts) and starts[index + 1] <= start:
-                index += 1
-            by_sentence.setdefault(index, []).append(actor)
+        per_sentence = self._counts(sentences, actor_spans)
         article: Counter[str] = Counter()
-        for number, sent in enumerate(sentences):
-            counts = self.markers(sent.text, by_sentence.get(number, []))
-            per_sentence.append(counts)
+        counted = per_sentence if whole is None else self._counts(list(whole.sents), actor_spans)
+        for number, counts in enumerate(counted):
             for key, n in counts.items():
                 article[key] += n * (2 if number == 0 else 1)
         about = self.decide(article)
@@ -126,3 +122,16 @@ class Topics:
             if decided:  # neither ELSEWHERE nor None
                 topics[sent.start] = decided
         return topics
+
+    def _counts(
+        self, sentences: Sequence[Span], actor_spans: Sequence[tuple[str, int]]
+    ) -> list[Counter[str]]:
+        starts = [s.start_char for s in sentences]
+        by_sentence: dict[int, list[str]] = {}
+        index = 0
+        for actor, start in sorted(actor_spans, key=lambda a: a[1]):
+            while index + 1 < len(starts) and starts[index + 1] <= start:
+                index += 1
+            if start < sentences[index].end_char:  # not in a stretch a partial parse left out
+                by_sentence.setdefault(index, []).append(actor)
+        return [self.markers(sent.text, by_sentence.get(n, [])) for n, sent in enumerate(sentences)]
