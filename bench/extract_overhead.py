@@ -35,10 +35,12 @@ CORPUS = ROOT.parent / "shared" / "corpus" / "news_items_2023q4.jsonl"
 WHITEHOUSE = ROOT.parent / "shared" / "corpus" / "whitehouse"
 
 
-def load_corpus(path: Path, limit: int | None) -> list[dict[str, str]]:
+def load_corpus(path: Path, limit: int | None, offset: int = 0) -> list[dict[str, str]]:
     items: list[dict[str, str]] = []
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines):
+            if number < offset:
+                continue
             if limit is not None and len(items) >= limit:
                 break
             data = json.loads(line)
@@ -78,6 +80,12 @@ def main() -> None:
         help=f"read the White House documents of {WHITEHOUSE} (long texts) instead of the corpus",
     )
     parser.add_argument("--limit", type=int, default=None, help="first N items only (default: all)")
+    parser.add_argument(
+        "--offset",
+        type=int,
+        default=0,
+        help="skip the first N corpus items (the first weeks precede the war)",
+    )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--n-process", type=int, default=1)
     parser.add_argument("--model", default=DEFAULT_MODEL)
@@ -90,7 +98,9 @@ def main() -> None:
     import spacy
 
     items = (
-        load_whitehouse(WHITEHOUSE, args.limit) if args.whitehouse else load_corpus(args.corpus, args.limit)
+        load_whitehouse(WHITEHOUSE, args.limit)
+        if args.whitehouse
+        else load_corpus(args.corpus, args.limit, args.offset)
     )
     # both sides read the same strings: the article text extract-file builds (title, blank line, text)
     texts = [article_text(i["title"], i["text"])[0] for i in items]
