@@ -105,7 +105,7 @@ class _Plan:
     cannot hold a claim blanked out; ``None``: no parse), the mentions when it is not parsed, and the
     whole article when the parse is partial."""
 
-    parse: str | None = None
+    parse: str | Doc | None = None
     mentions: list[Mention] = field(default_factory=list)
     whole: Doc | None = None
     error: str | None = None
@@ -247,9 +247,9 @@ class Extractor:
         transcripts) is parsed only in the sentences that state a value (cut by punctuation, without
         the parser), the few sentences before each (what pronouns and "the group" refer to) and the
         title, and the sentences that may say a deal was agreed (deal terms belong to the parties an
-        earlier sentence names); the rest is blanked out, so that every offset still points into ``text``. An alias scoped to a
-        negotiation counts only in a sentence about it, which takes the parse to tell: such an
-        article is parsed whole.
+        earlier sentence names); the rest is blanked out, so that every offset still points into
+        ``text``. An alias scoped to a negotiation counts only in a sentence about it, which takes the
+        parse to tell: such an article is parsed whole.
         """
         if not self.prepass or self._ruler is None or self._paragraphs is None:
             return _Plan(parse=text)
@@ -269,39 +269,51 @@ class Extractor:
         if len(text) <= LONG_TEXT:
             return _Plan(parse=text)
         whole = self._paragraphs(self._sentencizer(doc))
-        partial = self._blank_out(whole, values)
-        if partial is None:
+        blanked = self._blank_out(whole, values)
+        if blanked is None:
             return _Plan(parse=text)
-        return _Plan(parse=partial, whole=whole)
+        partial, resumes = blanked
+        parse = self.nlp.make_doc(partial)
+        # a stretch kept after a blanked one starts a sentence: the parser must not carry the
+        # sentence before it across the blank
+        at = {token.idx: token for token in parse}
+        for start in resumes:
+            stripped = len(partial) - len(partial[start:].lstrip()) if start < len(partial) else None
+            token = at.get(stripped) if stripped is not None else None
+            if token is not None and token.i > 0:
+                token.is_sent_start = True
+        return _Plan(parse=parse, whole=whole)
 
-    def _blank_out(self, whole: Doc, values: list[int]) -> str | None:
-        """The article text with the sentences that cannot matter to a claim turned into spaces;
-        ``None`` when every sentence matters. ``whole`` is the article cut into sentences without the
-        parser."""
+    def _blank_out(self, whole: Doc, values: list[int]) -> tuple[str, list[int]] | None:
+        """The article text with the sentences that cannot matter to a claim turned into spaces, and
+        where each stretch kept after a blanked one starts; ``None`` when every sentence matters.
+        ``whole`` is the article cut into sentences without the parser."""
         text = whole.text
         starts = [sent.start_char for sent in whole.sents]
         bounds = [*starts[1:], len(text)]
         keep = {0}  # the title
         stating = {bisect_right(starts, v) - 1 for v in values}
-        for number in stating:
-            keep.update(range(max(0, number - CONTEXT_SENTENCES), number + 1))
+        for number in stating:  # the parser may carry a sentence on past the punctuation: one more
+            keep.update(range(max(0, number - CONTEXT_SENTENCES), number + 2))
         for number in range(max(stating) + 1):
             if number not in keep and self._may_agree(text[starts[number] : bounds[number]].lower()):
                 keep.add(number)
+        keep &= set(range(len(starts)))
         if len(keep) >= len(starts):
             return None
         pieces = []
         for number, (start, end) in enumerate(zip(starts, bounds, strict=True)):
             piece = text[start:end]
             pieces.append(piece if number in keep else _NOT_SPACE.sub(" ", piece))
-        return "".join(pieces)
+        resumes = [starts[n] for n in sorted(keep) if n > 0 and n - 1 not in keep]
+        return "".join(pieces), resumes
 
     def _may_agree(self, lowered: str) -> bool:
         return any(w in lowered for w in _AGREEING_STEMS) and any(
             w in lowered for n in self.negotiations for w in n.rules.deal_topics
         )
 
-    def _parse_alone(self, text: str) -> Doc | str:
+    def _parse_alone(self, text: str | Doc) -> Doc | str:
         try:
             return self.nlp(text)
         except Exception as exc:

@@ -23,9 +23,9 @@ class Spy:
         self.parsed: list[str] = []
         self._pipe = extractor.nlp.pipe
 
-    def __call__(self, texts: Iterable[str], **kwargs: Any) -> Iterator[Any]:
+    def __call__(self, texts: Iterable[Any], **kwargs: Any) -> Iterator[Any]:
         texts = list(texts)
-        self.parsed.extend(texts)
+        self.parsed.extend(t if isinstance(t, str) else t.text for t in texts)
         return iter(self._pipe(texts, **kwargs))
 
 
