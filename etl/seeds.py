@@ -11,10 +11,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from etl.errors import UserError
 from etl.ingest.urls import UrlError, check_feed_url
@@ -25,6 +25,16 @@ KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 class SeedError(UserError):
     """A seed file is missing or invalid; the message is one line naming file, entry and field."""
+
+
+def _snake_case(value: str) -> str:
+    if not KEY_RE.match(value):
+        raise ValueError("must be lower_snake_case")
+    return value
+
+
+Key = Annotated[str, AfterValidator(_snake_case)]
+"""An actor id, issue or negotiation key: lower_snake_case."""
 
 
 class _Seed(BaseModel):
@@ -46,7 +56,7 @@ class FeedSeed(_Seed):
 
 
 class ActorSeed(_Seed):
-    id: str
+    id: Key
     name: str
     kind: ActorKind = ActorKind.OTHER
     aliases: list[str] = Field(default_factory=list)
@@ -59,16 +69,9 @@ class ActorSeed(_Seed):
     # aliases that name the actor only in a text about one negotiation: negotiation key -> aliases
     scoped_aliases: dict[str, list[str]] = Field(default_factory=dict)
 
-    @field_validator("id")
-    @classmethod
-    def _key(cls, value: str) -> str:
-        if not KEY_RE.match(value):
-            raise ValueError("must be lower_snake_case")
-        return value
-
 
 class IssueSeed(_Seed):
-    key: str
+    key: Key
     label: str
     value_type: ValueType
     description: str = ""
@@ -83,13 +86,6 @@ class IssueSeed(_Seed):
     deal_cues: list[str] = Field(default_factory=list, description="nouns naming an agreement")
     context: list[str] = Field(default_factory=list, description="lemmas one of which must govern a value")
 
-    @field_validator("key")
-    @classmethod
-    def _key(cls, value: str) -> str:
-        if not KEY_RE.match(value):
-            raise ValueError("must be lower_snake_case")
-        return value
-
 
 class AboutSeed(_Seed):
     """What tells a text is about a negotiation: the actors it names, and words or places."""
@@ -101,19 +97,12 @@ class AboutSeed(_Seed):
 class NegotiationSeed(_Seed):
     """One negotiation, one file: ``seeds/negotiations/<key>.yaml``."""
 
-    key: str
+    key: Key
     label: str
     description: str = ""
     parties: list[str] = Field(default_factory=list, description="actors an agreed deal binds")
     about: AboutSeed = Field(default_factory=AboutSeed)
     issues: list[IssueSeed]
-
-    @field_validator("key")
-    @classmethod
-    def _key(cls, value: str) -> str:
-        if not KEY_RE.match(value):
-            raise ValueError("must be lower_snake_case")
-        return value
 
 
 class ElsewhereFile(_Seed):
