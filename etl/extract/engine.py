@@ -102,13 +102,15 @@ class ArticleResult:
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """What the pre-pass decided for one article: the text to parse (the article, or it with what
-    cannot hold a claim blanked out; ``None``: no parse), the mentions when it is not parsed, and the
-    whole article when the parse is partial."""
+    cannot hold a claim blanked out; ``None``: no parse), the mentions when it is not parsed, the
+    whole article when the parse is partial, and each negotiation's values when the pre-pass read
+    them from the very text to parse (so that extraction does not read them again)."""
 
     parse: str | Doc | None = None
     mentions: list[Mention] = field(default_factory=list)
     whole: Doc | None = None
     error: str | None = None
+    values: dict[str, list[Value]] | None = None
 
 
 def article_text(title: str | None, text: str | None) -> tuple[str, bool]:
@@ -230,7 +232,7 @@ class Extractor:
                 yield ArticleResult(error=doc, text=text)
                 continue
             try:
-                claims, mentions = self._claims(doc, plan.whole)
+                claims, mentions = self._claims(doc, plan.whole, plan.values)
             except Exception as exc:  # a bug on odd input must cost one item, not the run
                 log.exception("extraction failed on one article")
                 yield ArticleResult(error=f"extraction failed: {type(exc).__name__}: {exc}", text=text)
@@ -263,15 +265,16 @@ class Extractor:
         if not mentions:
             return _Plan()  # the full parse would find no claim and no mention either
         ordered = sorted(mentions, key=lambda m: (m.start, m.end, m.actor))
-        values = [v.start for n in self.negotiations for v in n.rules.values(text)]
+        by_negotiation = {n.key: n.rules.values(text) for n in self.negotiations}
+        values = [v.start for found in by_negotiation.values() for v in found]
         if not values:
             return _Plan(mentions=ordered)
         if len(text) <= LONG_TEXT:
-            return _Plan(parse=text)
+            return _Plan(parse=text, values=by_negotiation)
         whole = self._paragraphs(self._sentencizer(doc))
         blanked = self._blank_out(whole, values)
         if blanked is None:
-            return _Plan(parse=text)
+            return _Plan(parse=text, values=by_negotiation)
         partial, resumes = blanked
         parse = self.nlp.make_doc(partial)
         # a stretch kept after a blanked one starts a sentence: the parser must not carry the
@@ -319,9 +322,12 @@ class Extractor:
         except Exception as exc:
             return f"spaCy could not parse the text: {type(exc).__name__}: {exc}"
 
-    def _claims(self, doc: Doc, whole: Doc | None = None) -> tuple[list[Claim], list[Mention]]:
+    def _claims(
+        self, doc: Doc, whole: Doc | None = None, values: dict[str, list[Value]] | None = None
+    ) -> tuple[list[Claim], list[Mention]]:
         """The claims and mentions of ``doc``; ``whole``, when ``doc`` parses only part of the article
-        (:meth:`_plan`), is all of it, tokenized and cut into sentences without the parser."""
+        (:meth:`_plan`), is all of it, tokenized and cut into sentences without the parser; ``values``,
+        each negotiation's values in ``doc.text`` when the pre-pass has read them."""
         mentions, scoped = _mentions(doc if whole is None else whole)
         if not mentions and not scoped:
             return [], []  # a claim needs a named actor (rule 1): nothing else to read
@@ -334,7 +340,8 @@ class Extractor:
             # a value goes to the negotiation its own words name ("a ceasefire in Sudan", "the 60-day
             # Gaza truce"), else to its sentence's
             readings: list[list[tuple[Value, Span]]] = []
-            for sentence_values in by_sentence(doc, negotiation.rules.values(doc.text)):
+            found = values[negotiation.key] if values is not None else negotiation.rules.values(doc.text)
+            for sentence_values in by_sentence(doc, found):
                 here = [
                     (v, s)
                     for v, s in sentence_values
