@@ -167,6 +167,45 @@ def db_revoke_analyst(
     out.print(f"role {role} {'dropped' if dropped else 'did not exist'}")
 
 
+@db_app.command("grant-editor")
+@handles_errors
+def db_grant_editor(
+    password_env: Annotated[
+        str, typer.Option("--password-env", help="environment variable holding the role's password")
+    ],
+    role: Annotated[str, typer.Option(help="role name")] = analysts.EDITOR_ROLE,
+    statement_timeout: Annotated[str, typer.Option(help="longest statement, e.g. 60s")] = "60s",
+    connection_limit: Annotated[
+        int, typer.Option(help="most sessions the role may hold at once (the role cannot raise it)")
+    ] = 5,
+) -> None:
+    """Create or update the editor role (idempotent): it reads what analysts read and may correct
+    claims (parley claims reject | restore | add), and nothing else. Run it as a superuser."""
+    password = os.environ.get(password_env)
+    if not password:
+        raise fail(f"environment variable {password_env} is not set or empty: it must hold the password")
+    with database(load_settings()) as engine:
+        grant = analysts.grant_editor(
+            engine,
+            password,
+            role=role,
+            statement_timeout=statement_timeout,
+            connection_limit=connection_limit,
+        )
+    out.print(grant.line())
+
+
+@db_app.command("revoke-editor")
+@handles_errors
+def db_revoke_editor(
+    role: Annotated[str, typer.Option(help="role name")] = analysts.EDITOR_ROLE,
+) -> None:
+    """Remove the editor role's privileges here and, when it holds none elsewhere, the role."""
+    with database(load_settings(), schema=False) as engine:
+        dropped = analysts.drop_analyst(engine, role)
+    out.print(f"role {role} {'dropped' if dropped else 'did not exist'}")
+
+
 # --- seeds and feeds -----------------------------------------------------------------------------
 
 
@@ -493,26 +532,90 @@ def claims_restore(
     out.print(summary.line(), soft_wrap=True)
 
 
+@claims_app.command("add")
+@handles_errors
+def claims_add(
+    negotiation: Annotated[str, typer.Option(help="negotiation key, e.g. gaza")],
+    actor: Annotated[str, typer.Option(help="actor id (seeds/actors.yaml), e.g. israel")],
+    issue: Annotated[str, typer.Option(help="issue key of the negotiation, e.g. ceasefire_duration")],
+    value: Annotated[
+        str, typer.Option(help="the value as the codebook writes it: 60, all, yes, children,women")
+    ],
+    stance: Annotated[str, typer.Option(help="proposes | demands | accepts | rejects")],
+    url: Annotated[str, typer.Option(help="the source the analyst read it in")],
+    evidence: Annotated[str, typer.Option(help="the sentence of the source that states it")],
+    published_at: Annotated[
+        str | None,
+        typer.Option(
+            help="when the source was published, ISO 8601 with a time zone (a source parley has not"
+            " archived; default: now)"
+        ),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="why it is added (a note for the audit)")
+    ] = None,
+    by: ByOption = None,
+) -> None:
+    """A claim an analyst read in a source: checked against the seeds like any claim, and its
+    (negotiation, actor, issue) rebuilt at once; an event it creates is alerted as usual."""
+    from etl.ledger import additions
+
+    when = None
+    if published_at is not None:
+        try:
+            when = datetime.fromisoformat(published_at.strip())
+        except ValueError:
+            raise additions.BadClaim(
+                f"--published-at {published_at!r} is not an ISO 8601 time, e.g. 2023-11-22T06:00:00Z"
+            ) from None
+    words = additions.ClaimText(negotiation, actor, issue, value, stance, url, evidence, when)
+    settings = load_settings()
+    with database(settings) as engine:
+        summary = additions.add_claim(engine, settings, words, by or getpass.getuser(), reason)
+    out.print(summary.line(), soft_wrap=True)
+
+
 @claims_app.command("list")
 @handles_errors
 def claims_list(
     rejected: Annotated[bool, typer.Option("--rejected", help="the claims rejected now")] = False,
+    added: Annotated[bool, typer.Option("--added", help="the claims analysts added")] = False,
 ) -> None:
-    """Claims analysts have corrected (--rejected: those rejected now)."""
-    if not rejected:
-        raise fail("say which claims: --rejected")
+    """Claims analysts have corrected: --rejected (rejected now) or --added (added by analysts)."""
+    from etl.ledger import additions
+
+    if rejected == added:
+        raise fail("say which claims: --rejected or --added")
     with database(load_settings()) as engine:
-        rows = corrections.rejected_claims(engine)
-    for claim, correction in rows:
-        when = correction.corrected_at.astimezone(UTC)
+        if rejected:
+            rows = corrections.rejected_claims(engine)
+            for claim, correction in rows:
+                out.print(
+                    f"{_claim_line(claim)}  rejected {_when(correction.corrected_at)} by"
+                    f" {correction.corrected_by}: {correction.reason}",
+                    soft_wrap=True,
+                )
+            if not rows:
+                out.print("no claim is rejected")
+            return
+        additions_made = additions.added_claims(engine)
+    for claim, addition, counts in additions_made:
+        why = f": {addition.reason}" if addition.reason else ""
         out.print(
-            f"{claim.id}  {claim.negotiation}: {claim.actor} — {claim.issue} {claim.value} ({claim.stance})"
-            f"  rejected {when:%Y-%m-%d %H:%M} UTC by {correction.corrected_by}:"
-            f" {correction.reason}",
+            f"{_claim_line(claim)}  added {_when(addition.corrected_at)} by {addition.corrected_by}{why}"
+            + ("" if counts else "  (rejected since)"),
             soft_wrap=True,
         )
-    if not rows:
-        out.print("no claim is rejected")
+    if not additions_made:
+        out.print("no claim was added")
+
+
+def _claim_line(claim: Any) -> str:
+    return f"{claim.id}  {claim.negotiation}: {claim.actor} — {claim.issue} {claim.value} ({claim.stance})"
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 @app.command("report")

@@ -117,7 +117,9 @@ class Claim(Base):
     start_offset: Mapped[int]
     end_offset: Mapped[int]
     confidence: Mapped[float] = mapped_column(Float)
-    extractor_version: Mapped[str] = mapped_column(String(32))
+    extractor_version: Mapped[str] = mapped_column(
+        String(32), comment="the extractor version that read it; analyst for a claim an analyst added"
+    )
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     in_ledger: Mapped[bool] = mapped_column(
         server_default=false(), comment="applied to the position ledger (see position_support)"

@@ -1,4 +1,4 @@
-"""Analysts' corrections of claims: an append-only audit of rejections and restorations."""
+"""Analysts' corrections of claims: an append-only audit of rejections, restorations and additions."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from models.enums import checks
 
 
 class ClaimCorrection(Base):
-    """One analyst's decision on a claim: ``reject`` (it no longer counts) or ``restore`` (undo that).
+    """One analyst's decision on a claim: ``reject`` (it no longer counts), ``restore`` (undo that) or
+    ``add`` (a claim the analyst read in a source, stored as a claim of extractor version ``analyst``).
 
     Rows are only ever inserted. Whether a claim counts is the latest row for its identity (article,
     negotiation, actor, issue, value): matched on the identity rather than the claim's id, a decision
@@ -26,7 +27,7 @@ class ClaimCorrection(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    action: Mapped[str] = mapped_column(String(8), comment="reject | restore")
+    action: Mapped[str] = mapped_column(String(8), comment="reject | restore | add")
     claim_id: Mapped[int | None] = mapped_column(
         BigInteger,
         ForeignKey("claims.id", ondelete="SET NULL"),

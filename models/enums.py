@@ -79,6 +79,7 @@ class CorrectionAction(StrEnum):
 
     REJECT = "reject"
     RESTORE = "restore"
+    ADD = "add"
 
 
 def check_in(column: str, values: type[StrEnum], name: str, *, nullable: bool = False) -> CheckConstraint:

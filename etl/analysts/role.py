@@ -1,4 +1,5 @@
-"""The analysts' read-only role: who may read parley's tables and views, and nothing else.
+"""The analysts' roles: the read-only analyst, who may read parley's tables and views and nothing
+else, and the editor, who may also correct claims (``parley claims``) and nothing else.
 
 ``grant_analyst`` creates the role or brings an existing one back to this definition, so running it
 again is harmless. Reading is all the role can do: it owns nothing, has SELECT only, and its sessions
@@ -21,6 +22,12 @@ lets any role set them). What does not depend on them, and is what it is run as 
 - a connection limit, which the role cannot change: however long its queries run, it holds at most
   that many of the server's connections.
 
+The editor (``grant_editor``) is built the same way, without the read-only default: it reads what
+the analyst reads, and writes only what a correction writes (:data:`EDITOR_WRITES`): the audit row
+(INSERT only: the audit is never updated or deleted, whoever asks), an added claim and its source,
+the rebuilt history of one (negotiation, actor, issue) and the alerts it queues, and the ledger's
+lock. It cannot ingest, extract, send alerts, change feeds or seeds, or rewrite the audit.
+
 The password never reaches the server: a SCRAM-SHA-256 verifier is computed client-side by libpq
 (as psql's ``\\password`` does) and sent instead, so statement logging records only the verifier.
 
@@ -42,9 +49,24 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from etl import locks
 from etl.errors import UserError
+from etl.ledger.additions import ensure_analysts_feed
 
 ANALYST_ROLE = "parley_analyst"
+EDITOR_ROLE = "parley_editor"
+# What a correction writes (etl.ledger.corrections, etl.ledger.additions), and so all an editor may
+# write: table -> privileges. Sequences of the tables it inserts into get USAGE.
+EDITOR_WRITES: dict[str, str] = {
+    "claim_corrections": "INSERT",  # the audit: appended to, never updated or deleted
+    "claims": "INSERT, UPDATE (in_ledger)",  # an added claim; whether a claim is in the ledger
+    "articles": "INSERT",  # an added claim's source, when parley has not archived it
+    "positions": "INSERT, UPDATE, DELETE",  # the rebuilt history of one key
+    "position_support": "INSERT, DELETE",
+    "position_changes": "INSERT, UPDATE, DELETE",
+    "alerts": "INSERT",  # retractions and the rebuilt events' alerts, queued (sent by the pipeline)
+    "pipeline_locks": "UPDATE (name)",  # FOR UPDATE of the ledger's lock row
+}
 # Grants in different databases at once may change one row of a cluster-wide catalog (a database's
 # ACL, a role), and a database may be dropped while its CONNECT is revoked: PostgreSQL refuses the
 # change ("tuple concurrently updated/deleted", or no such database), and it is tried again.
@@ -169,6 +191,94 @@ def _grant(
     return AnalystGrant(
         role=role, created=not exists, database=database, closed=closed, still_open=still_open
     )
+
+
+@dataclass(frozen=True)
+class EditorGrant:
+    role: str
+    created: bool
+    database: str
+
+    def line(self) -> str:
+        verb = "created" if self.created else "updated"
+        return (
+            f"role {self.role} {verb}: reads database {self.database}, and writes only what parley claims"
+            " reject | restore | add write"
+        )
+
+
+def grant_editor(
+    engine: Engine,
+    password: str,
+    *,
+    role: str = EDITOR_ROLE,
+    statement_timeout: str = "60s",
+    connection_limit: int = 5,
+) -> EditorGrant:
+    """Create or update the editor ``role`` (idempotent): what the analyst reads, and the writes of
+    :data:`EDITOR_WRITES`; no temporary tables or large objects. Run it as a superuser."""
+    if not _ROLE_NAME.fullmatch(role):
+        raise AnalystRoleError(f"role name {role!r} must be lower-case letters, digits and underscores")
+    if role == ANALYST_ROLE:
+        raise AnalystRoleError(f"{role} is the read-only analyst role: give the editor another name")
+    if not _DURATION.fullmatch(statement_timeout.strip()):
+        raise AnalystRoleError(f"statement timeout {statement_timeout!r} is not a duration like 60s")
+    if not password:
+        raise AnalystRoleError("the editor password is empty")
+    if connection_limit < 1:
+        raise AnalystRoleError(f"connection limit {connection_limit} must be at least 1")
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            return _grant_editor(engine, password, role, statement_timeout, connection_limit)
+        except DBAPIError as exc:
+            if not _raced(exc) or attempt == _ATTEMPTS:
+                raise
+            time.sleep(random.uniform(0.05, 0.2) * attempt)
+    raise AssertionError("unreachable")
+
+
+def _grant_editor(
+    engine: Engine, password: str, role: str, statement_timeout: str, connection_limit: int
+) -> EditorGrant:
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('parley.grant_analyst'))"))
+        exists = bool(conn.scalar(text("SELECT count(*) FROM pg_roles WHERE rolname = :r"), {"r": role}))
+        database = str(conn.scalar(text("SELECT current_database()")))
+        quoted_db = conn.dialect.identifier_preparer.quote(database)
+        pipeline = conn.dialect.identifier_preparer.quote(str(conn.scalar(_PIPELINE_ROLE)))
+        attributes = (
+            "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT "
+            f"CONNECTION LIMIT {int(connection_limit)}"
+        )
+        verifier = _scram_verifier(conn, role, password)
+        _driver_sql(
+            conn, f"{'ALTER' if exists else 'CREATE'} ROLE {role} WITH {attributes} PASSWORD %s", (verifier,)
+        )
+        _driver_sql(conn, f"ALTER ROLE {role} SET statement_timeout = %s", (statement_timeout.strip(),))
+        _driver_sql(conn, f"ALTER ROLE {role} SET idle_in_transaction_session_timeout = %s", ("5min",))
+        # an update of the role starts from nothing: what it may write is what this grant says now
+        conn.execute(text(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}"))
+        conn.execute(text(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {role}"))
+        for statement in (
+            f"GRANT CONNECT ON DATABASE {quoted_db} TO {role}",
+            f"GRANT USAGE ON SCHEMA public TO {role}",
+            f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}",
+            f"ALTER DEFAULT PRIVILEGES FOR ROLE {pipeline} IN SCHEMA public GRANT SELECT ON TABLES TO {role}",
+        ):
+            conn.execute(text(statement))
+        for table, privileges in EDITOR_WRITES.items():
+            conn.execute(text(f"GRANT {privileges} ON {table} TO {role}"))
+            if "INSERT" in privileges:
+                sequence = conn.scalar(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table})
+                if sequence:
+                    conn.execute(text(f"GRANT USAGE ON SEQUENCE {sequence} TO {role}"))
+        _close_side_doors(conn, quoted_db, role, pipeline)
+        # rows the editor would otherwise have to insert: the ledger's lock, the analysts' feed
+        conn.execute(
+            text("INSERT INTO pipeline_locks (name) VALUES (:n) ON CONFLICT DO NOTHING"), {"n": locks.LEDGER}
+        )
+        ensure_analysts_feed(conn)
+    return EditorGrant(role=role, created=not exists, database=database)
 
 
 def drop_analyst(engine: Engine, role: str = ANALYST_ROLE) -> bool:

@@ -35,6 +35,7 @@ from etl.ledger import rule
 from etl.ledger.rule import LedgerKey, Policy, Version
 from etl.ledger.store import (
     ALERTS,
+    ANALYST,
     CHANGES,
     CLAIMS,
     PENDING_CHUNK,
@@ -47,12 +48,13 @@ from etl.ledger.store import (
     write_outcome,
 )
 from etl.settings import Settings
-from models import Alert, Claim, ClaimCorrection, PositionChange
+from models import Alert, Claim, ClaimCorrection, ExtractionProgress, PositionChange
 from models.enums import AlertKind, CorrectionAction
 
 WHY = {
     CorrectionAction.REJECT: "rejected by an analyst",
     CorrectionAction.RESTORE: "a rejected claim restored by an analyst",
+    CorrectionAction.ADD: "a claim added by an analyst",
 }
 
 
@@ -163,11 +165,11 @@ def _correct(
             )
         )  # fmt: skip
         summary = CorrectionSummary(action, claim_id, key)
-        _rebuild_key(session, settings, key, claim, rules, channels, WHY[action], reason, summary)
+        rebuild_key(session, settings, key, claim, rules, channels, WHY[action], reason, summary)
     return summary
 
 
-def _rebuild_key(
+def rebuild_key(
     session: Session,
     settings: Settings,
     key: LedgerKey,
@@ -187,8 +189,7 @@ def _rebuild_key(
         .join(POSITIONS, POSITIONS.c.id == SUPPORT.c.position_id)
         .where(in_key)
     ).all()
-    # the ledger holds one extractor version's claims: the key's, or the corrected claim's if it has none
-    version = applied[0].extractor_version if applied else claim.extractor_version
+    version = _ledger_version(session, [row.extractor_version for row in applied], claim)
     before = list(
         session.scalars(
             select(PositionChange)
@@ -234,6 +235,27 @@ def _rebuild_key(
     created = [alert for alert in alerts if alert.event in unmatched or alert.event in newly_confirmed]
     summary.alerts += queue_alerts(session, created, rules, channels, issues, now)
     summary.alerts += _retract(session, withdrawn, issues, why, reason, claim.value)
+
+
+def _ledger_version(session: Session, applied: Sequence[str], claim: Claim) -> str | None:
+    """The extractor version whose claims the ledger holds (with the analysts'): the key's claims',
+    else any position's, else the corrected claim's, else the newest version that read articles."""
+    for version in (*applied, claim.extractor_version):
+        if version != ANALYST:
+            return version
+    held = session.scalar(
+        select(CLAIMS.c.extractor_version)
+        .join(POSITIONS, POSITIONS.c.opened_by_claim_id == CLAIMS.c.id)
+        .where(CLAIMS.c.extractor_version != ANALYST)
+        .limit(1)
+    )
+    if held is None:
+        held = session.scalar(
+            select(ExtractionProgress.extractor_version)
+            .order_by(ExtractionProgress.updated_at.desc())
+            .limit(1)
+        )
+    return held
 
 
 def _says(event: rule.Event | PositionChange) -> tuple[str, str | None, str | None, str, str]:

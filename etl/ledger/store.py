@@ -9,6 +9,11 @@ The ledger holds the claims of one extractor version. When a new version is rele
 do not join the old version's positions (a re-read is not news): once the new version has read every
 article, the ledger is rebuilt from its claims, silently (no events are alerted, alerts already
 queued or sent are kept), and goes on from there. Until then the ledger waits.
+
+Analysts' corrections (:mod:`etl.ledger.corrections`) hold across versions: a claim whose identity
+(article, negotiation, actor, issue, value) an analyst rejected does not count, whatever version read
+it; a claim an analyst added (extractor version :data:`ANALYST`) counts under every version, and an
+extractor's claim of the same identity is the analyst's claim read again, so it does not count twice.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Table, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from etl import locks
 from etl.alerts.messages import change_payload, describe_change
@@ -45,6 +50,7 @@ from models import (
 )
 from models.enums import AlertKind, ChangeKind, CorrectionAction, Stance
 
+ANALYST = "analyst"  # claims.extractor_version of a claim an analyst added (parley claims add)
 PENDING_CHUNK = 5000  # pending claims read, applied and written at a time (a server-side cursor)
 # the ledger's writes are Core statements on the tables (the ORM's bulk path would split them)
 POSITIONS = cast(Table, Position.__table__)
@@ -141,7 +147,7 @@ def _holds_other_version(session: Session, version: str) -> bool:
     other = (
         select(Position.id)
         .join(Claim, Claim.id == Position.opened_by_claim_id)
-        .where(Claim.extractor_version != version)
+        .where(Claim.extractor_version.not_in([version, ANALYST]))
         .limit(1)
     )
     return session.scalar(other) is not None
@@ -176,10 +182,30 @@ def not_rejected(claim: type[Claim] = Claim) -> Any:
     return func.coalesce(latest, CorrectionAction.RESTORE.value) != CorrectionAction.REJECT.value
 
 
+def not_added_by_analyst(claim: type[Claim] = Claim) -> Any:
+    """Whether an extractor's claim is its own: no analyst added a claim of its identity (article,
+    negotiation, actor, issue, value), which would count in its place."""
+    added = aliased(Claim)
+    return (claim.extractor_version == ANALYST) | ~(
+        select(added.id)
+        .where(
+            added.extractor_version == ANALYST,
+            added.article_id == claim.article_id,
+            added.negotiation == claim.negotiation,
+            added.actor == claim.actor,
+            added.issue == claim.issue,
+            added.value == claim.value,
+        )
+        .correlate(claim)
+        .exists()
+    )
+
+
 def pending_claims(
     session: Session, version: str | None, chunk: int, key: LedgerKey | None = None
 ) -> Iterator[list[PendingClaim]]:
-    """The claims not yet in the ledger (of ``version``, of ``key``) that count, in publication order."""
+    """The claims not yet in the ledger (of ``version`` and the analysts', of ``key``) that count, in
+    publication order."""
     published = func.coalesce(Article.published_at, Article.fetched_at)
     query = (
         select(
@@ -193,11 +219,11 @@ def pending_claims(
         # record, decides among them
         .where(~Claim.in_ledger)
         .where(~select(PositionSupport.claim_id).where(PositionSupport.claim_id == Claim.id).exists())
-        .where(not_rejected())
+        .where(not_rejected(), not_added_by_analyst())
         .order_by(published, Claim.id)
     )  # fmt: skip
     if version is not None:
-        query = query.where(Claim.extractor_version == version)
+        query = query.where(Claim.extractor_version.in_([version, ANALYST]))
     if key is not None:
         query = query.where(tuple_(Claim.negotiation, Claim.actor, Claim.issue) == key)
     # a server-side cursor: the writes of one chunk go through the same connection meanwhile, and
