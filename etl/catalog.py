@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from etl.errors import UserError
@@ -96,12 +96,32 @@ def _read_opml(path: Path, raw: bytes, tags: Sequence[str]) -> list[FeedSeed]:
     return feeds
 
 
+ANALYSTS_FEED = "parley:analysts"  # the sources analysts read outside parley's feeds (parley claims add)
+ANALYSTS_FEED_TITLE = "analysts' sources"
+
+
+def ensure_analysts_feed(conn: Connection | Session) -> int:
+    """The id of the analysts' feed: inactive, so never polled. Made when missing, by the pipeline's
+    role or by ``grant-editor`` (an editor may not insert feeds)."""
+    find = select(Feed.id).where(Feed.url == ANALYSTS_FEED)
+    feed_id = conn.scalar(find)
+    if feed_id is None:
+        conn.execute(
+            pg_insert(Feed)
+            .values(url=ANALYSTS_FEED, title=ANALYSTS_FEED_TITLE, tags=["analysts"], active=False)
+            .on_conflict_do_nothing(index_elements=["url"])
+        )
+        feed_id = conn.scalar(find)
+    assert feed_id is not None
+    return int(feed_id)
+
+
 def export_opml(engine: Engine) -> str:
     root = ET.Element("opml", version="2.0")
     ET.SubElement(ET.SubElement(root, "head"), "title").text = "parley feeds"
     body = ET.SubElement(root, "body")
     with Session(engine) as session:
-        for feed in session.scalars(select(Feed).order_by(Feed.id)):
+        for feed in session.scalars(select(Feed).where(Feed.url != ANALYSTS_FEED).order_by(Feed.id)):
             attrs = {"type": "rss", "text": feed.title or feed.url, "xmlUrl": feed.url}
             if feed.title:
                 attrs["title"] = feed.title

@@ -335,21 +335,54 @@ def extract_file_command(
 @app.command("eval")
 @handles_errors
 def eval_command(
-    gold: Annotated[Path, typer.Argument(help="gold claims, JSON lines {id, claims}")],
-    items: Annotated[Path, typer.Argument(help="the items the gold set labels")],
+    gold: Annotated[Path | None, typer.Argument(help="gold claims, JSON lines {id, claims}")] = None,
+    items: Annotated[Path | None, typer.Argument(help="the items the gold set labels")] = None,
     negotiation: Annotated[
         str,
         typer.Option(help="the negotiation of gold claims that name none (sets labelled before codebook v2)"),
     ] = V1_NEGOTIATION,
+    corrections_: Annotated[
+        bool,
+        typer.Option(
+            "--corrections",
+            help="score against the analysts' decisions in the database instead: a rejected claim made"
+            " again is a false positive, an added claim not found a miss",
+        ),
+    ] = False,
 ) -> None:
     """Precision, recall and F1 of (negotiation, actor, issue, value) against a gold set, per
-    negotiation and issue, with the errors."""
+    negotiation and issue, with the errors; or, with --corrections, against the analysts' decisions."""
+    if corrections_:
+        if gold is not None or items is not None:
+            raise fail("--corrections reads the decisions from the database: give no gold or items file")
+        _eval_corrections()
+        return
+    if gold is None or items is None:
+        raise fail("give the gold file and the items file (or --corrections)")
     from etl.extract.evaluate import evaluate_items, format_report, read_eval_files
 
     gold_set, item_list = read_eval_files(gold, items)  # a bad file fails before the model loads
     extractor = claims.load_extractor(load_settings())
     report = evaluate_items(gold_set, item_list, extractor, default_negotiation=negotiation)
     sys.stdout.write(format_report(report) + "\n")
+
+
+def _eval_corrections() -> None:
+    from etl.ledger import judged
+
+    settings = load_settings()
+    with database(settings) as engine:
+        decided = judged.decisions(engine)
+        if decided:
+            with observer.progress("loading the language model"):
+                extractor = claims.load_extractor(settings)
+            with observer.progress(
+                f"reading {len({d.identity[0] for d in decided})} corrected articles again"
+            ):
+                report = judged.judge(engine, extractor, decided)
+        else:
+            report = judged.CorrectionsReport()
+    sys.stdout.write(judged.format_corrections_report(report) + "\n")
 
 
 # --- ledger and alerts ---------------------------------------------------------------------------
@@ -636,11 +669,26 @@ def report_command(
 
 @app.command("demo")
 @handles_errors
-def demo(port: Annotated[int, typer.Option(help="loopback port for the demo feeds")] = 8787) -> None:
+def demo(
+    port: Annotated[int, typer.Option(help="loopback port for the demo feeds")] = 8787,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            help="serve the feeds as they stood at this time (ISO 8601, e.g. 2025-01-12): the story so far"
+        ),
+    ] = None,
+) -> None:
     """One full pass of the pipeline over the demo feeds in seeds/demo/, on the embedded database."""
     from etl.demo import run_demo
 
-    run_demo(load_settings(), port=port, console=out, progress=err)
+    when = None
+    if until is not None:
+        try:
+            when = datetime.fromisoformat(until.strip())
+        except ValueError:
+            raise fail(f"--until {until!r} is not an ISO 8601 date or time, e.g. 2025-01-12") from None
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    run_demo(load_settings(), port=port, console=out, progress=err, until=when)
 
 
 def main() -> None:  # pragma: no cover - console-script entry point

@@ -4,6 +4,10 @@ The demo feeds and article pages in ``seeds/demo/`` are served on loopback by a 
 (``{{BASE}}`` in them becomes the server's address), so the demo exercises the same fetch, safety,
 parse and store path as production; only 127.0.0.1 is added to the allowed hosts, for this run.
 The stories cover more than one negotiation; each negotiation's ledger is shown under its label.
+
+``parley demo --until 2025-01-12`` serves the feeds as they stood then (the items published after
+are left out), so the story can be followed as it arrives: a run up to a date, a correction, the
+rest of the story.
 """
 
 from __future__ import annotations
@@ -12,10 +16,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from lxml import etree
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -35,6 +41,7 @@ from models.enums import ChangeKind
 DEMO_TAG = "demo"
 EVER = datetime(1970, 1, 1, tzinfo=UTC)  # the ledger's whole history, not only this run's
 CONTENT_TYPES = {".xml": "application/xml; charset=utf-8", ".html": "text/html; charset=utf-8"}
+ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 class DemoError(UserError):
@@ -46,8 +53,9 @@ def demo_dir(settings: Settings) -> Path:
 
 
 @contextmanager
-def serve_directory(root: Path, port: int = 0) -> Iterator[str]:
-    """Serve ``root`` on 127.0.0.1:port (0 = any free port), yielding the base URL."""
+def serve_directory(root: Path, port: int = 0, until: datetime | None = None) -> Iterator[str]:
+    """Serve ``root`` on 127.0.0.1:port (0 = any free port), yielding the base URL; with ``until``,
+    the feeds without the items published after it."""
     root = root.resolve()
     base_holder: dict[str, str] = {}
 
@@ -61,6 +69,8 @@ def serve_directory(root: Path, port: int = 0) -> Iterator[str]:
                 self.send_error(404)
                 return
             body = target.read_text(encoding="utf-8").replace("{{BASE}}", base_holder["base"]).encode()
+            if until is not None and target.parent.name == "feeds":
+                body = feed_until(body, until)
             self.send_response(200)
             self.send_header("Content-Type", CONTENT_TYPES[target.suffix])
             self.send_header("Content-Length", str(len(body)))
@@ -81,6 +91,22 @@ def serve_directory(root: Path, port: int = 0) -> Iterator[str]:
         server.server_close()
 
 
+def feed_until(feed: bytes, until: datetime) -> bytes:
+    """The RSS or Atom document ``feed`` without its items published after ``until`` (the team's own
+    demo feeds: each item has a date)."""
+    tree = etree.fromstring(feed)
+    for item in [*tree.iter("item"), *tree.iter(f"{ATOM}entry")]:
+        stamp = item.findtext("pubDate") or item.findtext(f"{ATOM}published") or ""
+        published = (
+            parsedate_to_datetime(stamp) if item.tag == "item" else datetime.fromisoformat(stamp.strip())
+        )
+        if published > until:
+            parent = item.getparent()
+            assert parent is not None
+            parent.remove(item)
+    return bytes(etree.tostring(tree, xml_declaration=True, encoding="utf-8"))
+
+
 def demo_feeds(root: Path, base: str) -> list[FeedSeed]:
     feeds = sorted((root / "feeds").glob("*.xml"))
     if not feeds:
@@ -94,6 +120,7 @@ def run_demo(
     port: int,
     console: Console,
     progress: Console,
+    until: datetime | None = None,
 ) -> None:
     root = demo_dir(settings)
     settings = settings.with_changes(allowed_hosts=[*settings.allowed_hosts, "127.0.0.1"])
@@ -110,7 +137,7 @@ def run_demo(
             f"schema at {db.current_revision(engine)}; {counts.actors} actors, {counts.negotiations}"
             f" negotiations, {counts.issues} issues"
         )
-        with serve_directory(root, port) as base:
+        with serve_directory(root, port, until) as base:
             catalog.add_feeds(engine, demo_feeds(root, base))
             summary = stages.ingest(engine, settings, observer, poll_all=True, tag=DEMO_TAG)
         console.print(summary.line())

@@ -50,8 +50,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from etl import locks
+from etl.catalog import ensure_analysts_feed
 from etl.errors import UserError
-from etl.ledger.additions import ensure_analysts_feed
 
 ANALYST_ROLE = "parley_analyst"
 EDITOR_ROLE = "parley_editor"

@@ -24,13 +24,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from etl import locks
 from etl.alerts.channels import channels_from_settings
 from etl.alerts.routing import AlertRules
+from etl.catalog import ensure_analysts_feed
 from etl.errors import UserError, one_line
 from etl.extract.store import value_text
 from etl.ingest.entries import content_hash
@@ -38,11 +38,9 @@ from etl.ingest.urls import UrlError, canonical_url, check_feed_url, without_cre
 from etl.ledger.corrections import AlreadyCorrected, CorrectionSummary, rebuild_key
 from etl.ledger.store import ANALYST, not_rejected
 from etl.settings import Settings
-from models import Actor, Article, Claim, ClaimCorrection, Feed, Issue, Negotiation
+from models import Actor, Article, Claim, ClaimCorrection, Issue, Negotiation
 from models.enums import CorrectionAction, Stance, ValueType
 
-ANALYSTS_FEED = "parley:analysts"  # the feed of sources analysts read outside parley's feeds
-ANALYSTS_FEED_TITLE = "analysts' sources"
 WHY_ADDED = "added by an analyst"
 # a source's time may run ahead of this machine's clock by this much (time zones typed by hand)
 _CLOCK_SKEW = timedelta(minutes=5)
@@ -283,7 +281,7 @@ def _source(session: Session, claim: CheckedClaim, now: datetime) -> tuple[int, 
         "canonical_url": canonical,
         "title": "",
         "summary": claim.evidence,
-        "text": "",
+        "text": claim.evidence,  # what the extractor reads, as for an article whose page was not fetched
         "text_source": "summary",
         "published_at": published,
         "claimed_published_at": claim.published_at,
@@ -293,22 +291,6 @@ def _source(session: Session, claim: CheckedClaim, now: datetime) -> tuple[int, 
     article_id = session.scalar(insert(Article).values(row).returning(Article.id))
     assert article_id is not None
     return article_id, False
-
-
-def ensure_analysts_feed(conn: Connection | Session) -> int:
-    """The id of the analysts' feed: inactive, so never polled. Made when missing, by the pipeline's
-    role or by ``grant-editor`` (an editor may not insert feeds)."""
-    find = select(Feed.id).where(Feed.url == ANALYSTS_FEED)
-    feed_id = conn.scalar(find)
-    if feed_id is None:
-        conn.execute(
-            pg_insert(Feed)
-            .values(url=ANALYSTS_FEED, title=ANALYSTS_FEED_TITLE, tags=["analysts"], active=False)
-            .on_conflict_do_nothing(index_elements=["url"])
-        )
-        feed_id = conn.scalar(find)
-    assert feed_id is not None
-    return int(feed_id)
 
 
 def _listed(names: Any, limit: int = 20) -> str:
