@@ -153,7 +153,7 @@ def db_grant_analyst(
             connection_limit=connection_limit,
             close_other_databases=close_other_databases,
         )
-    out.print(grant.line())
+    out.print(grant.line(), soft_wrap=True)
 
 
 @db_app.command("revoke-analyst")
@@ -192,7 +192,7 @@ def db_grant_editor(
             statement_timeout=statement_timeout,
             connection_limit=connection_limit,
         )
-    out.print(grant.line())
+    out.print(grant.line(), soft_wrap=True)
 
 
 @db_app.command("revoke-editor")

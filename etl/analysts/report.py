@@ -2,9 +2,11 @@
 
 A section per negotiation (its label as heading): per issue, a step chart of each actor's position
 over time (one line per actor, a marker where it changed; hover shows stance, outlets and the
-evidence); the current positions with their latest evidence; and the recent change events with both
-sides' evidence and links. Then feed health, which is the feeds' and not a negotiation's. plotly.js is
-inlined once, so the page opens offline. The page is the Jinja2 template ``templates/report.html.j2``,
+evidence); the current positions with their latest evidence; the recent change events with both
+sides' evidence and links, marked where analysts corrected the history (an event opened by a claim an
+analyst added names who added it); and the analysts' latest corrections. Then feed health, which is
+the feeds' and not a negotiation's (the analysts' own feed left out). plotly.js is inlined once, so
+the page opens offline. The page is the Jinja2 template ``templates/report.html.j2``,
 autoescaped: what articles and feeds wrote stays text.
 """
 
@@ -23,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from etl.alerts.redact import scrub_secrets
-from etl.catalog import negotiation_labels
+from etl.catalog import ANALYSTS_FEED, negotiation_labels
 from etl.ingest.urls import without_credentials
 from etl.ledger.queries import known_negotiation
 
@@ -51,6 +53,7 @@ class Section:
     charts: list[Chart]
     positions: list[dict[str, Any]]
     changes: list[dict[str, Any]]
+    corrections: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -84,13 +87,17 @@ def write_report(
     keys = [known_negotiation(labels, negotiation)] if negotiation is not None else sorted(labels)
     with engine.connect() as conn:
         loaded = {key: _load_negotiation(conn, key, recent) for key in keys}
-        feeds = _rows(conn, "SELECT * FROM feed_health ORDER BY consecutive_failures DESC, feed")
+        feeds = _rows(
+            conn,
+            "SELECT * FROM feed_health WHERE url <> :analysts ORDER BY consecutive_failures DESC, feed",
+            {"analysts": ANALYSTS_FEED},
+        )
     sections: list[Section] = []
-    end = _end([row for history, _, _ in loaded.values() for row in history])
-    for key, (history, positions, changes) in loaded.items():
+    end = _end([row for history, *_ in loaded.values() for row in history])
+    for key, (history, positions, changes, corrections) in loaded.items():
         # plotly.js goes inline in the first chart of the page, whichever negotiation has it
         charts = _charts(history, end, inline_plotly=not any(s.charts for s in sections))
-        sections.append(Section(key, labels[key], charts, positions, changes))
+        sections.append(Section(key, labels[key], charts, positions, changes, corrections))
     page = render_page(sections, feeds, generated=datetime.now(UTC))
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / REPORT_FILE
@@ -106,9 +113,9 @@ def write_report(
 
 def _load_negotiation(
     conn: Connection, negotiation: str, recent: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """A negotiation's position history (with each issue's value type), current positions and latest
-    ``recent`` change events."""
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """A negotiation's position history (with each issue's value type), current positions, latest
+    ``recent`` change events and latest ``recent`` corrections."""
     key = {"negotiation": negotiation}
     history = _rows(
         conn,
@@ -130,7 +137,13 @@ def _load_negotiation(
         " ORDER BY published_at DESC, change_id DESC LIMIT :n",
         key | {"n": recent},
     )
-    return history, positions, changes
+    corrections = _rows(
+        conn,
+        "SELECT * FROM claim_corrections_log WHERE negotiation = :negotiation"
+        " ORDER BY correction_id DESC LIMIT :n",
+        key | {"n": recent},
+    )
+    return history, positions, changes, corrections
 
 
 def _rows(conn: Connection, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:

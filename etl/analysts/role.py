@@ -269,7 +269,7 @@ def _grant_editor(
         for table, privileges in EDITOR_WRITES.items():
             conn.execute(text(f"GRANT {privileges} ON {table} TO {role}"))
             if "INSERT" in privileges:
-                sequence = conn.scalar(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table})
+                sequence = conn.scalar(_SERIAL_SEQUENCE, {"t": table})
                 if sequence:
                     conn.execute(text(f"GRANT USAGE ON SEQUENCE {sequence} TO {role}"))
         _close_side_doors(conn, quoted_db, role, pipeline)
@@ -312,6 +312,11 @@ _LARGE_OBJECT_FUNCTIONS = text(
 )
 _ROLE_EXECUTES = text("SELECT has_function_privilege(:r, CAST(:f AS regprocedure), 'EXECUTE')")
 _ROLE_TEMPORARY = text("SELECT has_database_privilege(:r, current_database(), 'TEMPORARY')")
+# The sequence that numbers a table's rows, if it has an ``id`` column (position_support has none).
+_SERIAL_SEQUENCE = text(
+    "SELECT pg_get_serial_sequence(CAST(:t AS text), 'id') FROM information_schema.columns"
+    " WHERE table_schema = current_schema() AND table_name = :t AND column_name = 'id'"
+)
 # The role that owns parley's tables (the one migrations run as): the pipeline's own role.
 _PIPELINE_ROLE = text(
     "SELECT coalesce((SELECT tableowner FROM pg_tables"

@@ -12,13 +12,16 @@ import zlib
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from etl.catalog import load_reference_data
+from etl.ledger.additions import ClaimText, add_claim
+from etl.ledger.corrections import reject_claim
 from etl.ledger.store import apply_claims
 from etl.settings import PROJECT_ROOT, Settings
-from models import Feed
+from models import Claim, Feed
 from tests.conftest import run_parley
 from tests.db.conftest import VERSION, day, state
 from tests.e2e.test_cli import error_line
@@ -195,3 +198,33 @@ def test_report_of_an_unknown_negotiation_fails_in_one_line_writing_nothing(
         == "parley: error: no negotiation 'kashmir': the known negotiations are gaza, ukraine"
     )
     assert not out.exists()
+
+
+def test_report_marks_corrected_events_and_lists_the_corrections(
+    ledger_with_history: Engine, settings: Settings, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    with Session(ledger_with_history) as session:
+        five = session.scalar(select(Claim.id).where(Claim.actor == "hamas", Claim.value == "5"))
+    assert five is not None
+    reject_claim(ledger_with_history, settings, five, f"misread {HOSTILE}", "ana", ["console://"])
+    words = ClaimText(
+        "gaza", "hamas", "ceasefire_duration", "7", "demands", "https://outlet9.example/hamas-seven-days",
+        "Hamas demanded a seven-day truce.", day(8),
+    )  # fmt: skip
+    add_claim(ledger_with_history, settings, words, "bob", "read on the radio", ["console://"])
+
+    _, source = write_report(cli_env, tmp_path / "report", "--negotiation", "gaza")
+    heading = "<h3>Analysts' corrections</h3>"
+
+    gaza = sections(source)["gaza"]
+    corrections = gaza[gaza.index(heading) :]
+    rows = re.findall(r"<tr><td>[^<]*</td><td>(\w+)</td><td>(\w+)</td>\s*<td>Hamas</td>", corrections)
+    assert rows == [("bob", "add"), ("ana", "reject")]  # newest first
+    assert "read on the radio" in corrections and "misread &lt;/script&gt;" in corrections
+    assert "<script>document.title" not in source
+    changes = gaza[gaza.index("<h3>Recent changes</h3>") : gaza.index(heading)]
+    assert changes.count("<td>added by bob</td>") == 1  # Hamas 6 → 7 opened by bob's claim
+    assert changes.count('<tr class="corrected">') == changes.count(
+        "<td>Hamas</td><td>ceasefire_duration</td>"
+    )
+    assert "parley:analysts" not in source  # the analysts' feed is no feed of the health table
