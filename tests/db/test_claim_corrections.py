@@ -214,3 +214,23 @@ def test_a_reject_while_the_ledger_applies_new_claims_loses_nothing_whichever_go
     kinds = [kind for _, kind, _, _ in alerts(ledger_db)]
     assert kinds == ["position_change"] * 8  # the story's 6 and Hamas's move on each channel
     assert apply_claims(ledger_db, settings, CHANNELS, version=VERSION).claims == 0
+
+
+def test_an_event_muted_when_it_happened_is_withdrawn_without_a_retraction(
+    ledger_db: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    from tests.db.test_routing_delivery import names, with_rules
+
+    muted = with_rules(settings, tmp_path, "mute:\n  - actors: [united_nations]\n", CHANNELS)
+    state(ledger_db, "united_nations", "aid_trucks_per_day", "500", "demands", day(2))
+    wrong = state(ledger_db, "united_nations", "aid_trucks_per_day", "700", "demands", day(3))
+    state(ledger_db, "qatar", "aid_trucks_per_day", "200", "proposes", day(4))
+    assert apply_claims(ledger_db, muted, names(muted), version=VERSION).alerts == len(CHANNELS)  # Qatar's
+    before = alerts(ledger_db)
+
+    summary = reject_claim(ledger_db, muted, wrong, "misread", "ana", names(muted))
+
+    # nobody was told of 500 → 700: its withdrawal is told to nobody either
+    assert (len(summary.withdrawn), summary.created, summary.alerts) == (1, 0, 0)
+    assert [v for v, *_ in history(ledger_db, "united_nations", "aid_trucks_per_day")] == ["500"]
+    assert alerts(ledger_db) == before
