@@ -208,11 +208,13 @@ def digest_message(alerts: Sequence[Alert]) -> AlertMessage:
     changes = sum(alert.kind == AlertKind.POSITION_CHANGE for alert in alerts)
     health = sum(alert.kind == AlertKind.FEED_HEALTH for alert in alerts)
     channels = sum(alert.kind == AlertKind.CHANNEL_HEALTH for alert in alerts)
+    retractions = sum(alert.kind == AlertKind.CORRECTION for alert in alerts)
     counts = [
         _count(changes, "position change"),
+        _count(retractions, "retraction"),
         _count(health, "feed health alert"),
         _count(channels, "channel health alert"),
-        _count(len(alerts) - changes - health - channels, "other alert"),
+        _count(len(alerts) - changes - retractions - health - channels, "other alert"),
     ]
     first = min(alert.created_at for alert in alerts).astimezone(UTC)
     last = max(alert.created_at for alert in alerts).astimezone(UTC)

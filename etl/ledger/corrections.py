@@ -9,7 +9,9 @@ and after are then matched by what they say (kind, old and new value and stance)
 longer holds is withdrawn, and a retraction is queued, once (``parley-retract-<old event id>``), to
 the channels its alert went to; an event the correction creates is alerted as any event is (so a
 restored claim's change is announced again, as a new alert). An event that still holds is not
-alerted again (unless ``PARLEY_ALERT_ON=confirmed`` and the rebuild confirms it, unconfirmed before).
+alerted again. With ``PARLEY_ALERT_ON=confirmed`` alerts announce confirmed events: an event the
+rebuild confirms (unconfirmed before) is alerted, and one it leaves unconfirmed (confirmed before,
+its second outlet rejected) is retracted.
 The rebuilt events are new rows: their ids, and ``detected_at``/``confirmed_at``, are the rebuild's.
 Alerts already queued or sent keep their rows (their ``change_id`` becomes NULL).
 """
@@ -221,14 +223,17 @@ def rebuild_key(
     withdrawn: list[PositionChange] = []
     # an event that held before and was not confirmed then: its confirmation is alerted, if now
     newly_confirmed: list[rule.Event] = []
+    waits = policy.alert_on == "confirmed"  # alerts wait for confirmation: it is what they announce
     for old in before:
         same = next((e for e in unmatched if _says(e) == _says(old)), None)
-        if same is None:
-            withdrawn.append(old)
-        else:
+        if same is not None:
             unmatched.remove(same)
-            if old.confirmed_at is None and same.confirmed_at is not None and policy.alert_on == "confirmed":
-                newly_confirmed.append(same)
+        if same is None or (waits and old.confirmed_at is not None and same.confirmed_at is None):
+            # gone, or announced as confirmed and no longer so: retracted (a later confirmation is
+            # alerted as any is)
+            withdrawn.append(old)
+        elif waits and old.confirmed_at is None and same.confirmed_at is not None:
+            newly_confirmed.append(same)
     summary.withdrawn = [change.id for change in withdrawn]
     summary.created = len(unmatched)
     issues = IssueNames.read(session)

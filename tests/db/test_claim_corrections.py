@@ -234,3 +234,30 @@ def test_an_event_muted_when_it_happened_is_withdrawn_without_a_retraction(
     assert (len(summary.withdrawn), summary.created, summary.alerts) == (1, 0, 0)
     assert [v for v, *_ in history(ledger_db, "united_nations", "aid_trucks_per_day")] == ["500"]
     assert alerts(ledger_db) == before
+
+
+def test_with_alerts_on_confirmation_an_event_left_unconfirmed_is_retracted_and_announced_again_once(
+    ledger_db: Engine, settings: Settings
+) -> None:
+    confirmed = settings.with_changes(alert_on="confirmed", confirm_outlets=2)
+    state(ledger_db, "israel", "ceasefire_duration", "42", "proposes", day(2))
+    second = state(ledger_db, "israel", "ceasefire_duration", "42", "proposes", day(3), outlet=2)
+    assert apply_claims(ledger_db, confirmed, CHANNELS, version=VERSION).alerts == len(CHANNELS)
+    announced = alerts(ledger_db)
+
+    summary = reject_claim(ledger_db, confirmed, second, "a copy of the first outlet", "ana", CHANNELS)
+
+    # one outlet left: "new 42" is no longer what the alerts said (confirmed)
+    assert (len(summary.withdrawn), summary.created, summary.alerts) == (1, 0, len(CHANNELS))
+    retractions = alerts(ledger_db)[len(announced) :]
+    assert {(kind, key) for key, kind, _, _ in retractions} == {
+        ("correction", announced[0][0].replace("change", "retract"))
+    }
+    assert [v for v, *_ in history(ledger_db, "israel", "ceasefire_duration")] == ["42"]
+
+    restore_claim(ledger_db, confirmed, second, "bob", channels=CHANNELS)
+    again = alerts(ledger_db)[len(announced) + len(retractions) :]
+    assert [(kind, subject.endswith("[new position]")) for _, kind, _, subject in again] == [
+        ("position_change", True)
+    ] * len(CHANNELS)
+    assert {key for key, *_ in again}.isdisjoint(key for key, *_ in announced)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -108,6 +109,16 @@ def alert(row_id: int, kind: str, minutes: int, body: str) -> Alert:
             "parley-digest-3-5-a752d8ff",
             "parley digest: 2 position changes, 1 other alert (2026-11-30 22:50–2026-12-01 00:20 UTC)",
             "x\n\ny\n\nz",
+        ),
+        (
+            [
+                alert(21, "position_change", 0, "a"),
+                alert(22, "correction", 1, "b"),
+                alert(23, "correction", 2, "c"),
+            ],
+            "parley-digest-21-23-" + hashlib.sha256(b"21,22,23").hexdigest()[:8],
+            "parley digest: 1 position change, 2 retractions (2026-11-30 22:50–22:52 UTC)",
+            "a\n\nb\n\nc",
         ),
         (
             [alert(11, "feed_health", 0, "only")],
