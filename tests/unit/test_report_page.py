@@ -32,6 +32,23 @@ def change(**values: Any) -> dict[str, Any]:
         "outlet": "Outlet 1",
         "outlets": 1,
         "confirmed": False,
+        "added_by": None,
+        "history_corrected": False,
+    }
+    return row | values
+
+
+def correction(**values: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "corrected_at": datetime(2026, 12, 2, 10, 0, tzinfo=UTC),
+        "corrected_by": "ana",
+        "action": "reject",
+        "actor_name": "Israel",
+        "issue": "ceasefire_duration",
+        "value": "60",
+        "stance": "proposes",
+        "reason": "Hamas's figure",
+        "url": "https://news.example/sixty",
     }
     return row | values
 
@@ -58,8 +75,9 @@ def section(
     charts: list[Chart] | None = None,
     key: str = "gaza",
     label: str = "Gaza captives and truce talks",
+    corrections: list[dict[str, Any]] | None = None,
 ) -> Section:
-    return Section(key, label, charts or [], positions or [], changes or [])
+    return Section(key, label, charts or [], positions or [], changes or [], corrections or [])
 
 
 def feed(**values: Any) -> dict[str, Any]:
@@ -87,11 +105,14 @@ def test_outside_text_is_escaped_in_every_cell() -> None:
                 changes=[
                     change(
                         actor_name=HOSTILE, new_evidence=HOSTILE, old_value="3", old_evidence=HOSTILE,
-                        outlet=HOSTILE,
+                        outlet=HOSTILE, added_by=HOSTILE,
                     )
                 ],
                 positions=[
                     current(actor_name=HOSTILE, value=HOSTILE, last_evidence=HOSTILE, last_outlet=HOSTILE)
+                ],
+                corrections=[
+                    correction(corrected_by=HOSTILE, actor_name=HOSTILE, value=HOSTILE, reason=HOSTILE)
                 ],
                 label=HOSTILE,
             )
@@ -104,9 +125,9 @@ def test_outside_text_is_escaped_in_every_cell() -> None:
         "&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;"
         " &amp; &#39;q&#39; &#34;d&#34;"
     )
-    # the label; a change's actor, both sides' evidence, outlet; a position's actor, value, evidence,
-    # outlet; a feed, its status, its error
-    assert body(page).count(escaped) == 12
+    # the label; a change's actor, both sides' evidence, outlet, who added it; a position's actor,
+    # value, evidence, outlet; a correction's analyst, actor, value, reason; a feed, its status, its error
+    assert body(page).count(escaped) == 17
 
 
 def test_only_http_urls_become_links_and_their_hrefs_are_escaped() -> None:
@@ -122,6 +143,7 @@ def test_only_http_urls_become_links_and_their_hrefs_are_escaped() -> None:
                     ),
                 ],
                 positions=[current(last_url="javascript:alert(4)", last_evidence="now")],
+                corrections=[correction(url="javascript:alert(5)")],
             )
         ],
         [feed(url="javascript:alert(3)", feed="Sneaky"), feed(url="HTTP://outlet.example/rss", feed="Loud")],
