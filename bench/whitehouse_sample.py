@@ -3,20 +3,38 @@
 The documents (``../shared/corpus/whitehouse/``: statements, readouts, press briefings, remarks) must
 never be copied into the project, so the gold file ``tests/fixtures/whitehouse_sample_gold.jsonl``
 holds only references and labels: one line per document, ``{"doc": <path under the whitehouse
-folder>, "sha1": <sha1 of the file's bytes, to notice a changed corpus>, "claims": [{"negotiation",
-"actor", "issue", "value", "stance", "speaker", "note"}]}``. ``speaker`` is who holds the floor when
-the claim is stated ("THE PRESIDENT", "MS. JEAN-PIERRE", "MR. KIRBY", or "statement" for a text with
-no speakers); ``note`` is the labeller's own words, never the document's.
+folder>, "sha1": <sha1 of the file's bytes, to notice a changed corpus>, "stratum": "random" or
+"rich", "claims": [{"negotiation", "actor", "issue", "value", "stance", "speaker", "note"}]}``, the
+``random`` lines first. ``speaker`` is who holds the floor when the claim is stated ("THE PRESIDENT",
+"MS. JEAN-PIERRE", "MR. KIRBY", or "statement" for a text with no speakers: statements, readouts and
+the articles that quote officials); ``note`` is the labeller's own words, never the document's.
 
-* **draw** (:func:`select_docs`): ``random.Random(SEED).sample`` of the paths of ``index.csv``, per
-  topic: 8 of the 421 ``gaza`` documents, 6 of the 95 ``ukraine`` ones, over every category as they
-  come (briefings, remarks, statements …). SEED 20261203 is the day the sample was drawn.
+* **draw** (:func:`select_docs`), two strata, each topic drawn by its own ``random.Random(seed)``:
+
+  - ``random``: ``sample`` of the paths of ``index.csv``, per topic: 8 of the 421 ``gaza`` documents,
+    6 of the 95 ``ukraine`` ones, over every category as they come (briefings, remarks, statements
+    …). SEED 20261203 is the day the sample was drawn. It found 4 gold claims, all ``gaza``: the
+    ukraine documents it drew are of 2022, before the talks.
+  - ``rich``: ``sample`` with RICH_SEED (SEED + 1, drawn the same day) of 8 ``gaza`` and 8 ``ukraine``
+    documents among those likely to state positions in the talks (:func:`is_rich_candidate`): gaza
+    from 2024-05 on (the phased-deal era), ukraine from 2025 on (the peace talks), at most 20,000
+    bytes by ``index.csv`` (statements, readouts, gaggles and short remarks rather than hour-long
+    briefings, so that 16 documents can be read in full), a deal-term word in the body (DEAL_TERM:
+    ceasefire, truce, hostage, release, withdrawal, guarantee, territory), the ``random`` documents
+    excluded; paths in ``index.csv`` order. 74 gaza and 9 ukraine documents pass (the ukraine draw
+    is nearly its whole population). A cheap filter on purpose: it reads no claim, and within it the
+    draw is blind.
+
+  Precision and recall are reported per stratum and in total: ``rich`` measures the extractor where
+  positions are stated, ``random`` on the documents as they come (mostly false alarms to count).
 * **labels**: every drawn document was read in full and labelled by hand by ``../shared/CODEBOOK.md``
-  (v2) and ``../shared/eval/README.md``, in a commit of its own, before the extractor read any of
-  them. The scoring unit is the document's set of (negotiation, actor, issue, value).
+  (v2) and ``../shared/eval/README.md``, in a commit of its own for each stratum, before the
+  extractor read any of them. The scoring unit is the document's set of (negotiation, actor, issue,
+  value).
 * **scoring**: one item per document, the title of its front matter and its Markdown body, as
   ``bench/extract_overhead.py``'s :func:`load_whitehouse` gives them (a full-text fetch of the page),
-  scored by :func:`etl.extract.evaluate.evaluate_items`, the code behind ``parley eval``.
+  read by the extractor once and scored per stratum by :func:`etl.extract.evaluate.score`, the code
+  behind ``parley eval``.
 
 Decisions where the codebook is silent, applied to every document:
 
@@ -44,14 +62,34 @@ Decisions where the codebook is silent, applied to every document:
 9. A document is labelled on its body, as the extractor reads it, even when the body is not what the
    title announces (the 2022-01-21 "semiconductors" file holds a background call on Japan).
 
-Measured once with extractor 2.1.0 (commit 89aed6c), before rule 14 is implemented: 4 gold triples
-(all ``gaza``, all ``united_states``), none found: gaza fn 4, ukraine fp 3, total P 0.000 R 0.000
-F1 0.000. Of the 3 false alarms, 1 is read in a reporter's question and 2 in the Press Secretary's
-turn but given to other actors; of the 4 misses, 3 are stated by a speaker in the first person
-("we"), the US named only by who holds the floor, and 1 is a statement that names the US.
+Added with the ``rich`` stratum (its articles quote people, its readouts report agreements):
 
-    python bench/whitehouse_sample.py eval      # P, R, F1 per negotiation, misses, false alarms, speakers
-    python bench/whitehouse_sample.py select    # the documents the procedure draws
+10. In an article that quotes people, a US official quoted by name (Rubio, Witkoff, the Treasury
+    Secretary: the codebook's aliases are examples) speaks for the US. Members of Congress, former
+    officials and commentators speak for no government, and a position they ascribe to another
+    government ("Putin agreed to security guarantees", "he wanted a ceasefire") gives no claim, as
+    a reporter's question gives none (decision 2).
+11. "The G7" names no single actor, as "European leaders" (codebook): a G7 statement gives claims only
+    to the actors it names, here the President whose deal it endorses (rule 3) and Israel, said to be
+    ready to go ahead with it (rule 8).
+12. No claim from an aim denied without a cue of rule 9 ("what we're aiming for is not a ceasefire"),
+    nor from a speaker's guess at another leader's wish ("I think he wants to stop fighting", rule 11).
+13. In ``gaza``, ending the war through "the ceasefire and hostage deal", or a deal that brings "an
+    enduring end to the crisis", is ``permanent_ceasefire`` sought as a term (decision 5). In
+    ``ukraine``, two leaders who agree a halt to energy strikes both accept ``energy_truce`` (rule 2),
+    though the strikes to halt are Russia's too; "the killing must stop" before a settlement is
+    ``ceasefire``; safe navigation in the Black Sea is no issue of the table.
+
+Measured once with extractor 2.1.0 (commit 89aed6c), before rule 14 is implemented, on the
+``random`` stratum alone: 4 gold triples (all ``gaza``, all ``united_states``), none found: gaza fn 4,
+ukraine fp 3, total P 0.000 R 0.000 F1 0.000. Of the 3 false alarms, 1 is read in a reporter's
+question and 2 in the Press Secretary's turn but given to other actors; of the 4 misses, 3 are
+stated by a speaker in the first person ("we"), the US named only by who holds the floor, and 1 is a
+statement that names the US.
+
+    python bench/whitehouse_sample.py eval      # per stratum and in total: P, R, F1 per negotiation,
+                                                # misses, false alarms, speakers
+    python bench/whitehouse_sample.py select    # the documents the procedure draws, per stratum
 """
 
 from __future__ import annotations
@@ -65,6 +103,7 @@ import re
 import sys
 from collections import Counter
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -77,13 +116,28 @@ if str(ROOT / "bench") not in sys.path:
 from extract_overhead import WHITEHOUSE, load_whitehouse  # noqa: E402
 
 from etl.extract.engine import Extractor, article_text  # noqa: E402
-from etl.extract.evaluate import Error, EvalReport, Item, evaluate_items, format_report  # noqa: E402
+from etl.extract.evaluate import Error, EvalReport, Item, claim_json, format_report, score  # noqa: E402
 from etl.seeds import IssueSeed, Reference, load_reference  # noqa: E402
 from models.enums import Stance, ValueType  # noqa: E402
 
 GOLD = ROOT / "tests" / "fixtures" / "whitehouse_sample_gold.jsonl"
 SEED = 20261203  # the day the sample was drawn
-SIZES = {"gaza": 8, "ukraine": 6}
+RICH_SEED = SEED + 1  # the second stratum, drawn the same day
+
+
+class Stratum(StrEnum):
+    RANDOM = "random"  # every document of a topic
+    RICH = "rich"  # documents likely to state positions in the talks (is_rich_candidate)
+
+
+SIZES = {Stratum.RANDOM: {"gaza": 8, "ukraine": 6}, Stratum.RICH: {"gaza": 8, "ukraine": 8}}
+RICH_SINCE = {"gaza": "2024-05", "ukraine": "2025"}  # the phased-deal era; the 2025-26 peace talks
+RICH_MAX_BYTES = 20_000
+DEAL_TERM = re.compile(
+    r"\b(?:cease-?fire|truce|hostages?|release[sd]?|withdraw(?:al|s|n)?|guarantees?|territor(?:y|ies|ial))\b",
+    re.IGNORECASE,
+)
+TOTAL = "total"
 STATEMENT = "statement"  # the speaker of a text without speakers
 QUESTION = "Q"
 
@@ -96,6 +150,7 @@ _TURN = re.compile(r"^[ \t]*(?:(Q)(?=[ \t\-–—]|$|[A-Z][a-z])|([A-Z][A-Z.'\- 
 class GoldDoc:
     doc: str
     sha1: str
+    stratum: Stratum
     claims: list[dict[str, Any]]
 
 
@@ -104,13 +159,43 @@ def _index(folder: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(index))
 
 
-def select_docs(folder: Path = WHITEHOUSE) -> list[str]:
-    """The drawn documents' paths, ``gaza`` first, each topic in the order of its draw."""
+def select_docs(folder: Path = WHITEHOUSE) -> dict[Stratum, list[str]]:
+    """The drawn documents' paths per stratum, ``random`` first; in each, ``gaza`` first, each topic
+    in the order of its draw."""
     rows = _index(folder)
-    drawn: list[str] = []
-    for topic, size in SIZES.items():
-        drawn += random.Random(SEED).sample([row["path"] for row in rows if row["topic"] == topic], size)
+    drawn = {Stratum.RANDOM: _draw(rows, SIZES[Stratum.RANDOM], SEED)}
+    candidates = [
+        row
+        for row in rows
+        if row["path"] not in drawn[Stratum.RANDOM]
+        and is_rich_candidate(
+            row["topic"], row["date"], int(row["bytes"]), document_body(row["path"], folder)
+        )
+    ]
+    drawn[Stratum.RICH] = _draw(candidates, SIZES[Stratum.RICH], RICH_SEED)
     return drawn
+
+
+def _draw(rows: list[dict[str, str]], sizes: dict[str, int], seed: int) -> list[str]:
+    drawn: list[str] = []
+    for topic, size in sizes.items():
+        drawn += random.Random(seed).sample([row["path"] for row in rows if row["topic"] == topic], size)
+    return drawn
+
+
+def is_rich_candidate(topic: str, date: str, size: int, body: str) -> bool:
+    """A document of the ``rich`` stratum's population: of its topic's talks (dated from
+    RICH_SINCE on), short enough to read in full, and naming a deal term somewhere in its body."""
+    since = RICH_SINCE.get(topic)
+    return (
+        since is not None and date >= since and size <= RICH_MAX_BYTES and DEAL_TERM.search(body) is not None
+    )
+
+
+def document_body(doc: str, folder: Path = WHITEHOUSE) -> str:
+    """The Markdown body after the front matter, as ``load_whitehouse`` reads it."""
+    raw = (folder / doc).read_text(encoding="utf-8")
+    return raw.split("---\n", 2)[2] if raw.startswith("---\n") else raw
 
 
 def document_sha1(doc: str, folder: Path = WHITEHOUSE) -> str:
@@ -119,7 +204,7 @@ def document_sha1(doc: str, folder: Path = WHITEHOUSE) -> str:
 
 def read_gold(path: Path = GOLD) -> list[GoldDoc]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [GoldDoc(row["doc"], row["sha1"], list(row["claims"])) for row in rows]
+    return [GoldDoc(row["doc"], row["sha1"], Stratum(row["stratum"]), list(row["claims"])) for row in rows]
 
 
 def label_problem(claim: dict[str, Any], reference: Reference) -> str | None:
@@ -184,11 +269,42 @@ def check_corpus(gold: list[GoldDoc], folder: Path = WHITEHOUSE) -> None:
         raise ValueError(f"{len(changed)} labelled document(s) missing or changed, the first {changed[0]}")
 
 
-def evaluate_sample(extractor: Extractor, folder: Path = WHITEHOUSE, gold_path: Path = GOLD) -> EvalReport:
+def extract_sample(
+    extractor: Extractor, items: list[Item]
+) -> tuple[dict[str, list[dict[str, Any]]], list[tuple[str, str]]]:
+    """What the extractor finds in each document, and the documents it could not read, with why."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    errors: list[tuple[str, str]] = []
+    for item, result in zip(items, extractor.extract_many((i.title, i.text) for i in items), strict=True):
+        found[item.id] = [claim_json(c) for c in result.claims]
+        if result.error is not None:
+            errors.append((item.id, result.error))
+    return found, errors
+
+
+def score_strata(
+    gold: list[GoldDoc], found: dict[str, list[dict[str, Any]]], errors: list[tuple[str, str]]
+) -> dict[str, EvalReport]:
+    """One report per stratum, then the ``total`` over every document; each report lists the
+    documents of its own that the extractor could not read."""
+    groups = {stratum.value: [g for g in gold if g.stratum == stratum] for stratum in Stratum}
+    groups[TOTAL] = gold
+    reports: dict[str, EvalReport] = {}
+    for name, docs in groups.items():
+        report = score({g.doc: g.claims for g in docs}, {g.doc: found.get(g.doc, []) for g in docs})
+        report.item_errors = [(doc, error) for doc, error in errors if doc in {g.doc for g in docs}]
+        reports[name] = report
+    return reports
+
+
+def evaluate_sample(
+    extractor: Extractor, folder: Path = WHITEHOUSE, gold_path: Path = GOLD
+) -> tuple[dict[str, EvalReport], list[Item]]:
+    """The reports of :func:`score_strata` and the items read; the extractor reads each document once."""
     gold = read_gold(gold_path)
     check_corpus(gold, folder)
     items = sample_items([g.doc for g in gold], folder)
-    return evaluate_items({g.doc: g.claims for g in gold}, items, extractor)
+    return score_strata(gold, *extract_sample(extractor, items)), items
 
 
 def speaker_at(text: str, offset: int) -> str:
@@ -253,25 +369,31 @@ def main() -> None:
         sys.exit(f"White House documents not found: {args.folder}")
     if args.command == "select":
         rows = {row["path"]: row for row in _index(args.folder)}
-        for doc in select_docs(args.folder):
-            row = rows[doc]
-            print(f"{doc}  {row['category']}  {row['bytes']} bytes  sha1 {document_sha1(doc, args.folder)}")
+        for stratum, docs in select_docs(args.folder).items():
+            print(f"{stratum} ({len(docs)}):")
+            for doc in docs:
+                row, sha1 = rows[doc], document_sha1(doc, args.folder)
+                print(f"  {doc}  {row['category']}  {row['bytes']} bytes  sha1 {sha1}")
         return
-    report = evaluate_sample(Extractor.load(load_reference(ROOT / "seeds")), args.folder, args.gold)
+    reports, items = evaluate_sample(Extractor.load(load_reference(ROOT / "seeds")), args.folder, args.gold)
     gold = read_gold(args.gold)
-    items = sample_items([g.doc for g in gold], args.folder)
-    print(format_report(report))
-    print()
-    for name, s in (*report.per_negotiation.items(), ("total", report.overall)):
+    print(format_report(reports[TOTAL]))
+    for name, report in reports.items():
+        print(f"\n== {name}: {report.items} documents ==")
+        _print_stratum(report, items, gold)
+
+
+def _print_stratum(report: EvalReport, items: list[Item], gold: list[GoldDoc]) -> None:
+    for name, s in (*report.per_negotiation.items(), (TOTAL, report.overall)):
         print(_summary(name, s.true_positives, s.false_positives, s.false_negatives))
     alarms = false_alarm_speakers(report, items)
-    print(f"\nfalse alarms by the speaker holding the floor ({len(alarms)}):")
+    print(f"false alarms by the speaker holding the floor ({len(alarms)}):")
     for speaker, count in Counter(speaker for _, speaker in alarms).most_common():
         print(f"  {speaker:<24} {count}")
     for alarm, speaker in alarms:
         print(f"  [{speaker}] {_claim(alarm)}")
     causes = miss_causes(report, gold)
-    print(f"\nmisses by gold speaker and what became of the value ({len(causes)}):")
+    print(f"misses by gold speaker and what became of the value ({len(causes)}):")
     for miss, speaker, cause in causes:
         print(f"  [{speaker}; {cause}] {_claim(miss)}")
 

@@ -1,24 +1,31 @@
 """The labelled sample of White House documents (``bench/whitehouse_sample.py``): the gold file is the
-sample the procedure draws, from the corpus it was labelled on, and every label is one the seeds
-can hold.
+sample the procedure draws, stratum by stratum, from the corpus it was labelled on, and every label
+is one the seeds can hold.
 
-The gold file holds only document paths, their sha1 and labels; the documents are read from
-../shared/ at test time, so the draw tests skip where the shared corpus is absent (and fail in CI,
-see ``shared_path``). No precision or recall floor: the figures are reported by the script.
+The gold file holds only document paths, their sha1, their stratum and labels; the documents are
+read from ../shared/ at test time, so the draw tests skip where the shared corpus is absent (and fail
+in CI, see ``shared_path``). No precision or recall floor: the figures are reported by the script.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
 
 from bench.whitehouse_sample import (
     GOLD,
+    RICH_MAX_BYTES,
     SIZES,
+    GoldDoc,
+    Stratum,
+    document_body,
     document_sha1,
+    is_rich_candidate,
     label_problem,
     read_gold,
+    score_strata,
     select_docs,
     speaker_at,
 )
@@ -30,18 +37,71 @@ def test_gold_file_is_the_sample_the_procedure_draws_from_an_unchanged_corpus() 
     folder = shared_path("corpus", "whitehouse")
     gold = read_gold()
     drawn = select_docs(folder)
-    assert [g.doc for g in gold] == drawn
-    assert len(drawn) == sum(SIZES.values()) == len(set(drawn))
-    for topic, size in SIZES.items():
-        assert sum(doc.startswith(f"{topic}/") for doc in drawn) == size
+    assert list(drawn) == list(Stratum)
+    assert [(g.stratum, g.doc) for g in gold] == [(s, doc) for s, docs in drawn.items() for doc in docs]
+    every = [doc for docs in drawn.values() for doc in docs]
+    assert len(every) == len(set(every))
+    for stratum, sizes in SIZES.items():
+        for topic, size in sizes.items():
+            assert sum(doc.startswith(f"{topic}/") for doc in drawn[stratum]) == size
     changed = [g.doc for g in gold if document_sha1(g.doc, folder) != g.sha1]
     assert changed == []
+
+
+def test_rich_stratum_is_drawn_within_its_filter() -> None:
+    folder = shared_path("corpus", "whitehouse")
+    with (folder / "index.csv").open(encoding="utf-8", newline="") as index:
+        rows = {row["path"]: row for row in csv.DictReader(index)}
+    for doc in select_docs(folder)[Stratum.RICH]:
+        row = rows[doc]
+        assert is_rich_candidate(row["topic"], row["date"], int(row["bytes"]), document_body(doc, folder))
+
+
+@pytest.mark.parametrize(
+    ("topic", "date", "size", "body", "candidate"),
+    [
+        ("gaza", "2024-05-01", 900, "A ceasefire deal.", True),
+        ("gaza", "2024-04-30", 900, "A ceasefire deal.", False),
+        ("ukraine", "2025-01-23", 900, "Guarantees for Ukraine.", True),
+        ("ukraine", "2024-12-31", 900, "Guarantees for Ukraine.", False),
+        ("gaza", "2024-06-03", RICH_MAX_BYTES, "the release of all HOSTAGES", True),
+        ("gaza", "2024-06-03", RICH_MAX_BYTES + 1, "the release of all hostages", False),
+        ("gaza", "2024-06-03", 900, "A cease-fire now.", True),
+        ("ukraine", "2025-08-17", 900, "Land swaps and territorial questions.", True),
+        ("gaza", "2024-06-03", 900, "Microsoft builds a data center.", False),
+        ("gaza", "2024-06-03", 900, "Trucking and retreats are no deal terms.", False),
+        ("iran", "2025-06-01", 900, "A ceasefire.", False),
+    ],
+)
+def test_rich_candidate_is_a_talks_era_short_document_naming_a_deal_term(
+    topic: str, date: str, size: int, body: str, candidate: bool
+) -> None:
+    assert is_rich_candidate(topic, date, size, body) is candidate
+
+
+def test_each_stratum_is_scored_alone_and_the_total_over_both() -> None:
+    claim = {"negotiation": "gaza", "actor": "united_states", "issue": "permanent_ceasefire", "value": "yes"}
+    gold = [
+        GoldDoc("a.md", "0", Stratum.RANDOM, [claim]),
+        GoldDoc("b.md", "0", Stratum.RICH, [claim]),
+        GoldDoc("c.md", "0", Stratum.RICH, []),
+    ]
+    found = {"b.md": [claim], "c.md": [claim | {"actor": "israel"}]}
+    reports = score_strata(gold, found, [("c.md", "unreadable")])
+    counts = {
+        name: (r.overall.true_positives, r.overall.false_positives, r.overall.false_negatives, r.items)
+        for name, r in reports.items()
+    }
+    assert counts == {"random": (0, 0, 1, 1), "rich": (1, 1, 0, 2), "total": (1, 1, 1, 3)}
+    assert reports["random"].item_errors == []
+    assert reports["rich"].item_errors == reports["total"].item_errors == [("c.md", "unreadable")]
 
 
 def test_gold_file_holds_references_and_labels_only() -> None:
     for line in GOLD.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
-        assert set(row) == {"doc", "sha1", "claims"}
+        assert set(row) == {"doc", "sha1", "stratum", "claims"}
+        assert row["stratum"] in set(Stratum)
         for claim in row["claims"]:
             assert {"negotiation", "actor", "issue", "value", "stance", "speaker"} <= set(claim)
             assert set(claim) <= {"negotiation", "actor", "issue", "value", "stance", "speaker", "note"}
