@@ -1,8 +1,10 @@
-"""What the parley DAGs share: default task arguments, the start date, and the parley database of the
-``parley_db`` Airflow Connection (open it inside a task: it reads the connection)."""
+"""What the parley DAGs share: default task arguments, the start date, the Celery queue of the extract
+stage, and the parley database of the ``parley_db`` Airflow Connection (open it inside a task: it
+reads the connection)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -16,11 +18,22 @@ CONNECTION_ID = "parley_db"
 START_DATE = datetime(2025, 1, 1, tzinfo=UTC)
 TAGS = ["parley"]
 
+EXTRACT_QUEUE = "extract"
+"""The Celery queue of ``parley_extract``'s tasks (spaCy and the ledger): a deployment gives it the
+workers that have the memory for the language model (``airflow celery worker -q extract``). Every
+other task goes to Airflow's default queue (``[operators] default_queue``, ``default``). The
+LocalExecutor ignores queues."""
+
+RETRY_DELAY = timedelta(seconds=float(os.environ.get("PARLEY_TASK_RETRY_DELAY_SECONDS", "60")))
+"""The first retry's delay (doubled for each further try): one minute, so that a restarting database
+gets time to come back. ``PARLEY_TASK_RETRY_DELAY_SECONDS`` in the DAG processor's environment
+changes it (the Celery test shortens it to retry a batch whose worker it killed)."""
+
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "parley",
     "retries": 3,
-    "retry_delay": timedelta(minutes=1),
-    "retry_exponential_backoff": 2.0,  # 1, 2, 4 minutes: a restarting database gets time to come back
+    "retry_delay": RETRY_DELAY,
+    "retry_exponential_backoff": 2.0,  # 1, 2, 4 minutes by default
     "max_retry_delay": timedelta(minutes=30),
     "execution_timeout": timedelta(minutes=45),
 }

@@ -8,6 +8,9 @@ starts `parley_alerts`.
 
 Asset events coalesce, so this never relies on an event to name its articles: it processes everything
 not yet processed, and a run with nothing to do is a no-op.
+
+Under the CeleryExecutor its tasks go to the `extract` queue (`EXTRACT_QUEUE`), so that the workers
+holding spaCy's model can be others than those polling feeds.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from airflow.sdk import dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from parley_assets import NEW_ARTICLES, POSITIONS
-from parley_common import DEFAULT_ARGS, START_DATE, TAGS, parley_database
+from parley_common import DEFAULT_ARGS, EXTRACT_QUEUE, START_DATE, TAGS, parley_database
 
 
 @dag(
@@ -26,7 +29,7 @@ from parley_common import DEFAULT_ARGS, START_DATE, TAGS, parley_database
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args={**DEFAULT_ARGS, "queue": EXTRACT_QUEUE},  # workers with the language model
     tags=[*TAGS, "extract"],
     doc_md=__doc__,
 )

@@ -102,3 +102,42 @@ def test_parsing_the_dags_imports_no_etl_code_and_no_spacy(airflow_env: dict[str
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result == {"dags": sorted(DAG_IDS), "errors": [], "heavy": []}
+
+
+def test_extract_tasks_go_to_their_own_queue_and_the_others_to_the_default_one(dagbag: Any) -> None:
+    """Under Celery, the workers that hold spaCy's model take ``parley_extract``; feeds and alerts are
+    polled and delivered by any worker of the default queue."""
+    from airflow.configuration import conf
+    from parley_common import EXTRACT_QUEUE
+
+    default_queue = conf.get("operators", "default_queue")
+    assert default_queue != EXTRACT_QUEUE
+    queues = {
+        (dag_id, task.task_id): task.queue for dag_id in DAG_IDS for task in dagbag.dags[dag_id].tasks
+    }
+    assert {key: queue for key, queue in queues.items() if key[0] == "parley_extract"} == {
+        ("parley_extract", "extract_claims"): EXTRACT_QUEUE,
+        ("parley_extract", "apply_claims"): EXTRACT_QUEUE,
+        ("parley_extract", "announce_positions"): EXTRACT_QUEUE,
+    }
+    others = {key: queue for key, queue in queues.items() if key[0] != "parley_extract"}
+    assert others and set(others.values()) == {default_queue}, others
+
+
+def test_the_retry_delay_is_a_minute_unless_the_environment_says_otherwise(
+    airflow_env: dict[str, str],
+) -> None:
+    probe = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(DAGS)!r})\n"
+        "from parley_common import DEFAULT_ARGS\n"
+        "print(DEFAULT_ARGS['retry_delay'].total_seconds())\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "PARLEY_TASK_RETRY_DELAY_SECONDS"}
+    for extra, seconds in (({}, 60.0), ({"PARLEY_TASK_RETRY_DELAY_SECONDS": "2"}, 2.0)):
+        done = subprocess.run(
+            [sys.executable, "-c", probe], env={**env, **airflow_env, **extra}, capture_output=True,
+            text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert float(done.stdout.split()[-1]) == seconds, extra
