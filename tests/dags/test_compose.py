@@ -43,7 +43,7 @@ CELERY_SERVICES = {"redis", "airflow-worker"}
 AIRFLOW_WITH_CELERY = {*AIRFLOW, "airflow-worker"}
 
 # Variables the compose file reads: the tests resolve it without the caller's values of them.
-_CALLER_PREFIXES = ("AIRFLOW", "_AIRFLOW", "PARLEY_", "POSTGRES_", "COMPOSE_")
+_CALLER_PREFIXES = ("AIRFLOW", "_AIRFLOW", "PARLEY_", "POSTGRES_", "REDIS_", "COMPOSE_")
 
 
 def _compose_command() -> list[str]:
@@ -132,12 +132,50 @@ def test_celery_executor_sends_tasks_through_redis_to_the_workers() -> None:
     worker = resolved["airflow-worker"]
     broker = urlsplit(env_of(worker)["AIRFLOW__CELERY__BROKER_URL"])
     assert broker.scheme == "redis"
+    assert broker.password  # the broker is reached from other machines: never without one
+    assert resolved["redis"]["command"] == ["redis-server", "--requirepass", broker.password]
+    assert env_of(resolved["redis"])["REDISCLI_AUTH"] == broker.password  # the health check's redis-cli
     assert broker.hostname == "redis" and resolved["redis"]["image"].startswith("redis:")
     results = make_url(env_of(worker)["AIRFLOW__CELERY__RESULT_BACKEND"].removeprefix("db+"))
     metadata = make_url(env_of(worker)["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
     assert (results.host, results.database) == (metadata.host, metadata.database) == ("postgres", "airflow")
-    assert worker["command"] == ["celery", "worker"]
+    assert worker["command"][:2] == ["celery", "worker"]
     assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+def _worker_queues(worker: dict[str, Any]) -> list[str]:
+    command = worker["command"]
+    return str(command[command.index("--queues") + 1]).split(",")
+
+
+def test_a_worker_takes_the_default_queue_and_the_extract_queue_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """parley_extract's tasks go to EXTRACT_QUEUE, the others to Airflow's default queue: a worker
+    that took neither would leave them queued for ever."""
+    monkeypatch.syspath_prepend(str(REPO / "dags"))
+    from airflow.configuration import conf
+    from parley_common import EXTRACT_QUEUE
+
+    default_queue = conf.get("operators", "default_queue")
+    worker = services("celery")["airflow-worker"]
+    assert _worker_queues(worker) == [default_queue, EXTRACT_QUEUE]
+    polling_only = services("celery", PARLEY_WORKER_QUEUES=default_queue)["airflow-worker"]
+    assert _worker_queues(polling_only) == [default_queue]
+
+
+def test_workers_on_other_machines_reach_the_shared_services_by_url() -> None:
+    shared = {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql+psycopg2://airflow:pw@db.internal/airflow",
+        "AIRFLOW__CELERY__BROKER_URL": "redis://:pw@broker.internal:6379/0",
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+postgresql://airflow:pw@db.internal/airflow",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": "http://airflow.internal:8080/execution/",
+        "AIRFLOW_CONN_PARLEY_DB": "postgres://parley:pw@db.internal:5432/parley",
+    }
+    resolved = services("celery", AIRFLOW__CORE__EXECUTOR="CeleryExecutor", **shared)
+    for name in AIRFLOW_WITH_CELERY:
+        env = env_of(resolved[name])
+        assert {key: env[key] for key in shared} == shared, name
     assert resolved["airflow-scheduler"]["depends_on"]["redis"]["condition"] == "service_healthy"
     assert "healthcheck" in resolved["redis"]
 
