@@ -30,6 +30,7 @@ from etl.ingest.pages import fill_from_page
 from etl.ingest.parse import FeedRejected, ParsedFeed, parse_feed
 from etl.ingest.records import (
     PollRecord,
+    lock_unrecorded,
     record_polls_without_news,
     seconds_to_next_poll,
     write_poll_records,
@@ -87,6 +88,9 @@ class DueFeed:
     last_modified: str | None
     consecutive_failures: int
     has_title: bool
+    last_polled_at: datetime | None = None
+    """when the feed's last recorded poll ended, as read: the new poll is recorded only if no other
+    poll was recorded since (:func:`etl.ingest.records.lock_unrecorded`)"""
 
 
 def due_feeds(
@@ -98,7 +102,15 @@ def due_feeds(
     if not poll_all:
         query = query.where(or_(Feed.next_poll_at.is_(None), Feed.next_poll_at <= now))
     return [
-        DueFeed(f.id, f.url, f.etag, f.last_modified, f.consecutive_failures, f.title is not None)
+        DueFeed(
+            f.id,
+            f.url,
+            f.etag,
+            f.last_modified,
+            f.consecutive_failures,
+            f.title is not None,
+            f.last_polled_at,
+        )
         for f in session.scalars(query)
     ]
 
@@ -191,6 +203,7 @@ class PollResult:
             etag=etag,
             last_modified=last_modified,
             title=self.parsed.title if self.parsed is not None and not failed else None,
+            seen_polled_at=feed.last_polled_at,
         )
 
 
@@ -315,6 +328,15 @@ def store_polls_with_news(engine: Engine, settings: Settings, polls: Sequence[Po
 
 def _store_in_one_transaction(engine: Engine, settings: Settings, polls: Sequence[PollResult]) -> None:
     with Session(engine) as session, session.begin():
+        # a poll of a feed another run has recorded since (the same batch run twice at once) stores
+        # nothing: that run's poll is this tick's, with its articles
+        unrecorded = lock_unrecorded(
+            session, [(polled.feed.id, polled.feed.last_polled_at) for polled in polls]
+        )
+        for polled in polls:
+            if polled.feed.id not in unrecorded:
+                polled.fresh, polled.outcome.new_items = [], 0
+        polls = [polled for polled in polls if polled.feed.id in unrecorded]
         stored = store_feeds(
             session,
             [(polled.feed.id, polled.fresh) for polled in polls],

@@ -4,6 +4,10 @@ state (status, error, validators, title, and when to poll it next, backing off a
 A record is written either with the articles its poll brought (:mod:`etl.ingest.poll` stores both
 in one transaction) or, for polls that bring nothing (a 304, a failure), with the records of other
 such polls in one cheap commit (:func:`record_polls_without_news`).
+
+A record is written only if no other poll of its feed was recorded since the feed was read as due
+(:func:`lock_unrecorded`): two runs of one ingest batch at once (a worker presumed lost that still
+runs, and its retry) poll the same feeds, but each poll of a tick is recorded once.
 """
 
 from __future__ import annotations
@@ -42,6 +46,9 @@ class PollRecord:
     last_modified: str | None
     title: str | None
     """the feed's title, taken only when the feed has none"""
+    seen_polled_at: datetime | None = None
+    """the feed's ``last_polled_at`` when the poll read it as due: the record is written only if it is
+    still that (no other poll of the feed was recorded meanwhile)"""
 
 
 def seconds_to_next_poll(settings: Settings, failures: int) -> float:
@@ -102,15 +109,32 @@ def record_polls_without_news(engine: Engine, records: Sequence[PollRecord]) -> 
         write_poll_records(session, records)
 
 
-def write_poll_records(session: Session, records: Sequence[PollRecord]) -> None:
-    """The same statements however many records: the feed_fetches rows, and one UPDATE of the feeds."""
-    if len(records) > 1:
-        # lock the feeds in id order (an UPDATE of many rows has no defined order), so that two runs
-        # writing their records at the same time cannot deadlock
-        ids = sorted(record.feed_id for record in records)
-        session.execute(
-            select(Feed.id).where(Feed.id.in_(ids)).order_by(Feed.id).with_for_update(key_share=True)
-        )
+def lock_unrecorded(session: Session, polls: Sequence[tuple[int, datetime | None]]) -> set[int]:
+    """Lock the rows of the polls' feeds until the transaction ends (in id order, so that two runs
+    writing records at the same time cannot deadlock) and return the ids of the feeds whose last
+    recorded poll is still the one each poll saw, ``(feed id, last_polled_at seen)``: those whose poll
+    may be recorded. A feed another run recorded since is left out: its poll of this tick is written."""
+    if not polls:
+        return set()
+    rows = session.execute(
+        select(Feed.id, Feed.last_polled_at)
+        .where(Feed.id.in_(sorted({feed_id for feed_id, _ in polls})))
+        .order_by(Feed.id)
+        .with_for_update(key_share=True)
+    ).all()
+    current = {feed_id: last_polled_at for feed_id, last_polled_at in rows}
+    return {feed_id for feed_id, seen in polls if feed_id in current and current[feed_id] == seen}
+
+
+def write_poll_records(session: Session, records: Sequence[PollRecord]) -> list[PollRecord]:
+    """The same statements however many records: the feed_fetches rows, and one UPDATE of the feeds.
+    Only the records of feeds no other poll was recorded for since they were read are written (see
+    :func:`lock_unrecorded`); returns those."""
+    unrecorded = lock_unrecorded(session, [(record.feed_id, record.seen_polled_at) for record in records])
+    records = [record for record in records if record.feed_id in unrecorded]
+    if not records:
+        return []
     session.execute(insert(FeedFetch), [record.fetch for record in records])
     columns = {name: [getattr(record, name) for record in records] for name, _ in _POLL_COLUMNS}
     session.execute(_UPDATE_POLLED_FEEDS, columns)
+    return records
