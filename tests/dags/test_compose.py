@@ -149,10 +149,11 @@ def _worker_queues(worker: dict[str, Any]) -> list[str]:
 
 
 def test_a_worker_takes_the_default_queue_and_the_extract_queue_unless_told_otherwise(
-    monkeypatch: pytest.MonkeyPatch,
+    airflow_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """parley_extract's tasks go to EXTRACT_QUEUE, the others to Airflow's default queue: a worker
-    that took neither would leave them queued for ever."""
+    that took neither would leave them queued for ever. (``airflow_env`` first: Airflow reads its
+    configuration once, at its first import.)"""
     monkeypatch.syspath_prepend(str(REPO / "dags"))
     from airflow.configuration import conf
     from parley_common import EXTRACT_QUEUE
