@@ -20,11 +20,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 
+from etl import catalog
+from etl.demo import demo_feeds, serve_directory
 from tests.conftest import ADMIN_URL, REPO
 
 DAGS = REPO / "dags"
+DEMO = REPO / "seeds" / "demo"
 DAG_IDS = ("parley_ingest", "parley_extract", "parley_alerts")
 
 
@@ -93,3 +96,12 @@ def dagbag(airflow_env: dict[str, str]) -> Any:
     from airflow.dag_processing.dagbag import BundleDagBag
 
     return BundleDagBag(dag_folder=DAGS, bundle_path=DAGS, bundle_name="dags-folder")
+
+
+@pytest.fixture
+def demo_feeds_served(clean_db: Engine) -> Iterator[str]:
+    """The demo feeds (``seeds/demo``: a story that moves positions) served on loopback and registered
+    in the emptied parley database; yields their base URL."""
+    with serve_directory(DEMO) as base:
+        catalog.add_feeds(clean_db, demo_feeds(DEMO, base))
+        yield base

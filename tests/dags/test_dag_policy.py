@@ -112,9 +112,7 @@ def test_extract_tasks_go_to_their_own_queue_and_the_others_to_the_default_one(d
 
     default_queue = conf.get("operators", "default_queue")
     assert default_queue != EXTRACT_QUEUE
-    queues = {
-        (dag_id, task.task_id): task.queue for dag_id in DAG_IDS for task in dagbag.dags[dag_id].tasks
-    }
+    queues = {(dag_id, task.task_id): task.queue for dag_id in DAG_IDS for task in dagbag.dags[dag_id].tasks}
     assert {key: queue for key, queue in queues.items() if key[0] == "parley_extract"} == {
         ("parley_extract", "extract_claims"): EXTRACT_QUEUE,
         ("parley_extract", "apply_claims"): EXTRACT_QUEUE,
