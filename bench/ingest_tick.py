@@ -86,11 +86,12 @@ class Replay:
 
 
 @contextmanager
-def replay_server(port: int, now: str, items: int) -> Iterator[Replay]:
-    """feedreplay on 127.0.0.1:port, started as the tests start it."""
+def replay_server(port: int, now: str, items: int, split: int = 1) -> Iterator[Replay]:
+    """feedreplay on 127.0.0.1:port, started as the tests start it (``split``: each source served as
+    that many feeds)."""
     command = [sys.executable, str(REPLAY_TOOL), str(CORPUS), "--port", str(port), "--now", now]
     process = subprocess.Popen(
-        [*command, "--items", str(items)],
+        [*command, "--items", str(items), "--split", str(split)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
