@@ -4,8 +4,8 @@ This module owns the seeds' issues compiled for reading (:class:`IssueRule`: val
 ``{fragments}`` expanded, stance cue words in all their inflections, deal and context words, and
 :class:`Rules`, the set of them with what linking derives from it), and the reading itself: a
 pattern's match made a typed :class:`Value` (days, counts, flags, choices, categories), numbers that
-are bounds or batches dropped (codebook rules 8 and 10), one reading per stretch of text when issues
-overlap, and daily counts dropped when the text also gives a total.
+are estimates, strict bounds, ranges or batches dropped (codebook rules 8 and 10), one reading per
+stretch of text when issues overlap, and daily counts dropped when the text also gives a total.
 """
 
 from __future__ import annotations
@@ -26,10 +26,13 @@ if TYPE_CHECKING:
 
 UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "hour": 1 / 24}
 
-# A number right after one of these is a bound or a range end, not a stated value (codebook rule 10).
+# A number right after one of these is an estimate, a strict bound or a range end, not a stated value.
+# A bound that includes its number is one ("at least four days" → 4, "up to 50 hostages" → 50,
+# codebook v2 rule 10); a strict one ("more than 200 hostages") mostly counts who is held, not who
+# is to be freed, and stays out.
 _QUALIFIED_BEFORE = re.compile(
-    rf"(?:\b(?:more\s+than|over|up\s+to|at\s+least|fewer\s+than|less\s+than|nearly|almost|as\s+many\s+as"
-    rf"|between|dozens\s+of|hundreds\s+of)|\b{NUM_REGEX}\s*-?\s*(?:to|or|and|-|–))\s*$",
+    rf"(?:\b(?:more\s+than|over|fewer\s+than|less\s+than|nearly|almost|between|dozens\s+of|hundreds\s+of)"
+    rf"|\b{NUM_REGEX}\s*-?\s*(?:to|or|and|-|–))\s*$",
     re.IGNORECASE,
 )
 # "the first 33 detainees", "11 more captives": a batch under a deal, not a position (rule 8).

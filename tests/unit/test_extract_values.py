@@ -1,5 +1,6 @@
 """Reading issue values from text by the shipped seeds' patterns, without spaCy: which numbers are
-stated values, which are bounds or batches (codebook rules 8 and 10), daily counts against totals,
+stated values, which are estimates, ranges or batches and which bounds give their number (codebook
+rules 8 and 10), daily counts against totals,
 and the words linking derives from the issues."""
 
 from __future__ import annotations
@@ -26,9 +27,23 @@ def rules() -> Rules:
         ("Hamas will release 50 hostages.", [("hostages_released", 50)]),
         ("release all hostages", [("hostages_released", "all")]),
         ("the release of 150 Palestinian prisoners", [("prisoners_released", 150)]),
-        # a bound or a range is no stated value (rule 10)
+        # a strict bound, an estimate or a range is no stated value (rule 10)
         ("Hamas wants more than 50 hostages freed.", []),
         ("between 50 and 100 hostages", []),
+        ("a pause of three to five days", []),
+        ("a truce of four or five days", []),
+        # a bound that includes its number gives it (codebook v2, rule 10)
+        ("a pause of at least four days", [("ceasefire_duration", 4)]),
+        ("a truce of up to a week", [("ceasefire_duration", 7)]),
+        ("a halt in the fighting for at least five days", [("ceasefire_duration", 5)]),
+        ("the freeing of at least 30 captives", [("hostages_released", 30)]),
+        ("as many as 100 detainees could walk free", [("prisoners_released", 100)]),
+        # one day more, however the day is counted
+        ("the sides agreed to extend for an eighth day", [("ceasefire_extension", 1)]),
+        ("they prolonged the calm by another day", [("ceasefire_extension", 1)]),
+        ("mediators hope to extend the current pause by a single day", [("ceasefire_extension", 1)]),
+        # prisoners counted by where they are held
+        ("in return for 90 women in Israeli custody", [("prisoners_released", 90)]),
         # a batch under a deal is no position (rule 8)
         ("the first 33 detainees were freed", []),
         # a pause of hours is no number of days
