@@ -119,6 +119,8 @@ def subject_actors(article: Article, verb: Token) -> list[str]:
             return actors_in(article, subjects) or resolve(article, subjects[0], node)
         if node.dep_ == "amod" and node.pos_ == "ADJ":  # "Kyiv willing to drop ...": the noun it describes
             return actors_in(article, [node.head])
+        if node.dep_ == "acl" and node is verb and node.head.i in article.actor_at:
+            return actors_in(article, [node.head])  # "Qatar seeking a deal to free ..."
         if node.dep_ == "acl":  # "the Israel-Hamas truce extended by two days": the noun's actors
             named = [article.actor_at[t.i] for t in core(node.head) if t.i in article.actor_at]
             parties = [a for a in dict.fromkeys(named) if a in article.parties]
@@ -175,7 +177,7 @@ def speaker_of(article: Article, token: Token) -> list[str]:
 
 
 def may_claim(article: Article, actor: str, cue: Token) -> bool:
-    """Rule 9: a position reported by the actor's adversary, or by a third party we cannot place."""
+    """Rule 9: a position reported only by the actor's adversaries, or by a third party we cannot place."""
     verb = speech_head(cue)
     if verb is None:
         return True
@@ -183,8 +185,9 @@ def may_claim(article: Article, actor: str, cue: Token) -> bool:
     speakers = actors_in(article, subjects)
     if actor in speakers:
         return True
-    if any(s in article.actors[actor].adversaries for s in speakers):
-        return False
+    adversaries = article.actors[actor].adversaries
+    if speakers and all(s in adversaries for s in speakers):
+        return False  # "Hamas said Israel agreed": and no one else says so ("Qatar and Hamas said")
     if not speakers:
         named_others = [
             e

@@ -45,7 +45,7 @@ from etl.extract.syntax import (
     reports_clause,
     title_case,
 )
-from etl.extract.values import IssueRule, Value, in_context
+from etl.extract.values import UNIT_DAYS, IssueRule, Value, in_context
 from models.enums import Stance
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
                 break
             if not spoken_for and (closes_clause(path[depth - 1], own) or conditional(path[depth - 1])):
                 break
-            if path[depth - 1].dep_ == "agent":
+            if path[depth - 1].dep_ == "agent" and not _measure(path[depth - 1]):
                 break  # "dismissed by [... elections]": the value is who acts, not what is acted on
             if depth == 1 and dated_by(span):
                 break  # "ready to hold elections after a ceasefire": the ceasefire dates the elections
@@ -156,6 +156,9 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
                         break
                     continue  # said by no one named: a cue above may still say who wants it
             actors, confidence = cue_actors(article, token, own)
+            if not actors and stance == Stance.ACCEPTS and _truce_done_to(article, rule, token):
+                # "the truce was extended by two days": the parties' move, as an agreed deal is
+                actors, confidence = parties_in(article, anchor.sent) or article.parties, 0.7
             if token.pos_ != "NOUN" and _wanted_of_it(rule, token):
                 continue  # "activists demand Biden calls for ...": the actor is asked, not asking
             if stance == Stance.REJECTS and in_exchange_for(path[:depth]):
@@ -173,6 +176,11 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
             parties = deal_approvers(article, rule, token) or parties_in(article, anchor.sent)
             links += [Link(a, Stance.ACCEPTS, 0.7, token.i) for a in parties if may_claim(article, a, token)]
             break
+        if not links and depth == 0:
+            # "an agreed four-day truce": the value's own noun says it was agreed (rule 2)
+            agreeing = [c for c in token.children if c.dep_ in ("amod", "acl") and c.i not in own]
+            parties = [a for c in agreeing for a in agreeing_parties(article, c)]
+            links += [Link(a, Stance.ACCEPTS, 0.6, token.i) for a in dict.fromkeys(parties)]
         if not links and depth and token.pos_ in ("VERB", "AUX") and path[depth - 1].dep_ == "dobj":
             # "Trump announces a three-day ceasefire in the Russia-Ukraine war": a truce announced as
             # agreed is the parties' (rule 2)
@@ -181,6 +189,23 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
             if parties:
                 break
     return links
+
+
+def _truce_done_to(article: Article, rule: IssueRule, verb: Token) -> bool:
+    """The issue's own verb in the passive, its subject a truce or deal and no agent: "the truce was
+    extended by two days", said of no one, is the parties' doing."""
+    if verb.pos_ not in ("VERB", "AUX") or verb.lemma_.lower() not in rule.cue_words:
+        return False
+    topics = article.rules.deal_topics
+    children = list(verb.children)
+    return not any(c.dep_ == "agent" and not _measure(c) for c in children) and any(
+        c.dep_ == "nsubjpass" and (c.lower_ in topics or c.lemma_.lower() in topics) for c in children
+    )
+
+
+def _measure(by: Token) -> bool:
+    """ "extended by two days": the parser's agent is a length of time, not who acts."""
+    return any(c.dep_ == "pobj" and c.lemma_.lower() in UNIT_DAYS for c in by.children)
 
 
 def _wanted_of_it(rule: IssueRule, verb: Token) -> bool:

@@ -176,7 +176,7 @@ def means_under_description(token: Token) -> bool:
 def condition_owner(below: Token, token: Token) -> Token | None:
     """The verb whose subject sets the condition ``below`` states, when ``below`` is one:
     "Israel agreed, provided Hamas frees ...", "on condition that Israel releases ...",
-    "as long as Hamas releases ..."."""
+    "as long as Hamas releases ...", "only if Hamas releases ..."."""
     if below.pos_ not in ("VERB", "AUX"):
         return None
     doc = token.doc
@@ -185,6 +185,8 @@ def condition_owner(below: Token, token: Token) -> Token | None:
         owner = token if marker is not token else token.head
         if word in CONDITION_MARKERS:
             return owner if owner.i != marker.i else None
+        if word == "if" and marker is not token and marker.i > 0 and doc[marker.i - 1].lower_ == "only":
+            return owner  # "Israel will pause only if all hostages are freed"
         if (
             word == "condition"
             and marker is token

@@ -351,6 +351,75 @@ CASES: list[tuple[str, str, str, set[tuple[str, str, int | float | str, str]]]] 
         "Hamas demands the release of 300 Palestinians held in Israeli prisons.",
         {("hamas", "prisoners_released", 300, "demands")},
     ),
+    # issue 14: shapes the extractor did not read before 2.2.0
+    (
+        "a_mediator_seeking_a_deal_demands_its_terms",
+        "Egypt seeking deal to free 30 hostages and a 5-day pause in Gaza",
+        "",
+        {("egypt", "hostages_released", 30, "demands"), ("egypt", "ceasefire_duration", 5, "demands")},
+    ),
+    (
+        "a_day_counted_by_its_ordinal_is_one_more_day",
+        "Captives freed",
+        "Israel and Hamas agreed on Friday to extend the Gaza truce for an eighth day.",
+        {("israel", "ceasefire_extension", 1, "accepts"), ("hamas", "ceasefire_extension", 1, "accepts")},
+    ),
+    (
+        "a_truce_extended_said_of_no_one_is_the_parties_doing",
+        "Gaza pause holds",
+        "Hamas handed over more captives and Israel let prisoners go. The pause was then extended by "
+        "three days after Egyptian mediation.",
+        {("israel", "ceasefire_extension", 3, "accepts"), ("hamas", "ceasefire_extension", 3, "accepts")},
+    ),
+    (
+        "a_mediator_beside_an_adversary_still_reports_the_move",
+        "Truce prolonged",
+        "The Gaza truce between Israel and Hamas has been prolonged by two days, Egypt and Hamas said.",
+        {("israel", "ceasefire_extension", 2, "accepts"), ("hamas", "ceasefire_extension", 2, "accepts")},
+    ),
+    (
+        "a_truce_the_text_calls_agreed_binds_the_parties_it_names",
+        "Gaza waits",
+        "Residents wait for the start of an agreed five-day truce as Israel keeps up its strikes on Gaza.",
+        {("israel", "ceasefire_duration", 5, "accepts")},
+    ),
+    (
+        "only_if_sets_a_condition",
+        "Talks in Doha",
+        "Israel says it will halt its offensive in Gaza only if all captives are freed.",
+        {("israel", "hostages_released", "all", "demands")},
+    ),
+    (
+        "a_lower_bound_gives_its_number",
+        "Gaza talks",
+        "Israel wants a pause of at least three days in Gaza.",
+        {("israel", "ceasefire_duration", 3, "demands")},
+    ),
+    (
+        "an_upper_bound_gives_its_number",
+        "Gaza talks",
+        "The Qatari plan calls for a truce of up to a week in Gaza.",
+        {("qatar", "ceasefire_duration", 7, "proposes")},
+    ),
+    (
+        "a_truce_urged_to_become_permanent",
+        "Gaza truce",
+        "The UN has urged for the Gaza truce to become permanent.",
+        {("united_nations", "permanent_ceasefire", "yes", "demands")},
+    ),
+    (
+        "an_extended_detention_is_no_truce",
+        "Gaza and beyond",
+        "A Russian court extended the reporter's detention by three months.",
+        set(),
+    ),
+    (
+        "a_clause_describing_an_actor_is_not_its_cue",
+        "Protest in Washington",
+        "Activists began a fast outside the White House aimed at pressing Biden into demanding a "
+        "permanent ceasefire in Gaza.",
+        set(),
+    ),
 ]
 
 
