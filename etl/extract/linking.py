@@ -181,14 +181,19 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
             agreeing = [c for c in token.children if c.dep_ in ("amod", "acl") and c.i not in own]
             parties = [a for c in agreeing for a in agreeing_parties(article, c)]
             links += [Link(a, Stance.ACCEPTS, 0.6, token.i) for a in dict.fromkeys(parties)]
-        if not links and depth and token.pos_ in ("VERB", "AUX") and path[depth - 1].dep_ == "dobj":
-            # "Trump announces a three-day ceasefire in the Russia-Ukraine war": a truce announced as
-            # agreed is the parties' (rule 2)
+        if not links and depth and token.pos_ in ("VERB", "AUX") and path[depth - 1].dep_ in _AGREED_ON:
+            # "Trump announces a three-day ceasefire in the Russia-Ukraine war", "a deal to extend the
+            # truce by two days has been agreed": a truce announced as agreed is the parties' (rule 2)
             parties = agreeing_parties(article, token)
             links += [Link(a, Stance.ACCEPTS, 0.7, token.i) for a in parties if may_claim(article, a, token)]
             if parties:
                 break
     return links
+
+
+# how what was agreed hangs off the verb that says it was: its object, its passive subject, the
+# clause of a headline's "deal agreed to extend ..."
+_AGREED_ON = frozenset({"dobj", "nsubjpass", "xcomp"})
 
 
 def _truce_done_to(article: Article, rule: IssueRule, verb: Token) -> bool:

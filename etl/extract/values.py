@@ -327,9 +327,24 @@ def by_sentence(doc: Doc, values: list[Value]) -> Iterator[list[tuple[Value, Spa
         span = doc.char_span(start, end, alignment_mode="expand")
         if span is None or len(span) == 0:
             continue
+        span = _around_key(span, value.key_start)
         grouped.setdefault(span[0].sent.start, []).append((value, span))
     for start in sorted(grouped):
         yield grouped[start]
+
+
+def _around_key(span: Span, key_start: int) -> Span:
+    """The part of ``span`` that hangs together with the words carrying the value: "for 50 women and
+    children held captive" is read from the women, not from "held", which the parser may hang
+    elsewhere in the sentence."""
+    key = next((t for t in span if t.idx + len(t) > key_start), span[0])
+    if key.i == span.root.i or span.root.is_ancestor(key):
+        return span
+    root = key
+    while span.start <= root.head.i < span.end and root.head.i != root.i:
+        root = root.head
+    kept = [t.i for t in span if t.i == root.i or root.is_ancestor(t)]
+    return span.doc[min(kept) : max(kept) + 1]
 
 
 def in_context(rule: IssueRule, span: Span, path: Sequence[Token]) -> bool:

@@ -408,6 +408,30 @@ CASES: list[tuple[str, str, str, set[tuple[str, str, int | float | str, str]]]] 
         {("united_nations", "permanent_ceasefire", "yes", "demands")},
     ),
     (
+        "a_deal_said_agreed_in_the_passive_binds_the_parties",
+        "Gaza truce",
+        "A deal to prolong the truce between Israel and Hamas by three days has been agreed, mediators said.",
+        {("israel", "ceasefire_extension", 3, "accepts"), ("hamas", "ceasefire_extension", 3, "accepts")},
+    ),
+    (
+        "a_headline_deal_agreed_to_extend",
+        "Deal agreed to extend Israel-Hamas truce for three days, say Hamas and Egypt",
+        "",
+        {("israel", "ceasefire_extension", 3, "accepts"), ("hamas", "ceasefire_extension", 3, "accepts")},
+    ),
+    (
+        "a_value_is_read_from_its_own_words_not_a_verb_the_parser_hangs_elsewhere",
+        "Gaza deal",
+        "Weeks of talks led to the Israel-Hamas agreement to halt the fighting and swap Palestinian "
+        "prisoners for an initial 40 women and children held captive.",
+        {
+            ("israel", "hostages_released", 40, "accepts"),
+            ("hamas", "hostages_released", 40, "accepts"),
+            ("israel", "release_categories", "children,women", "accepts"),
+            ("hamas", "release_categories", "children,women", "accepts"),
+        },
+    ),
+    (
         "an_extended_detention_is_no_truce",
         "Gaza and beyond",
         "A Russian court extended the reporter's detention by three months.",
