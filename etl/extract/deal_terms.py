@@ -16,12 +16,14 @@ from etl.extract.article import Article, Link
 from etl.extract.lexicon import (
     AGREED_MODIFIERS,
     AGREEING_VERBS,
+    DEAL_PARTS,
     DEAL_PREPS,
     FUTURE_AUX,
     FUTURE_HEADS,
     HEDGE_AUX,
     HEDGE_MODIFIERS,
     NOT_YET_HEADS,
+    TERM_VERBS,
 )
 from etl.extract.syntax import SUBJECT_DEPS, clause_subjects, core, path_to_root, polarity
 from etl.extract.values import IssueRule, in_context
@@ -56,7 +58,7 @@ def deal_terms(article: Article, rule: IssueRule, span: Span) -> list[Link]:
     if _under_agreed_deal(rule, path):
         here = [a for start, parties in statements if start == anchor.sent.start for a in parties]
         owners = list(dict.fromkeys(earlier or here)) or article.parties
-    elif earlier and _still_to_come(verb):
+    elif earlier and (_still_to_come(verb) or _states_terms(rule, verb)):
         owners = list(dict.fromkeys(earlier))
     else:
         return []
@@ -183,6 +185,18 @@ def _still_to_come(verb: Token) -> bool:
         if node.lemma_.lower() in FUTURE_HEADS or node.lemma_.lower() == "be":
             return True
     return False
+
+
+def _states_terms(rule: IssueRule, verb: Token) -> bool:
+    """ "It includes a four-day pause", "The terms provide for the release of 50 hostages": a verb
+    by which the deal an earlier sentence says was agreed, named again by a pronoun or a deal
+    word, states what it holds."""
+    if verb.lemma_.lower() not in TERM_VERBS:
+        return False
+    subjects = [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")]
+    return any(
+        s.lower_ in ("it", "this") or rule.is_deal(s) or s.lemma_.lower() in DEAL_PARTS for s in subjects
+    )
 
 
 def _not_yet(verb: Token) -> bool:

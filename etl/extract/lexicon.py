@@ -116,6 +116,12 @@ OBLIGING_HEADS = frozenset({"have", "need"})
 DEADLINE_NOUNS = frozenset({"day", "week", "hour", "month", "deadline", "ultimatum"})
 # "Trump gives Russia 10 days": the subject of these sets the deadline
 DEADLINE_SETTERS = frozenset({"give", "set", "issue", "grant"})
+# "It includes a four-day pause": verbs by which an agreed deal, named again, states its terms
+TERM_VERBS = frozenset(
+    {"include", "provide", "stipulate", "envisage", "envision", "entail", "involve", "comprise"}
+)
+# "the terms provide for ...", "the first phase includes ...": parts of a deal that state its terms
+DEAL_PARTS = frozenset({"term", "phase", "stage", "framework", "arrangement"})
 # "the deal would see Ukraine cede Donbas": verbs by which a plan or deal states what it holds
 CONTENT_VERBS = frozenset({"see", "mean", "involve", "entail", "envisage", "envision", "foresee"})
 # "Trump tells Ukraine to give up on NATO": the subject of these demands what it tells to be done

@@ -170,7 +170,10 @@ def means_under_description(token: Token) -> bool:
     ):
         return False
     after = token.right_edge.i + 1
-    return after < len(token.doc) and token.doc[after].lemma_.lower() == "be"
+    if after >= len(token.doc):
+        return False
+    copula = token.doc[after]  # "a plan to end the war was sent": an auxiliary, not what defines it
+    return copula.lemma_.lower() == "be" and copula.dep_ not in ("aux", "auxpass")
 
 
 def condition_owner(below: Token, token: Token) -> Token | None:

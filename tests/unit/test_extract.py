@@ -432,6 +432,30 @@ CASES: list[tuple[str, str, str, set[tuple[str, str, int | float | str, str]]]] 
         },
     ),
     (
+        "terms_in_a_sentence_of_their_own_after_a_deal_is_announced",
+        "Truce announced",
+        "Egypt announced a deal between Israel and Hamas. It includes a three-day pause and the "
+        "release of 20 hostages.",
+        {
+            ("israel", "ceasefire_duration", 3, "accepts"),
+            ("hamas", "ceasefire_duration", 3, "accepts"),
+            ("israel", "hostages_released", 20, "accepts"),
+            ("hamas", "hostages_released", 20, "accepts"),
+        },
+    ),
+    (
+        "a_proposed_deal_named_again_binds_no_one",
+        "Talks",
+        "Hamas proposed a deal to Israel. It includes a five-day pause.",
+        set(),
+    ),
+    (
+        "a_plan_by_a_party_to_end_the_war_is_its_proposal",
+        "Gaza talks",
+        "A plan by Egypt to end the war in Gaza was handed to both sides.",
+        {("egypt", "permanent_ceasefire", "yes", "proposes")},
+    ),
+    (
         "an_extended_detention_is_no_truce",
         "Gaza and beyond",
         "A Russian court extended the reporter's detention by three months.",
