@@ -57,7 +57,7 @@ def test_two_weeks_of_news_build_the_truce_history_and_alert_once_per_change(
             )
         }
         extension = session.execute(
-            select(Position.actor, Position.valid_from).where(
+            select(Position.actor, Position.valid_from, Position.value).where(
                 Position.negotiation == "gaza",
                 Position.issue == "ceasefire_extension",
                 Position.stance == "accepts",
@@ -71,8 +71,21 @@ def test_two_weeks_of_news_build_the_truce_history_and_alert_once_per_change(
     for actor, since in accepted_four.items():
         assert datetime(2023, 11, 21, 12, tzinfo=UTC) <= since <= datetime(2023, 11, 23, tzinfo=UTC), actor
     # and extended later, by both parties
-    assert {actor for actor, _ in extension} >= {"israel", "hamas"}
-    assert all(since > datetime(2023, 11, 24, tzinfo=UTC) for _, since in extension)
+    assert {actor for actor, _, _ in extension} >= {"israel", "hamas"}
+    assert all(since > datetime(2023, 11, 24, tzinfo=UTC) for _, since, _ in extension)
+    # by two days on 27 November, then by one day more on 29 and 30 November (the seventh day): the
+    # corpus holds no item about Gaza dated 30 November (UTC), and the first to report the last
+    # extension ("agreed Thursday to extend for a seventh day") is dated 01:22 UTC on 1 December,
+    # the evening of the 30th in Washington, before the truce ended (05:00 UTC on 1 December)
+    first: dict[tuple[str, str], datetime] = {}
+    for actor, since, value in extension:
+        first[actor, value] = min(since, first.get((actor, value), since))
+    two_days = {actor: since for (actor, value), since in first.items() if value == "2"}
+    one_day = {actor: since for (actor, value), since in first.items() if value == "1"}
+    assert set(two_days) >= {"israel", "hamas"}
+    assert set(one_day) >= {"israel", "hamas"}
+    for actor in ("israel", "hamas"):
+        assert two_days[actor] < one_day[actor] < datetime(2023, 12, 1, 5, tzinfo=UTC), actor
 
     # one alert per event on the one channel, every one delivered exactly once
     assert events and len(alert_rows) == events
