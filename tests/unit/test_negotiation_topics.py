@@ -142,6 +142,23 @@ def test_the_opposite_of_an_issue_is_a_rejection(
             "Trump says Ukraine must cede land to Russia",
             {("ukraine", "united_states", "territorial_concessions", "yes", "demands")},
         ),
+        # guarantees worked out in other words, and protections named after NATO's
+        (
+            "Britain and France draw up security guarantees for Ukraine",
+            {
+                ("ukraine", "united_kingdom", "security_guarantees", "yes", "proposes"),
+                ("ukraine", "france", "security_guarantees", "yes", "proposes"),
+            },
+        ),
+        (
+            "Kyiv demands NATO-style protections against a new Russian offensive",
+            {("ukraine", "ukraine", "security_guarantees", "yes", "demands")},
+        ),
+        # a meeting proposed to the other leader, named before it
+        (
+            "Zelensky in a letter to Putin proposes a face-to-face meeting",
+            {("ukraine", "ukraine", "leaders_meeting", "yes", "proposes")},
+        ),
     ],
 )
 def test_ukraine_rules_of_the_codebook(extractor: Extractor, title: str, expected: set[Quint]) -> None:
