@@ -176,8 +176,9 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
             parties = deal_approvers(article, rule, token) or parties_in(article, anchor.sent)
             links += [Link(a, Stance.ACCEPTS, 0.7, token.i) for a in parties if may_claim(article, a, token)]
             break
-        if not links and depth == 0:
-            # "an agreed four-day truce": the value's own noun says it was agreed (rule 2)
+        if not links and depth == 0 and not dated_by(span):
+            # "an agreed four-day truce": the value's own noun says it was agreed (rule 2); not when
+            # it only dates something ("strikes before the announced ceasefire")
             agreeing = [c for c in token.children if c.dep_ in ("amod", "acl") and c.i not in own]
             parties = [a for c in agreeing for a in agreeing_parties(article, c)]
             links += [Link(a, Stance.ACCEPTS, 0.6, token.i) for a in dict.fromkeys(parties)]

@@ -384,6 +384,12 @@ CASES: list[tuple[str, str, str, set[tuple[str, str, int | float | str, str]]]] 
         {("israel", "ceasefire_duration", 5, "accepts")},
     ),
     (
+        "an_agreed_truce_that_only_dates_something_is_no_acceptance",
+        "Gaza strikes",
+        "Israeli strikes hit Gaza before the agreed five-day truce.",
+        set(),
+    ),
+    (
         "only_if_sets_a_condition",
         "Talks in Doha",
         "Israel says it will halt its offensive in Gaza only if all captives are freed.",
