@@ -1,4 +1,4 @@
-"""A labelled sample of 2025–26 headlines on the Russia–Ukraine talks that no rule was tuned on.
+"""A labelled sample of 2025–26 headlines on the Russia–Ukraine talks, untuned up to extractor 2.1.0.
 
 The headlines (``../shared/corpus/headlines_2025_2026.jsonl``) must never be copied into the project,
 so the gold file ``tests/fixtures/ukraine_sample_gold.jsonl`` holds only references and labels: one
@@ -6,7 +6,8 @@ line per headline, ``{"id": <first 12 hex of sha1(title)>, "stratum", "claims": 
 "actor", "issue", "value", "stance"}]}``, the id scheme of ``../shared/eval/ukraine_dev_items.jsonl``.
 The headlines were labelled by hand by ``../shared/CODEBOOK.md`` (v2; headline only) after they were
 drawn and before the extractor was run on them, with extractor 2.0.0 already written: the stratum
-``fresh`` is never tuned on, and is what the Ukraine figure of the README estimates.
+``fresh`` was not tuned on up to 2.1.0; 2.2.0 was tuned on it, so its figure is a training figure
+since (the README's never-tuned estimate comes from strata labelled later).
 
 * **candidates** (:func:`candidates`): distinct headlines naming the talks (Ukraine, Russia, Kyiv,
   the Kremlin, Putin, Zelensky, Moscow, Donbas, Crimea) and a word of an issue (ceasefire, truce,

@@ -1,5 +1,5 @@
-"""The extractor on the untuned sample of 2025–26 Russia–Ukraine headlines (``bench/headline_sample.py``):
-labelled after the draw and before the extractor read them, never tuned on.
+"""The extractor on the sample of 2025–26 Russia–Ukraine headlines (``bench/headline_sample.py``):
+labelled after the draw and before extractor 2.0.0 read them; 2.2.0 was tuned on it.
 
 The gold file holds only headline ids and labels; the titles are read from ../shared/ at test time, so
 the test skips where the shared corpus is absent (and fails in CI, see ``shared_path``).
@@ -14,9 +14,9 @@ from etl.extract.engine import Extractor
 from etl.extract.evaluate import format_report
 from tests.conftest import shared_path
 
-# measured with extractor 2.0.0 (22 gold triples): P 1.000 R 0.591 F1 0.743, and the same with 2.2.0;
-# the floor allows for one triple lost, no more
-FRESH_F1_FLOOR = 0.70
+# measured with extractor 2.0.0 (22 gold triples): P 1.000 R 0.591 F1 0.743; 2.2.0, tuned on it:
+# P 1.000 R 0.682 F1 0.811. The floor allows for one triple lost, no more
+FRESH_F1_FLOOR = 0.77
 
 
 def test_the_untuned_headline_sample_keeps_its_figure(extractor: Extractor) -> None:
