@@ -21,7 +21,13 @@ from etl.extract.actors import (
     subject_actors,
 )
 from etl.extract.article import Article, Link
-from etl.extract.deal_terms import agreed_deal_here, agreeing_parties, deal_approvers, deal_terms
+from etl.extract.deal_terms import (
+    agreed_deal_here,
+    agreeing_parties,
+    deal_approvers,
+    deal_statements,
+    deal_terms,
+)
 from etl.extract.lexicon import (
     CONTENT_VERBS,
     DEADLINE_SETTERS,
@@ -173,7 +179,16 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
                 if token.pos_ != "NOUN" and not describes_its_noun(token):
                     break  # a verb with its own subject closes the clause that states the value
         if not links and agreed_deal_here(rule, token) and polarity(token, Stance.ACCEPTS) == Stance.ACCEPTS:
-            parties = deal_approvers(article, rule, token) or parties_in(article, anchor.sent)
+            # "the agreement" agreed by the parties an earlier sentence names ("Israel and Hamas
+            # agree to ...", then "The agreement calls for Hamas to release ...") binds them all
+            earlier = [
+                a for start, found in deal_statements(article) if start < anchor.sent.start for a in found
+            ]
+            parties = (
+                deal_approvers(article, rule, token)
+                or list(dict.fromkeys(earlier))
+                or parties_in(article, anchor.sent)
+            )
             links += [Link(a, Stance.ACCEPTS, 0.7, token.i) for a in parties if may_claim(article, a, token)]
             break
         if not links and depth == 0 and not dated_by(span):

@@ -390,6 +390,13 @@ CASES: list[tuple[str, str, str, set[tuple[str, str, int | float | str, str]]]] 
         set(),
     ),
     (
+        "the_agreement_named_again_binds_the_parties_that_agreed_it",
+        "Gaza truce",
+        "Israel and Hamas agreed to a truce deal on Monday. The deal will see Hamas free 30 hostages "
+        "in Gaza.",
+        {("israel", "hostages_released", 30, "accepts"), ("hamas", "hostages_released", 30, "accepts")},
+    ),
+    (
         "only_if_sets_a_condition",
         "Talks in Doha",
         "Israel says it will halt its offensive in Gaza only if all captives are freed.",
