@@ -42,7 +42,9 @@ from __future__ import annotations
 import random
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from psycopg2.extensions import encrypt_password
 from sqlalchemy import text
@@ -55,6 +57,7 @@ from etl.errors import UserError
 
 ANALYST_ROLE = "parley_analyst"
 EDITOR_ROLE = "parley_editor"
+T = TypeVar("T")
 # What a correction writes (etl.ledger.corrections, etl.ledger.additions), and so all an editor may
 # write: table -> privileges. Sequences of the tables it inserts into get USAGE.
 EDITOR_WRITES: dict[str, str] = {
@@ -129,22 +132,17 @@ def grant_analyst(
         raise AnalystRoleError("the analyst password is empty")
     if connection_limit < 1:
         raise AnalystRoleError(f"connection limit {connection_limit} must be at least 1")
-    for attempt in range(1, _ATTEMPTS + 1):
-        try:
-            return _grant(
-                engine,
-                password,
-                role,
-                statement_timeout,
-                idle_in_transaction_timeout,
-                connection_limit,
-                close_other_databases,
-            )
-        except DBAPIError as exc:
-            if not _raced(exc) or attempt == _ATTEMPTS:
-                raise
-            time.sleep(random.uniform(0.05, 0.2) * attempt)
-    raise AssertionError("unreachable")
+    return _retried(
+        lambda: _grant(
+            engine,
+            password,
+            role,
+            statement_timeout,
+            idle_in_transaction_timeout,
+            connection_limit,
+            close_other_databases,
+        )
+    )
 
 
 def _grant(
@@ -157,21 +155,7 @@ def _grant(
     close_other_databases: bool,
 ) -> AnalystGrant:
     with engine.begin() as conn:
-        # serialises the grants of this database; those of others may race on the cluster-wide
-        # catalogs (roles, databases), which grant_analyst retries
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('parley.grant_analyst'))"))
-        exists = bool(conn.scalar(text("SELECT count(*) FROM pg_roles WHERE rolname = :r"), {"r": role}))
-        database = str(conn.scalar(text("SELECT current_database()")))
-        quoted_db = conn.dialect.identifier_preparer.quote(database)
-        pipeline = conn.dialect.identifier_preparer.quote(str(conn.scalar(_PIPELINE_ROLE)))
-        attributes = (
-            "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT "
-            f"CONNECTION LIMIT {int(connection_limit)}"
-        )
-        verb = "ALTER" if exists else "CREATE"
-        # DDL takes no bind parameters: psycopg2 quotes the verifier client-side as a literal
-        verifier = _scram_verifier(conn, role, password)
-        _driver_sql(conn, f"{verb} ROLE {role} WITH {attributes} PASSWORD %s", (verifier,))
+        exists, database, quoted_db, pipeline = _login_role(conn, role, password, connection_limit)
         for setting, value in (
             ("default_transaction_read_only", "on"),
             ("statement_timeout", statement_timeout.strip()),
@@ -227,33 +211,14 @@ def grant_editor(
         raise AnalystRoleError("the editor password is empty")
     if connection_limit < 1:
         raise AnalystRoleError(f"connection limit {connection_limit} must be at least 1")
-    for attempt in range(1, _ATTEMPTS + 1):
-        try:
-            return _grant_editor(engine, password, role, statement_timeout, connection_limit)
-        except DBAPIError as exc:
-            if not _raced(exc) or attempt == _ATTEMPTS:
-                raise
-            time.sleep(random.uniform(0.05, 0.2) * attempt)
-    raise AssertionError("unreachable")
+    return _retried(lambda: _grant_editor(engine, password, role, statement_timeout, connection_limit))
 
 
 def _grant_editor(
     engine: Engine, password: str, role: str, statement_timeout: str, connection_limit: int
 ) -> EditorGrant:
     with engine.begin() as conn:
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('parley.grant_analyst'))"))
-        exists = bool(conn.scalar(text("SELECT count(*) FROM pg_roles WHERE rolname = :r"), {"r": role}))
-        database = str(conn.scalar(text("SELECT current_database()")))
-        quoted_db = conn.dialect.identifier_preparer.quote(database)
-        pipeline = conn.dialect.identifier_preparer.quote(str(conn.scalar(_PIPELINE_ROLE)))
-        attributes = (
-            "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT "
-            f"CONNECTION LIMIT {int(connection_limit)}"
-        )
-        verifier = _scram_verifier(conn, role, password)
-        _driver_sql(
-            conn, f"{'ALTER' if exists else 'CREATE'} ROLE {role} WITH {attributes} PASSWORD %s", (verifier,)
-        )
+        exists, database, quoted_db, pipeline = _login_role(conn, role, password, connection_limit)
         _driver_sql(conn, f"ALTER ROLE {role} SET statement_timeout = %s", (statement_timeout.strip(),))
         _driver_sql(conn, f"ALTER ROLE {role} SET idle_in_transaction_session_timeout = %s", ("5min",))
         # an update of the role starts from nothing: what it may write is what this grant says now
@@ -281,26 +246,60 @@ def _grant_editor(
     return EditorGrant(role=role, created=not exists, database=database)
 
 
+def _login_role(
+    conn: Connection, role: str, password: str, connection_limit: int
+) -> tuple[bool, str, str, str]:
+    """Create ``role`` or bring it back to a login role with ``password`` and ``connection_limit``
+    and no other attribute. Returns whether it existed, the database's name, its quoted name and the
+    quoted owner of parley's tables."""
+    # serialises the grants of this database; those of others may race on the cluster-wide
+    # catalogs (roles, databases), which the grants retry
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('parley.grant_analyst'))"))
+    exists = bool(conn.scalar(text("SELECT count(*) FROM pg_roles WHERE rolname = :r"), {"r": role}))
+    database = str(conn.scalar(text("SELECT current_database()")))
+    quoted_db = conn.dialect.identifier_preparer.quote(database)
+    pipeline = conn.dialect.identifier_preparer.quote(str(conn.scalar(_PIPELINE_ROLE)))
+    attributes = (
+        "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT "
+        f"CONNECTION LIMIT {int(connection_limit)}"
+    )
+    # DDL takes no bind parameters: psycopg2 quotes the verifier client-side as a literal
+    verifier = _scram_verifier(conn, role, password)
+    _driver_sql(
+        conn, f"{'ALTER' if exists else 'CREATE'} ROLE {role} WITH {attributes} PASSWORD %s", (verifier,)
+    )
+    return exists, database, quoted_db, pipeline
+
+
+def _retried(grant: Callable[[], T]) -> T:
+    """``grant()``, tried again when it lost a race with another database's grant (see _raced)."""
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            return grant()
+        except DBAPIError as exc:
+            if not _raced(exc) or attempt == _ATTEMPTS:
+                raise
+            time.sleep(random.uniform(0.05, 0.2) * attempt)
+    raise AssertionError("unreachable")
+
+
 def drop_analyst(engine: Engine, role: str = ANALYST_ROLE) -> bool:
     """Remove ``role``'s privileges in this database and, when it holds none elsewhere, the role.
 
     Returns whether the role was dropped (False when it did not exist)."""
     if not _ROLE_NAME.fullmatch(role):
         raise AnalystRoleError(f"role name {role!r} must be lower-case letters, digits and underscores")
-    for attempt in range(1, _ATTEMPTS + 1):
-        try:
-            with engine.begin() as conn:
-                if not conn.scalar(text("SELECT count(*) FROM pg_roles WHERE rolname = :r"), {"r": role}):
-                    return False
-                # DROP OWNED revokes its grants and default privileges here; the role owns nothing
-                conn.execute(text(f"DROP OWNED BY {role}"))
-                conn.execute(text(f"DROP ROLE {role}"))
-            return True
-        except DBAPIError as exc:
-            if not _raced(exc) or attempt == _ATTEMPTS:
-                raise
-            time.sleep(random.uniform(0.05, 0.2) * attempt)
-    raise AssertionError("unreachable")
+
+    def drop() -> bool:
+        with engine.begin() as conn:
+            if not conn.scalar(text("SELECT count(*) FROM pg_roles WHERE rolname = :r"), {"r": role}):
+                return False
+            # DROP OWNED revokes its grants and default privileges here; the role owns nothing
+            conn.execute(text(f"DROP OWNED BY {role}"))
+            conn.execute(text(f"DROP ROLE {role}"))
+        return True
+
+    return _retried(drop)
 
 
 # Every large-object function of PostgreSQL: lo_from_bytea, lo_create, lo_put … write even in a
