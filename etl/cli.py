@@ -117,6 +117,20 @@ def db_current() -> None:
         out.print(db.current_revision(engine) or "base (empty)")
 
 
+def _password_from(variable: str) -> str:
+    """A role's password, from the environment (never the command line, which others can read)."""
+    password = os.environ.get(variable)
+    if not password:
+        raise fail(f"environment variable {variable} is not set or empty: it must hold the password")
+    return password
+
+
+def _revoke(role: str) -> None:
+    with database(load_settings(), schema=False) as engine:
+        dropped = analysts.drop_analyst(engine, role)
+    out.print(f"role {role} {'dropped' if dropped else 'did not exist'}")
+
+
 @db_app.command("grant-analyst")
 @handles_errors
 def db_grant_analyst(
@@ -140,9 +154,7 @@ def db_grant_analyst(
 ) -> None:
     """Create or update the read-only analyst role (idempotent). Run it as a superuser: it also
     revokes temporary tables and large objects from PUBLIC here."""
-    password = os.environ.get(password_env)
-    if not password:
-        raise fail(f"environment variable {password_env} is not set or empty: it must hold the password")
+    password = _password_from(password_env)
     with database(load_settings()) as engine:
         grant = analysts.grant_analyst(
             engine,
@@ -162,9 +174,7 @@ def db_revoke_analyst(
     role: Annotated[str, typer.Option(help="role name")] = analysts.ANALYST_ROLE,
 ) -> None:
     """Remove the analyst role's privileges here and, when it holds none elsewhere, the role."""
-    with database(load_settings(), schema=False) as engine:
-        dropped = analysts.drop_analyst(engine, role)
-    out.print(f"role {role} {'dropped' if dropped else 'did not exist'}")
+    _revoke(role)
 
 
 @db_app.command("grant-editor")
@@ -181,9 +191,7 @@ def db_grant_editor(
 ) -> None:
     """Create or update the editor role (idempotent): it reads what analysts read and may correct
     claims (parley claims reject | restore | add), and nothing else. Run it as a superuser."""
-    password = os.environ.get(password_env)
-    if not password:
-        raise fail(f"environment variable {password_env} is not set or empty: it must hold the password")
+    password = _password_from(password_env)
     with database(load_settings()) as engine:
         grant = analysts.grant_editor(
             engine,
@@ -201,9 +209,7 @@ def db_revoke_editor(
     role: Annotated[str, typer.Option(help="role name")] = analysts.EDITOR_ROLE,
 ) -> None:
     """Remove the editor role's privileges here and, when it holds none elsewhere, the role."""
-    with database(load_settings(), schema=False) as engine:
-        dropped = analysts.drop_analyst(engine, role)
-    out.print(f"role {role} {'dropped' if dropped else 'did not exist'}")
+    _revoke(role)
 
 
 # --- seeds and feeds -----------------------------------------------------------------------------
