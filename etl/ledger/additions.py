@@ -112,13 +112,9 @@ class AddSummary(CorrectionSummary):
     archived: bool = field(default=True)
     """whether the source was already in the archive (else an article of the analysts' feed)"""
 
-    def line(self) -> str:
-        negotiation, actor, issue = self.key
-        source = f"article {self.article_id}" + ("" if self.archived else " (new, analysts' sources)")
-        return (
-            f"claim {self.claim_id} added from {source}; ledger of {negotiation}: {actor} — {issue}"
-            f" rebuilt: {len(self.withdrawn)} events withdrawn, {self.created} new;"
-            f" {self.alerts} alerts queued"
+    def done(self) -> str:
+        return f"added from article {self.article_id}" + (
+            "" if self.archived else " (new, analysts' sources)"
         )
 
 

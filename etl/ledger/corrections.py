@@ -80,11 +80,14 @@ class CorrectionSummary:
     alerts: int = 0
     """outbox rows queued: retractions and the created events' alerts"""
 
+    def done(self) -> str:
+        """What happened to the claim, as the summary line says it."""
+        return "rejected" if self.action == CorrectionAction.REJECT else "restored"
+
     def line(self) -> str:
         negotiation, actor, issue = self.key
-        done = "rejected" if self.action == CorrectionAction.REJECT else "restored"
         return (
-            f"claim {self.claim_id} {done}; ledger of {negotiation}: {actor} — {issue} rebuilt:"
+            f"claim {self.claim_id} {self.done()}; ledger of {negotiation}: {actor} — {issue} rebuilt:"
             f" {len(self.withdrawn)} events withdrawn, {self.created} new; {self.alerts} alerts queued"
         )
 
