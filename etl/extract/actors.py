@@ -147,7 +147,7 @@ def resolve(article: Article, subject: Token, verb: Token) -> list[str]:
     phrase = " ".join(words.lower().split())
     speaker = speaker_of(article, verb)
     if subject.lower_ in PRONOUNS:
-        return speaker
+        return speaker or _main_subject(article, subject, verb)
     candidates = [a for a in article.anaphors.get(phrase, []) if a in article.named]
     if not candidates:
         return []
@@ -156,6 +156,22 @@ def resolve(article: Article, subject: Token, verb: Token) -> list[str]:
         return in_speaker[:1]
     earlier = [(i, a) for i, a in article.actor_at.items() if a in candidates and i < subject.i]
     return [max(earlier)[1]] if earlier else candidates[:1]
+
+
+def _main_subject(article: Article, pronoun: Token, verb: Token) -> list[str]:
+    """ "The EU vows to bankroll Ukraine as it eyes Russian frozen assets": a third-person pronoun
+    subject of a clause hung off another verb is that verb's subject, when it names an actor."""
+    if pronoun.lower_ not in ("it", "they") or verb.dep_ not in ("advcl", "conj") or verb.head.i == verb.i:
+        return []
+    node = verb.head
+    for _ in range(3):
+        subjects = [c for c in node.children if c.dep_ in SUBJECT_DEPS and c.i < pronoun.i]
+        if subjects:
+            return actors_in(article, subjects)
+        if node.dep_ not in ("xcomp", "conj") or node.head.i == node.i:
+            return []
+        node = node.head
+    return []
 
 
 def _clause_verb(token: Token) -> Token:

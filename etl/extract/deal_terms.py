@@ -142,10 +142,24 @@ def agreeing_parties(article: Article, verb: Token) -> list[str]:
     if verb.dep_ in ("amod", "acl") or not subjects:
         return article.parties
     actors = actors_in(article, subjects) or resolve(article, subjects[0], verb)
-    if not actors:
-        return []
+    if not actors:  # "mediators announced a four-day truce between Israel and Hamas" (rule 2)
+        return _between_parties(article, named)
     parties = [a for a in actors if a in article.parties]
     return parties or article.parties  # a mediator announcing the deal speaks for the parties
+
+
+def _between_parties(article: Article, named: Sequence[Token]) -> list[str]:
+    """The parties a truce or deal is said to be between ("a truce between Israel and Hamas")."""
+    heads = [
+        p
+        for t in named
+        for c in t.children
+        if c.dep_ == "prep" and c.lower_ == "between"
+        for p in c.children
+        if p.dep_ == "pobj"
+    ]
+    between = [t for h in heads for t in [h, *h.conjuncts]]
+    return [a for a in dict.fromkeys(actors_in(article, between)) if a in article.parties]
 
 
 def _agreed(deal: Token) -> bool:

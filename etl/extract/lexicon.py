@@ -105,6 +105,13 @@ LIGHT_VERBS = frozenset(
         "join",
         "begin",
         "start",
+        # "Putin doubles down on demands for ...", "stands by its demand", "sticks to its proposal"
+        "double",
+        "stand",
+        "stick",
+        "maintain",
+        "restate",
+        "outline",
     ]
 )
 # "..., provided Hamas frees 10 hostages a day": the clause is a condition the main clause's subject sets

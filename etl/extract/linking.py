@@ -378,12 +378,32 @@ def _link_linear(article: Article, rule: IssueRule, span: Span) -> list[Link]:
         if stance is None:
             continue
         window = range(max(sent.start, token.i - 4), token.i)
-        actor = next((article.actor_at[i] for i in reversed(window) if i in article.actor_at), None)
-        if actor is None:
+        actors = _named_before(article, sent, window)
+        if not actors:
             continue
         said: Stance | None = stance
         if any(t.lower_ in NEGATIONS for t in article.doc[window.start : token.i]):
             said = Stance.REJECTS if stance == Stance.ACCEPTS else None
         if said:
-            links += [Link(a, said, 0.55, token.i) for a in announced(article, [actor], token, said, sent)]
+            links += [Link(a, said, 0.55, token.i) for a in announced(article, actors, token, said, sent)]
     return links
+
+
+_JOINING = frozenset({"and", "&", "-", "–", "/"})
+
+
+def _named_before(article: Article, sent: Span, window: range) -> list[str]:
+    """The actor nearest before a headline's cue, with those joined to it: "US and Russia Plan Truce
+    Deal", "US-Russia plan truce deal"."""
+    last = next((i for i in reversed(window) if i in article.actor_at), None)
+    if last is None:
+        return []
+    found = [article.actor_at[last]]
+    i = last - 1
+    while i >= sent.start:
+        if i in article.actor_at:
+            found.append(article.actor_at[i])
+        elif not (article.doc[i].lower_ in _JOINING and i - 1 in article.actor_at):
+            break
+        i -= 1
+    return list(dict.fromkeys(reversed(found)))

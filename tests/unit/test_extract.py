@@ -475,6 +475,24 @@ CASES: list[tuple[str, str, str, set[tuple[str, str, int | float | str, str]]]] 
         set(),
     ),
     (
+        "a_truce_announced_between_the_parties_by_no_one_named_is_theirs",
+        "Truce in Gaza",
+        "Officials in Doha announced a five-day truce between Israel and Hamas.",
+        {("israel", "ceasefire_duration", 5, "accepts"), ("hamas", "ceasefire_duration", 5, "accepts")},
+    ),
+    (
+        "a_lasting_ceasefire_is_one_that_holds_not_a_permanent_one",
+        "Gaza",
+        "France called for a lasting ceasefire in Gaza.",
+        set(),
+    ),
+    (
+        "all_hostages_named_by_their_place",
+        "Israel demands the release of all Gaza hostages",
+        "",
+        {("israel", "hostages_released", "all", "demands")},
+    ),
+    (
         "a_clause_describing_an_actor_is_not_its_cue",
         "Protest in Washington",
         "Activists began a fast outside the White House aimed at pressing Biden into demanding a "

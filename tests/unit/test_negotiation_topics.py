@@ -159,6 +159,33 @@ def test_the_opposite_of_an_issue_is_a_rejection(
             "Zelensky in a letter to Putin proposes a face-to-face meeting",
             {("ukraine", "ukraine", "leaders_meeting", "yes", "proposes")},
         ),
+        (
+            "After a letter to Putin, Zelensky asks for a meeting",
+            {("ukraine", "ukraine", "leaders_meeting", "yes", "demands")},
+        ),
+        # a headline's cue with the actors joined before it: each of them
+        (
+            "US and Russia Propose Truce For Black Sea",
+            {
+                ("ukraine", "united_states", "ceasefire", "yes", "proposes"),
+                ("ukraine", "russia", "ceasefire", "yes", "proposes"),
+            },
+        ),
+        # a demand kept up ("doubles down on"): the one who keeps it demands
+        (
+            "Russia doubles down on its demands for Ukrainian land",
+            {("ukraine", "russia", "territorial_concessions", "yes", "demands")},
+        ),
+        # a pronoun of a clause hung off the main verb is its subject; eyeing a measure proposes it
+        (
+            "The EU pledges more money for Kyiv as it eyes frozen Russian assets",
+            {("ukraine", "european_union", "frozen_assets", "yes", "proposes")},
+        ),
+        # condemning is rejecting (an explicit verb of opposition)
+        (
+            "Zelensky condemns the lifting of sanctions on Russia",
+            {("ukraine", "ukraine", "sanctions_relief", "yes", "rejects")},
+        ),
     ],
 )
 def test_ukraine_rules_of_the_codebook(extractor: Extractor, title: str, expected: set[Quint]) -> None:
