@@ -75,10 +75,22 @@ def speech_head(token: Token) -> Token | None:
     for _ in range(4):
         if node.dep_ not in ("ccomp", "conj", "parataxis", "xcomp") or node.head.i == node.i:
             return None
-        node = node.head
+        below, node = node, node.head
         if node.lemma_.lower() in SPEECH_VERBS:
-            return node
+            return None if _said_before(node, below) else node
     return None
+
+
+def _said_before(verb: Token, clause: Token) -> bool:
+    """A headline's second clause after a comma, when the speech verb has already said its own:
+    in "Trump says 'real chance' to end Gaza war, Hamas seeks guarantees", Hamas seeks them."""
+    if clause.dep_ != "ccomp" or clause.i < verb.i:
+        return False
+    doc = verb.doc
+    start = clause.left_edge.i  # the comma itself may hang off the clause
+    if doc[start].lower_ not in (",", ";") and (start == 0 or doc[start - 1].lower_ not in (",", ";")):
+        return False
+    return any(c.dep_ in ("dobj", "ccomp") and verb.i < c.i < start for c in verb.children)
 
 
 def polarity(cue: Token, stance: Stance) -> Stance | None:
@@ -176,10 +188,18 @@ def means_under_description(token: Token) -> bool:
     return copula.lemma_.lower() == "be" and copula.dep_ not in ("aux", "auxpass")
 
 
+def _refused(verb: Token) -> bool:
+    """``verb`` is negated or refused: "will not enter talks", "refuses to discuss"."""
+    if any(c.dep_ == "neg" for c in verb.children):
+        return True
+    return verb.dep_ == "xcomp" and verb.head.lemma_.lower() in ("refuse", "decline")
+
+
 def condition_owner(below: Token, token: Token) -> Token | None:
     """The verb whose subject sets the condition ``below`` states, when ``below`` is one:
     "Israel agreed, provided Hamas frees ...", "on condition that Israel releases ...",
-    "as long as Hamas releases ...", "only if Hamas releases ..."."""
+    "as long as Hamas releases ...", "only if Hamas releases ...", and what is refused until or unless
+    it is done: "Israel won't discuss a deal until all women and children are freed"."""
     if below.pos_ not in ("VERB", "AUX"):
         return None
     doc = token.doc
@@ -190,6 +210,8 @@ def condition_owner(below: Token, token: Token) -> Token | None:
             return owner if owner.i != marker.i else None
         if word == "if" and marker is not token and marker.i > 0 and doc[marker.i - 1].lower_ == "only":
             return owner  # "Israel will pause only if all hostages are freed"
+        if word in ("until", "unless") and marker is not token and _refused(owner):
+            return owner  # "Israel won't discuss a new deal until all women and children are freed"
         if (
             word == "condition"
             and marker is token

@@ -493,6 +493,24 @@ CASES: list[tuple[str, str, str, set[tuple[str, str, int | float | str, str]]]] 
         {("israel", "hostages_released", "all", "demands")},
     ),
     (
+        "what_is_refused_until_it_is_done_is_demanded",
+        "Talks stall",
+        "Hamas says it will not resume talks on captives until Israel ends its war on Gaza.",
+        {("hamas", "permanent_ceasefire", "yes", "demands")},
+    ),
+    (
+        "what_is_done_until_it_is_done_is_no_demand",
+        "Gaza",
+        "Israel will keep fighting in Gaza until all the hostages are freed.",
+        set(),
+    ),
+    (
+        "a_headline_clause_after_a_comma_is_not_the_speakers",
+        "Biden says talks in Cairo are serious, Hamas seeks international guarantees",
+        "",
+        {("hamas", "guarantees", "yes", "demands")},
+    ),
+    (
         "a_clause_describing_an_actor_is_not_its_cue",
         "Protest in Washington",
         "Activists began a fast outside the White House aimed at pressing Biden into demanding a "
