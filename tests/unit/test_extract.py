@@ -493,6 +493,12 @@ CASES: list[tuple[str, str, str, set[tuple[str, str, int | float | str, str]]]] 
         {("israel", "hostages_released", "all", "demands")},
     ),
     (
+        "a_government_welcoming_a_truce_whose_length_is_stated_accepts_it",
+        "Gaza truce",
+        "Egypt welcomed the five-day truce between Israel and Hamas.",
+        {("egypt", "ceasefire_duration", 5, "accepts")},
+    ),
+    (
         "what_is_refused_until_it_is_done_is_demanded",
         "Talks stall",
         "Hamas says it will not resume talks on captives until Israel ends its war on Gaza.",

@@ -181,6 +181,11 @@ def test_the_opposite_of_an_issue_is_a_rejection(
             "The EU pledges more money for Kyiv as it eyes frozen Russian assets",
             {("ukraine", "european_union", "frozen_assets", "yes", "proposes")},
         ),
+        # an idiom of acceptance
+        (
+            "Kyiv leaves the door open for a Christmas truce",
+            {("ukraine", "ukraine", "ceasefire", "yes", "accepts")},
+        ),
         # condemning is rejecting (an explicit verb of opposition)
         (
             "Zelensky condemns the lifting of sanctions on Russia",
