@@ -121,7 +121,8 @@ def agreeing_parties(article: Article, verb: Token) -> list[str]:
     if verb.lemma_.lower() not in AGREEING_VERBS or verb.pos_ not in ("VERB", "AUX", "ADJ"):
         return []
     topics = article.rules.deal_topics
-    if verb.dep_ in ("amod", "acl"):  # "the agreed truce", "the deal approved by Israel's cabinet"
+    own_subject = any(c.dep_ in SUBJECT_DEPS for c in verb.children)  # "War: Israel and Hamas Agree to ..."
+    if verb.dep_ in ("amod", "acl") and not own_subject:  # "the agreed truce", "the deal approved by ..."
         objects = [verb.head]
     else:
         objects = [c for c in verb.children if c.dep_ in ("dobj", "nsubjpass", "nsubj", "xcomp", "attr")]
@@ -130,7 +131,7 @@ def agreeing_parties(article: Article, verb: Token) -> list[str]:
         t
         for o in objects
         for t in core(o)
-        if (t.lower_ in topics or t.lemma_.lower() in topics)
+        if (t.lower_ in topics or t.lemma_.lower() in topics or _hyphenated(t) in topics)
         and not any(m.lower_ in HEDGE_MODIFIERS or m.lemma_.lower() in HEDGE_MODIFIERS for m in t.children)
     ]
     if not named or polarity(verb, Stance.ACCEPTS) != Stance.ACCEPTS or _not_yet(verb):
@@ -139,7 +140,7 @@ def agreeing_parties(article: Article, verb: Token) -> list[str]:
     if agents:
         return [a for a in actors_in(article, agents) if a in article.parties]
     subjects = [s for s in clause_subjects(verb) if s.i not in {t.i for t in named}]
-    if verb.dep_ in ("amod", "acl") or not subjects:
+    if (verb.dep_ in ("amod", "acl") and not own_subject) or not subjects:
         return article.parties
     actors = actors_in(article, subjects) or resolve(article, subjects[0], verb)
     if not actors:  # "mediators announced a four-day truce between Israel and Hamas" (rule 2)
@@ -160,6 +161,19 @@ def _between_parties(article: Article, named: Sequence[Token]) -> list[str]:
     ]
     between = [t for h in heads for t in [h, *h.conjuncts]]
     return [a for a in dict.fromkeys(actors_in(article, between)) if a in article.parties]
+
+
+def _hyphenated(token: Token) -> str:
+    """The word a hyphen splits into tokens, read whole at its last part: "Cease-Fire" → "cease-fire"."""
+    doc = token.doc
+    if (
+        token.i < 2
+        or doc[token.i - 1].text != "-"
+        or doc[token.i - 1].whitespace_
+        or doc[token.i - 2].whitespace_
+    ):
+        return ""
+    return f"{doc[token.i - 2].lower_}-{token.lower_}"
 
 
 def _agreed(deal: Token) -> bool:

@@ -499,6 +499,12 @@ CASES: list[tuple[str, str, str, set[tuple[str, str, int | float | str, str]]]] 
         {("egypt", "ceasefire_duration", 5, "accepts")},
     ),
     (
+        "a_title_case_deal_agreed_binds_both_parties_to_the_terms_that_follow",
+        "War in Gaza: Israel and Hamas Agree to Cease-Fire",
+        "The agreement calls for a pause in fighting of at least five days.",
+        {("israel", "ceasefire_duration", 5, "accepts"), ("hamas", "ceasefire_duration", 5, "accepts")},
+    ),
+    (
         "what_is_refused_until_it_is_done_is_demanded",
         "Talks stall",
         "Hamas says it will not resume talks on captives until Israel ends its war on Gaza.",
