@@ -56,6 +56,10 @@ MAX_ARTICLE_CHARS = 100_000
 # Past this many characters (full articles, transcripts; feed items are shorter) the pre-pass parses
 # only the sentences that may hold a claim, with the few sentences before each.
 LONG_TEXT = 5_000
+# Parsed before a text that opens with a one-word name, and taken off again: the small model reads a
+# bare name at the start of a headline as a verb or a noun ("Trump announces ...", "Macron hosts ...")
+# and a time adverb before it makes the name the subject, as it is.
+LEAD_WORD = "Today"
 CONTEXT_SENTENCES = 2
 _NOT_SPACE = re.compile(r"\S")
 # the words by which a paragraph may say a deal was agreed (lemmas of AGREEING_VERBS, their stems)
@@ -146,6 +150,10 @@ class Extractor:
         self.actors = {a.id: a for a in actors}
         self.negotiations = [Negotiation.build(n) for n in reference.negotiations]
         self.topics = Topics(reference.negotiations, reference.elsewhere)
+        # one-word names ("Trump", "Macron", "Hamas"): a text that opens with one is parsed after LEAD_WORD
+        self._one_word_names = frozenset(
+            alias for a in actors for alias in (*a.aliases, *a.weak_aliases) if len(alias.split()) == 1
+        )
         # a describing phrase ("the group") → the actors it may stand for
         self.anaphors: dict[str, list[str]] = {}
         for actor in actors:
@@ -210,12 +218,15 @@ class Extractor:
     ) -> Iterator[ArticleResult]:
         plans = [self._plan(text) if error is None else _Plan(error=error) for text, _, error in batch]
         texts = [plan.parse for plan in plans if plan.parse is not None]
+        led = [self._opens_with_name(t) for t in texts]
+        inputs = [_with_lead(self.nlp, t) if lead else t for t, lead in zip(texts, led, strict=True)]
         docs: list[Doc | str]
         try:
-            docs = list(self.nlp.pipe(texts, batch_size=batch_size, n_process=n_process))
+            docs = list(self.nlp.pipe(inputs, batch_size=batch_size, n_process=n_process))
         except Exception:  # one text broke spaCy: parse one by one so only that item fails
             log.exception("nlp.pipe failed on a batch; retrying its %d texts one by one", len(texts))
-            docs = [self._parse_alone(t) for t in texts]
+            docs = [self._parse_alone(t) for t in inputs]
+        docs = [_without_lead(d) if lead else d for d, lead in zip(docs, led, strict=True)]
         parsed = iter(docs)
         for (text, truncated, error), plan in zip(batch, plans, strict=True):
             if error is not None:
@@ -311,6 +322,12 @@ class Extractor:
         resumes = [starts[n] for n in sorted(keep) if n > 0 and n - 1 not in keep]
         return "".join(pieces), resumes
 
+    def _opens_with_name(self, text: str | Doc) -> bool:
+        """The text opens with a one-word name, which the parser, without a word before it, may take
+        for a verb or a noun ("Trump announces three-day ceasefire": "Trump" read as the verb)."""
+        words = (text if isinstance(text, str) else text.text).split(maxsplit=1)
+        return bool(words) and words[0] in self._one_word_names
+
     def _may_agree(self, lowered: str) -> bool:
         return any(w in lowered for w in _AGREEING_STEMS) and any(
             w in lowered for n in self.negotiations for w in n.rules.deal_topics
@@ -395,6 +412,25 @@ class Extractor:
                 end=start + len(evidence),
                 confidence=round(link.confidence, 2),
             )
+
+
+def _with_lead(nlp: Language, text: str | Doc) -> Doc:
+    """``text`` (a string, or a tokenized Doc with the sentence starts the pre-pass set) after
+    :data:`LEAD_WORD`, tokenized again (the tokenizer's own readings, "n't" as "not", are kept)."""
+    source = text if isinstance(text, str) else text.text
+    doc = nlp.make_doc(f"{LEAD_WORD} {source}")
+    if len(doc) > 1:
+        doc[1].is_sent_start = False
+    if not isinstance(text, str) and len(doc) == len(text) + 1:
+        for token, original in zip(doc[2:], text[1:], strict=True):
+            if original.is_sent_start:
+                token.is_sent_start = True
+    return doc
+
+
+def _without_lead(doc: Doc | str) -> Doc | str:
+    """The parse of the text alone, every annotation kept: offsets point into the text again."""
+    return doc if isinstance(doc, str) else doc[1:].as_doc()
 
 
 def _token_at(doc: Doc, char: int) -> int:

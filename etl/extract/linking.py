@@ -310,6 +310,8 @@ def _as_proposal(rule: IssueRule, cue: Token, stance: Stance) -> Stance:
 def _subordinate(rule: IssueRule, token: Token) -> bool:
     """The cue verb is what another cue is about: "seeks to extend", "rejects ceding land", "warns
     against giving away territory", "rejects the suggestion that Ukraine cede land"."""
+    if any(c.dep_ == "neg" for c in token.children):
+        return False  # "offers assurance the US won't send troops": the clause's own "not" decides
     node = token
     if token.dep_ == "pcomp" and token.head.dep_ == "prep":
         node = token.head

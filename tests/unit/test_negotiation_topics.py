@@ -181,6 +181,11 @@ def test_the_opposite_of_an_issue_is_a_rejection(
             "The EU pledges more money for Kyiv as it eyes frozen Russian assets",
             {("ukraine", "european_union", "frozen_assets", "yes", "proposes")},
         ),
+        # a clause under a proposal keeps its own "not": an assurance of what will not be done
+        (
+            "Macron offers assurance France won't send combat troops to Ukraine",
+            {("ukraine", "france", "foreign_troops", "yes", "rejects")},
+        ),
         # an idiom of acceptance
         (
             "Kyiv leaves the door open for a Christmas truce",
