@@ -227,6 +227,10 @@ def condition_owner(below: Token, token: Token) -> Token | None:
         )
         if as_long_as:
             return owner if owner.i != marker.i else None
+    # "Israel said the truce could be prolonged, provided Hamas frees ...": the parser hangs the marker
+    # beside the clause, not in it
+    if any(c.lower_ in CONDITION_MARKERS and c.i == below.left_edge.i - 1 for c in token.children):
+        return token
     return None
 
 

@@ -505,6 +505,26 @@ CASES: list[tuple[str, str, str, set[tuple[str, str, int | float | str, str]]]] 
         {("israel", "ceasefire_duration", 5, "accepts"), ("hamas", "ceasefire_duration", 5, "accepts")},
     ),
     (
+        "a_condition_the_parser_hangs_beside_its_clause_is_still_a_demand",
+        "Talks on a longer truce",
+        "Israel has said the truce could go on, provided Hamas continues to free at least 12 hostages.",
+        {("israel", "hostages_released", 12, "demands")},
+    ),
+    (
+        "categories_given_after_the_people_freed_under_an_agreed_deal",
+        "Deal in Gaza",
+        "Israel and Hamas agreed a deal on Tuesday. Under the agreement, Hamas is expected to release "
+        "30 hostages for 90 Palestinian prisoners, all women and teenagers.",
+        {
+            ("israel", "hostages_released", 30, "accepts"),
+            ("hamas", "hostages_released", 30, "accepts"),
+            ("israel", "prisoners_released", 90, "accepts"),
+            ("hamas", "prisoners_released", 90, "accepts"),
+            ("israel", "release_categories", "children,women", "accepts"),
+            ("hamas", "release_categories", "children,women", "accepts"),
+        },
+    ),
+    (
         "what_is_refused_until_it_is_done_is_demanded",
         "Talks stall",
         "Hamas says it will not resume talks on captives until Israel ends its war on Gaza.",
