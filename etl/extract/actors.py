@@ -103,15 +103,22 @@ def cue_actors(article: Article, cue: Token, value: Collection[int] = ()) -> tup
         if head.i != cue.i and head.pos_ in ("VERB", "AUX") and head.lemma_.lower() in LIGHT_VERBS:
             return subject_actors(article, head), 0.7
         return [], 0.0
-    return subject_actors(article, cue), 0.85
+    return subject_actors(article, cue, value), 0.85
 
 
-def subject_actors(article: Article, verb: Token) -> list[str]:
-    """The actors ``verb``'s subject (or agent) names, climbing to the verb it depends on if need be."""
+def subject_actors(article: Article, verb: Token, value: Collection[int] = ()) -> list[str]:
+    """The actors ``verb``'s subject (or agent) names, climbing to the verb it depends on if need be;
+    an agent that is the ``value`` is none ("not bound by Russia's truce")."""
     node = verb
     for _ in range(5):
         subjects = [c for c in node.children if c.dep_ in SUBJECT_DEPS]
-        agents = [p for c in node.children if c.dep_ == "agent" for p in c.children if p.dep_ == "pobj"]
+        agents = [
+            p
+            for c in node.children
+            if c.dep_ == "agent"
+            for p in c.children
+            if p.dep_ == "pobj" and p.i not in value
+        ]
         by_agent = actors_in(article, agents)
         if by_agent:  # "approved by Israel's cabinet"
             return by_agent

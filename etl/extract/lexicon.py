@@ -31,6 +31,11 @@ SPEECH_VERBS = frozenset(
         "argue",
         "suggest",
         "think",
+        "declare",
+        "insist",
+        "stress",
+        "signal",
+        "indicate",
     ]
 )
 # "unlikely to back X", "decline to agree": the head negates the cue beneath it

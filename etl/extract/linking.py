@@ -131,8 +131,10 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
                 break
             if not spoken_for and (closes_clause(path[depth - 1], own) or conditional(path[depth - 1])):
                 break
-            if path[depth - 1].dep_ == "agent" and not _measure(path[depth - 1]):
+            by = path[depth - 1]
+            if by.dep_ == "agent" and not _measure(by) and rule.cue_words_after(token)[-1:] != (by.lower_,):
                 break  # "dismissed by [... elections]": the value is who acts, not what is acted on
+                # (not when "by" is the cue's own word: "not bound by Russia's truce")
             if depth == 1 and dated_by(span):
                 break  # "ready to hold elections after a ceasefire": the ceasefire dates the elections
         spoken_for = False

@@ -101,6 +101,18 @@ class IssueRule:
                 return None if not cue.rest and _phrasal(token) else cue.stance
         return None
 
+    def cue_words_after(self, token: Token) -> tuple[str, ...]:
+        """The words after ``token`` that the cue it starts takes in ("bound by" → ("by",))."""
+        options = self.cues.get(token.lower_) or self.cues.get(token.lemma_.lower()) or []
+        doc = token.doc
+        for cue in sorted(options, key=lambda c: -len(c.rest)):
+            if (
+                cue.rest
+                and tuple(t.lower_ for t in doc[token.i + 1 : token.i + 1 + len(cue.rest)]) == cue.rest
+            ):
+                return cue.rest
+        return ()
+
     def first_stance(self, token: Token) -> Stance | None:
         """The stance of the first cue listed for ``token``'s word, its following words unchecked
         (a Title Case headline is read word by word)."""

@@ -186,6 +186,14 @@ def test_the_opposite_of_an_issue_is_a_rejection(
             "Macron offers assurance France won't send combat troops to Ukraine",
             {("ukraine", "france", "foreign_troops", "yes", "rejects")},
         ),
+        # "not bound by" a truce: a rejection, whose "by" is the cue's word, not an agent
+        (
+            "Kyiv declares it is not bound by Russia's Easter truce",
+            {
+                ("ukraine", "ukraine", "ceasefire", "yes", "rejects"),
+                ("ukraine", "russia", "ceasefire", "yes", "proposes"),
+            },
+        ),
         # an idiom of acceptance
         (
             "Kyiv leaves the door open for a Christmas truce",
