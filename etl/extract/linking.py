@@ -265,17 +265,22 @@ def _names_what_is_extended(article: Article, rule: IssueRule, span: Span) -> bo
 
 def _owner_links(article: Article, rule: IssueRule, noun: Token, value: set[int]) -> list[Link]:
     """A truce that someone's possessive names is theirs: "Russia's Victory Day truce", "Ukraine's
-    unilateral ceasefire" (not any term: "Ukraine's security guarantee" is for Ukraine, "Hamas's 240
-    hostages" are no offer)."""
+    unilateral ceasefire"; so is a measure a third party's possessive names ("Trump's security
+    guarantees"), but not a party's ("Ukraine's security guarantee" is for Ukraine) and no count
+    ("Hamas's 240 hostages" are no offer)."""
     topics = article.rules.deal_topics
-    if noun.pos_ != "NOUN" or (noun.lower_ not in topics and noun.lemma_.lower() not in topics):
-        return []
     owners = [c for c in noun.children if c.dep_ == "poss" and c.i not in value]
-    return [
-        Link(a, Stance.PROPOSES, 0.6, noun.i)
-        for a in actors_in(article, owners)
-        if may_claim(article, a, noun)
-    ]
+    if noun.pos_ not in ("NOUN", "PROPN") or not owners:
+        return []
+    if noun.lower_ in topics or noun.lemma_.lower() in topics:
+        owned = actors_in(article, owners)
+    elif rule.seed.value_type == "flag":
+        # "Trump's security guarantees": what a third party's possessive names is what it offers;
+        # a party's is what it is given or holds ("Ukraine's security guarantees", "Russia's demands")
+        owned = [a for a in actors_in(article, owners) if a not in article.parties]
+    else:
+        return []
+    return [Link(a, Stance.PROPOSES, 0.6, noun.i) for a in owned if may_claim(article, a, noun)]
 
 
 def _modifier_links(article: Article, rule: IssueRule, noun: Token, own: set[int], depth: int) -> list[Link]:
@@ -394,12 +399,18 @@ def _link_linear(article: Article, rule: IssueRule, span: Span) -> list[Link]:
 
 
 _JOINING = frozenset({"and", "&", "-", "–", "/"})
+_HEADLINE_PRONOUNS = frozenset({"he", "she"})
 
 
 def _named_before(article: Article, sent: Span, window: range) -> list[str]:
     """The actor nearest before a headline's cue, with those joined to it: "US and Russia Plan Truce
-    Deal", "US-Russia plan truce deal"."""
+    Deal", "US-Russia plan truce deal"; for a pronoun nearer still, the headline's first actor
+    ("Trump Tells European Leaders He Intends to Meet ...")."""
     last = next((i for i in reversed(window) if i in article.actor_at), None)
+    pronoun = next((i for i in reversed(window) if article.doc[i].lower_ in _HEADLINE_PRONOUNS), None)
+    if pronoun is not None and (last is None or pronoun > last):
+        first = next((i for i in range(sent.start, pronoun) if i in article.actor_at), None)
+        return [article.actor_at[first]] if first is not None else []
     if last is None:
         return []
     found = [article.actor_at[last]]

@@ -194,6 +194,20 @@ def test_the_opposite_of_an_issue_is_a_rejection(
                 ("ukraine", "russia", "ceasefire", "yes", "proposes"),
             },
         ),
+        # a third party's possessive names what it offers; a party's, what it is given
+        (
+            "Kyiv welcomes Macron's security guarantees",
+            {
+                ("ukraine", "ukraine", "security_guarantees", "yes", "accepts"),
+                ("ukraine", "france", "security_guarantees", "yes", "proposes"),
+            },
+        ),
+        ("Analysts weigh Ukraine's security guarantees", set()),
+        # a Title Case headline's pronoun is its first actor
+        (
+            "Trump Tells Allies He Intends to Meet With Putin and Zelensky",
+            {("ukraine", "united_states", "leaders_meeting", "yes", "proposes")},
+        ),
         # an idiom of acceptance
         (
             "Kyiv leaves the door open for a Christmas truce",
