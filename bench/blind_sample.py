@@ -15,10 +15,10 @@ these items. Use them only to measure: a rule changed after reading their misses
 
 ``tests/fixtures/gaza_blind_gold.jsonl`` (442 items, 23 claims; stratum ``census``)
 
-* pool: ``corpus_sample._candidates`` (one item per distinct text, none of the development set),
+* pool: ``corpus_sample.candidates`` (one item per distinct text, none of the development set),
   minus every line of ``tests/fixtures/corpus_sample_gold.jsonl`` and of
   ``tests/fixtures/gaza_heldout_gold.jsonl``, keeping those whose text has one of ``corpus_sample``'s
-  position words or value words (``_POSITION_WORDS``, ``_VALUE_WORDS``): 442 items, all taken, in
+  position words or value words (``POSITION_WORDS``, ``VALUE_WORDS``): 442 items, all taken, in
   corpus-line order. Text read: the corpus item's title + "\\n\\n" + description.
 * all 442 were labelled (the fallback, a prefix of ``random.Random(SHUFFLE_SEED).shuffle`` of the
   lines, was not needed). 426 items state no claim; 16 items give 23 claims:
@@ -134,9 +134,9 @@ def gaza_pool(sources: Sources) -> list[int]:
     labelled = _labelled(EXCLUDED["gaza"])
     return [
         number
-        for number, text in corpus_sample._candidates(sources.corpus, sources.dev_items)
+        for number, text in corpus_sample.candidates(sources.corpus, sources.dev_items)
         if number not in labelled
-        and (corpus_sample._POSITION_WORDS.search(text) or corpus_sample._VALUE_WORDS.search(text))
+        and (corpus_sample.POSITION_WORDS.search(text) or corpus_sample.VALUE_WORDS.search(text))
     ]
 
 

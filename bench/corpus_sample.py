@@ -83,12 +83,12 @@ _ISSUE_WORDS = re.compile(
     re.IGNORECASE,
 )
 _CONFLICT_WORDS = re.compile(r"\b(?:gaza|israel\w*|hamas|palestin\w*)\b", re.IGNORECASE)
-_POSITION_WORDS = re.compile(
+POSITION_WORDS = re.compile(
     r"\b(?:agree\w*|approv\w*|deal|offer\w*|propos\w*|demand\w*|insist\w*|reject\w*|refus\w*|extend\w*"
     r"|extension|accept\w*|confirm\w*|calls?\s+for|called\s+for|seek\w*|sought|condition\w*|want\w*|urg\w+)\b",
     re.IGNORECASE,
 )
-_VALUE_WORDS = re.compile(
+VALUE_WORDS = re.compile(
     r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|fifty|hundred)[- ]"
     r"(?:days?|weeks?|months?|hostages?|captives?|prisoners?|detainees?|palestinians?|israelis?)\b"
     r"|\bpermanent\b|\bend\s+(?:to|of)\s+the\s+(?:war|fighting)|\ball\s+(?:the\s+)?(?:hostages|captives|prisoners)",
@@ -107,7 +107,7 @@ def is_about_the_talks(title: str, description: str) -> bool:
 
 def states_a_position(text: str) -> bool:
     """A cue word and something that reads like a value: where the "rich" stratum draws from."""
-    return bool(_POSITION_WORDS.search(text) and _VALUE_WORDS.search(text))
+    return bool(POSITION_WORDS.search(text) and VALUE_WORDS.search(text))
 
 
 def half_of(line: int) -> Half:
@@ -120,7 +120,7 @@ def _corpus_rows(corpus: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield number, json.loads(line)
 
 
-def _candidates(corpus: Path, dev_items: Path) -> list[tuple[int, str]]:
+def candidates(corpus: Path, dev_items: Path) -> list[tuple[int, str]]:
     """Corpus lines about the talks with their text: one per distinct text, none from the dev set."""
     dev_titles: set[str] = set()
     dev_texts: set[str] = set()
@@ -131,7 +131,7 @@ def _candidates(corpus: Path, dev_items: Path) -> list[tuple[int, str]]:
             dev_texts.add(_norm(item.get("text")))
     dev_texts.discard("")
     seen: set[tuple[str, str]] = set()
-    candidates: list[tuple[int, str]] = []
+    pool: list[tuple[int, str]] = []
     for number, row in _corpus_rows(corpus):
         title, description = row.get("title") or "", row.get("description") or ""
         key = (_norm(title), _norm(description))
@@ -140,20 +140,20 @@ def _candidates(corpus: Path, dev_items: Path) -> list[tuple[int, str]]:
         seen.add(key)
         if key[0] in dev_titles or key[1] in dev_texts:
             continue
-        candidates.append((number, f"{key[0]} {key[1]}"))
-    return candidates
+        pool.append((number, f"{key[0]} {key[1]}"))
+    return pool
 
 
 def select_lines(corpus: Path = CORPUS, dev_items: Path = DEV_ITEMS) -> dict[int, Stratum]:
     """The sample's corpus lines (0-based) and their stratum, drawn as the module docstring describes."""
-    candidates = _candidates(corpus, dev_items)
-    drawn = random.Random(SEED).sample([n for n, _ in candidates], SIZE)
-    rich = [n for n, text in candidates if n not in set(drawn) and states_a_position(text)]
+    pool = candidates(corpus, dev_items)
+    drawn = random.Random(SEED).sample([n for n, _ in pool], SIZE)
+    rich = [n for n, text in pool if n not in set(drawn) and states_a_position(text)]
     chosen: dict[int, Stratum] = dict.fromkeys(drawn, "random")
     chosen.update(dict.fromkeys(random.Random(SEED).sample(rich, RICH_SIZE), "rich"))
     # fresh: every candidate with a position the first draw left (61), topped up at random
     fresh = [n for n in rich if n not in chosen]
-    others = [n for n, _ in candidates if n not in chosen and n not in set(fresh)]
+    others = [n for n, _ in pool if n not in chosen and n not in set(fresh)]
     fresh += random.Random(FRESH_SEED).sample(others, max(FRESH_SIZE - len(fresh), 0))
     chosen.update(dict.fromkeys(fresh, "fresh"))
     return dict(sorted(chosen.items()))

@@ -160,9 +160,9 @@ def gaza_pool(sources: Sources) -> list[tuple[int, str]]:
     labelled = {g.line for g in corpus_sample.read_gold(corpus_sample.GOLD)}
     return [
         (number, text)
-        for number, text in corpus_sample._candidates(sources.corpus, sources.dev_items)
+        for number, text in corpus_sample.candidates(sources.corpus, sources.dev_items)
         if number not in labelled
-        and (corpus_sample._POSITION_WORDS.search(text) or corpus_sample._VALUE_WORDS.search(text))
+        and (corpus_sample.POSITION_WORDS.search(text) or corpus_sample.VALUE_WORDS.search(text))
     ]
 
 
@@ -178,7 +178,7 @@ def gaza_headlines(sources: Sources) -> dict[str, str]:
                 key not in dev
                 and corpus_sample.is_about_the_talks(title, "")
                 and not headline_sample.TALKS.search(title)
-                and corpus_sample._POSITION_WORDS.search(title)
+                and corpus_sample.POSITION_WORDS.search(title)
             ):
                 found.setdefault(key, title)
     return dict(sorted(found.items()))
@@ -206,7 +206,7 @@ def select(negotiation: Negotiation, sources: Sources | None = None) -> dict[Ref
     chosen.update(
         (key, "rich")
         for key, title in titles.items()
-        if key not in chosen and corpus_sample._POSITION_WORDS.search(title)
+        if key not in chosen and corpus_sample.POSITION_WORDS.search(title)
     )
     return chosen
 
