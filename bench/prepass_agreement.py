@@ -9,6 +9,10 @@ differ (none expected), each differing claim, and the time of each path.
     python bench/prepass_agreement.py --limit 3000      # the first 3,000 feed items
     python bench/prepass_agreement.py                   # all 46k feed items (title + description)
     python bench/prepass_agreement.py --whitehouse      # the 516 White House documents
+    python bench/prepass_agreement.py --headlines       # the 4,460 distinct 2025-26 headlines
+
+Every labelled set is among these texts (the Gaza sets are feed items, the Russia-Ukraine ones
+headlines, the White House sample documents): claims identical here are an F1 unchanged there.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from extract_overhead import CORPUS, WHITEHOUSE, load_corpus, load_whitehouse  # noqa: E402
+from version_diff import headline_items  # noqa: E402
 
 from etl.extract.engine import DEFAULT_MODEL, ArticleResult, Extractor  # noqa: E402
 from etl.seeds import load_reference  # noqa: E402
@@ -42,13 +47,20 @@ def main() -> None:
     )
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--whitehouse", action="store_true", help=f"read {WHITEHOUSE} instead of the corpus")
+    parser.add_argument(
+        "--headlines", action="store_true", help="read the distinct 2025-26 headlines instead of the corpus"
+    )
     parser.add_argument("--limit", type=int, default=None, help="first N items only (default: all)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--model", default=DEFAULT_MODEL)
     args = parser.parse_args()
-    items = (
-        load_whitehouse(WHITEHOUSE, args.limit) if args.whitehouse else load_corpus(args.corpus, args.limit)
-    )
+    if args.whitehouse:
+        items = load_whitehouse(WHITEHOUSE, args.limit)
+    elif args.headlines:
+        items = [i for n, i in enumerate(headline_items()) if args.limit is None or n < args.limit]
+    else:
+        items = load_corpus(args.corpus, args.limit)
+    kind = "White House documents" if args.whitehouse else "headlines" if args.headlines else "feed items"
 
     reference = load_reference(ROOT / "seeds")
     cheap = Extractor.load(reference, model=args.model)
@@ -72,7 +84,7 @@ def main() -> None:
         for claim in sorted(got - expected, key=lambda c: c.start):
             differing.append(f"{item['id']}: only the pre-pass:   {_show(claim)}")
 
-    print(f"{len(items)} {'White House documents' if args.whitehouse else 'feed items'}; errors {errors}")
+    print(f"{len(items)} {kind}; errors {errors}")
     for line in differing:
         print("  " + line)
     share = same / total if total else 1.0
