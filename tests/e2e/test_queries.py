@@ -1,7 +1,9 @@
 """docs/queries.sql, run as the analyst role against real news: the first truce of 2023 and its
-extensions (21 November - 2 December) replayed through the whole pipeline, then every example query
+extensions (18 November - 2 December) replayed through the whole pipeline, then every example query
 must run, and return rows. The window reaches into December for the mediators' own positions (on
-extending the truce), which the third-parties query needs.
+extending the truce), which the third-parties query needs. The replay is the session's (``truce_news``
+in tests/e2e/conftest.py, whose history tests/e2e/test_replay_ledger.py checks): the queries read a
+copy of it, to which three feeds that fail on every poll are added and polled three times.
 
 The queries about the Russia–Ukraine talks (named ``ukraine_…``) run here too, on the same schema and
 as the same role, but 2023's news holds no Russian or Ukrainian position: the rows they must return
@@ -12,25 +14,25 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 
+from etl import stages
 from etl.analysts.role import drop_analyst, grant_analyst
 from etl.catalog import add_feeds
 from etl.seeds import FeedSeed
-from etl.settings import Settings
-from tests.conftest import REPO, Replay
+from tests.conftest import REPO
+from tests.e2e.conftest import TruceNews
 
 QUERIES_FILE = REPO / "docs" / "queries.sql"
 MARKER = re.compile(r"^-- name: ([a-z0-9_]+)\s*$", re.MULTILINE)
-START = datetime(2023, 11, 21, 12, tzinfo=UTC)
-END = datetime(2023, 12, 2, 12, tzinfo=UTC)
-# feeds that fail on every poll, so the feed-health query has failing feeds to find
+# feeds that fail on every poll, so the feed-health query has failing feeds to find (it lists those
+# that failed three polls in a row)
 FAULTS = ("not-found", "http-500", "not-a-feed")
+FAULT_POLLS = 3
 PASSWORD = "analyst-test-password"
 
 
@@ -59,36 +61,30 @@ def test_queries_file_has_at_least_eight_named_commented_queries() -> None:
 
 
 @pytest.fixture(scope="module")
-def news_db(engine: Engine, replay: Replay, tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    """The session database emptied, then filled by replaying the corpus in 12-hour steps."""
-    with engine.begin() as conn:
-        tables = conn.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).all()
-        tables = [t for t in tables if t != "alembic_version"]
-        conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-    workdir = tmp_path_factory.mktemp("queries")
-    settings = Settings(
-        database_url=engine.url.render_as_string(hide_password=False),  # type: ignore[arg-type]
-        data_dir=workdir / ".parley",
-        allowed_hosts=["127.0.0.1", "localhost"],
-        connect_timeout=2.0,
-        total_timeout=5.0,
-        # the feed items' own text: the queries need the ledger, not the pages (the ingest replay
-        # and the ledger replay fetch them)
-        fetch_articles=False,
-        alert_urls=[f"jsonl://{workdir / 'alerts.jsonl'}"],  # type: ignore[list-item]
-    )
-    faults = replay.faults()
-    feeds = replay.feeds() + [faults[name] for name in FAULTS]
-    add_feeds(engine, [FeedSeed(url=url, tags=["replay"]) for url in feeds])
-    replay.run_pipeline(engine, settings, START, END, timedelta(hours=12))
-    return engine
+def news_db(truce_news: TruceNews, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A copy of the replayed truce's database, with the failing feeds added and polled through the
+    whole pipeline until the feed-health query counts them failing."""
+    with truce_news.copy() as url:
+        engine = create_engine(url)
+        workdir = tmp_path_factory.mktemp("queries")
+        # the replay's settings, on the copy, with an alert channel of its own (the replay's file is
+        # test_replay_ledger's to count)
+        settings = truce_news.settings.with_changes(
+            database_url=url, data_dir=workdir / ".parley", alert_urls=[f"jsonl://{workdir / 'alerts.jsonl'}"]
+        )
+        faults = truce_news.replay.faults()
+        add_feeds(engine, [FeedSeed(url=faults[name], tags=["replay", "fault"]) for name in FAULTS])
+        for _ in range(FAULT_POLLS):
+            stages.run_once(engine, settings, poll_all=True, tag="fault")
+        yield engine
+        engine.dispose()
 
 
 @pytest.fixture(scope="module")
-def as_analyst(news_db: Engine, database_url: str) -> Iterator[Engine]:
+def as_analyst(news_db: Engine) -> Iterator[Engine]:
     role = f"parley_analyst_q{uuid.uuid4().hex[:10]}"
     grant_analyst(news_db, PASSWORD, role=role)
-    analyst = create_engine(make_url(database_url).set(username=role, password=PASSWORD), poolclass=NullPool)
+    analyst = create_engine(make_url(news_db.url).set(username=role, password=PASSWORD), poolclass=NullPool)
     yield analyst
     analyst.dispose()
     drop_analyst(news_db, role)

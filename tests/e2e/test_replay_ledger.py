@@ -1,25 +1,24 @@
 """Two weeks of real news (18 Nov – 2 Dec 2023, the first truce) replayed in 12-hour steps through
-the whole pipeline: the ledger's history, its change events, and the alerts they produce."""
+the whole pipeline, article pages fetched: the ledger's history, its change events, and the alerts
+they produce.
+
+The replay is the session's (``truce_news`` in tests/e2e/conftest.py: built once, the example queries
+read it too); this test reads a copy of its database and runs the pipeline once more on the copy."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from etl.catalog import add_feeds
-from etl.seeds import FeedSeed
-from etl.settings import Settings
 from models import Alert, Article, Claim, Negotiation, Position, PositionChange
-from tests.conftest import Replay, cli_env_for, run_parley
-
-START = datetime(2023, 11, 18, tzinfo=UTC)
-END = datetime(2023, 12, 2, tzinfo=UTC)
+from tests.conftest import cli_env_for, run_parley
+from tests.e2e.conftest import TRUCE_END, TruceNews
 
 
 def counts(engine: Engine) -> dict[str, int]:
@@ -30,18 +29,22 @@ def counts(engine: Engine) -> dict[str, int]:
         }
 
 
+@pytest.fixture
+def replayed(truce_news: TruceNews) -> Iterator[Engine]:
+    """A copy of the replayed truce's database, for this test alone."""
+    with truce_news.copy() as url:
+        engine = create_engine(url)
+        yield engine
+        engine.dispose()
+
+
 @pytest.mark.slow
 def test_two_weeks_of_news_build_the_truce_history_and_alert_once_per_change(
-    clean_db: Engine, settings: Settings, replay: Replay, tmp_path: Path, database_url: str
+    replayed: Engine, truce_news: TruceNews
 ) -> None:
-    alerts_file = tmp_path / "alerts.jsonl"
-    run_settings = settings.with_changes(
-        alert_urls=[f"jsonl://{alerts_file}"], fetch_articles=True, total_timeout=5.0
-    )
-    add_feeds(clean_db, [FeedSeed(url=url, tags=["replay"]) for url in replay.feeds()])
-    replay.run_pipeline(clean_db, run_settings, START, END, timedelta(hours=12))
+    alerts_file = truce_news.alerts_file
 
-    with Session(clean_db) as session:
+    with Session(replayed) as session:
         accepted_four = {
             actor: valid_from
             for actor, valid_from in session.execute(
@@ -94,7 +97,7 @@ def test_two_weeks_of_news_build_the_truce_history_and_alert_once_per_change(
     delivered = [document["alert_id"] for document in documents]
     assert len(delivered) == len(set(delivered)) == events
     # each names its change's negotiation, by key and by label
-    with Session(clean_db) as session:
+    with Session(replayed) as session:
         of_change = {i: n for i, n in session.execute(select(PositionChange.id, PositionChange.negotiation))}
         labels = {key: label for key, label in session.execute(select(Negotiation.key, Negotiation.label))}
     for document in documents:
@@ -103,11 +106,13 @@ def test_two_weeks_of_news_build_the_truce_history_and_alert_once_per_change(
         assert document["subject"].startswith(f"{labels[negotiation]}: "), document["subject"]
     assert "gaza" in {document["payload"]["negotiation"] for document in documents}
 
-    # running the last step again adds no rows and sends nothing
-    before = counts(clean_db)
-    env = cli_env_for(database_url, ALERT_URLS=f"jsonl://{alerts_file}")
+    # running the last step again adds no rows and sends nothing (the channel is the replay's: its
+    # name is the file's path)
+    before = counts(replayed)
+    truce_news.replay.set_clock(TRUCE_END.isoformat().replace("+00:00", "Z"))
+    env = cli_env_for(replayed.url.render_as_string(hide_password=False), ALERT_URLS=f"jsonl://{alerts_file}")
     again = run_parley("run", "--all", env=env)
     assert again.returncode == 0, again.stderr
     assert "0 new articles" in again.stdout and "0 alerts sent" in again.stdout
-    assert counts(clean_db) == before
+    assert counts(replayed) == before
     assert len(alerts_file.read_text().splitlines()) == events
