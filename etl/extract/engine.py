@@ -336,7 +336,7 @@ class Extractor:
         if not mentions and not scoped and not floor.actors:
             return [], []  # a claim needs a named actor (rule 1) or a speaker: nothing else to read
         actor_spans = [(m.actor, m.start) for m in mentions]
-        topics = self.topics.read(doc, actor_spans, whole)
+        topics = self.topics.read(doc, actor_spans, whole, floor.exchanges)
         # an alias scoped to a negotiation names its actor only in a sentence about that negotiation
         scoped = [(key, m) for key, m in scoped if topics.get(doc[_token_at(doc, m.start)].sent.start) == key]
         best: dict[tuple[str, str, str, int | float | str], Claim] = {}

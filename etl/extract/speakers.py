@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from etl.seeds import ActorSeed
@@ -55,6 +55,13 @@ _OF_ELSEWHERE = re.compile(r"^(?:\s+[A-Z][\w.'’-]*){0,3}\s+of\b")
 # what a speaker may call their own government in their own voice
 FIRST_PERSON = frozenset({"we", "i", "us", "our", "my", "me", "ours"})
 _DETERMINERS = frozenset({"the", "this", "my", "our", "a"})
+
+
+def turn_labels(text: str) -> Iterator[tuple[int, int]]:
+    """Where each turn's label is in ``text`` (start, end): "MR. KIRBY:", "Q"."""
+    for match in _TURN.finditer(text):
+        label = "q" if match.group("q") else "label"
+        yield match.start(label), match.end()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +104,15 @@ class Floor:
         government."""
         phrase = " ".join(w for w in words if w not in _DETERMINERS)
         return [a for a in self.voice_at(char) if phrase in self.offices.get(a, frozenset())]
+
+    @property
+    def exchanges(self) -> list[int]:
+        """Where each question starts a new exchange (a question after an answer)."""
+        starts: list[int] = []
+        for before, turn in zip([None, *self.turns], self.turns, strict=False):
+            if turn.question and (before is None or not before.question):
+                starts.append(turn.start)
+        return starts
 
     @property
     def actors(self) -> set[str]:

@@ -134,3 +134,18 @@ def test_a_statements_voice_is_the_issuer_its_title_names(
     speakers: Speakers, title: str, voice: tuple[str, ...]
 ) -> None:
     assert speakers.read(f"{title}\n\nWe support it.", title).voice == voice
+
+
+def test_a_sentence_without_markers_goes_by_its_question(extractor: Extractor) -> None:
+    text = (
+        "MR. KIRBY: Good afternoon. We are working on the hostages in Gaza, Hamas, Rafah and the "
+        "Palestinians in Gaza.\n\n"
+        "Q On Lebanon: will Hezbollah and Beirut take the offer?\n\n"
+        "MR. KIRBY: We want to see a 21-day ceasefire.\n\n"
+        "Q And on the Russians and Ukraine?\n\n"
+        "MR. KIRBY: We want an immediate ceasefire."
+    )
+    claims = extractor.extract(BRIEFING, text).claims
+    assert {(c.negotiation, c.actor, c.issue, c.value, c.stance) for c in claims} == {
+        ("ukraine", "united_states", "ceasefire", "yes", "demands")
+    }
