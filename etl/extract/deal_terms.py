@@ -54,7 +54,7 @@ def deal_terms(article: Article, rule: IssueRule, span: Span) -> list[Link]:
     if verb is None or _done_or_hedged(verb, path):
         return []
     statements = deal_statements(article)
-    earlier = [a for start, parties in statements if start < anchor.sent.start for a in parties]
+    earlier = agreed_before(article, anchor.sent)
     if _under_agreed_deal(rule, path):
         here = [a for start, parties in statements if start == anchor.sent.start for a in parties]
         owners = list(dict.fromkeys(earlier or here)) or article.parties
@@ -76,6 +76,19 @@ def deal_statements(article: Article) -> list[tuple[int, list[str]]]:
             if parties:
                 article.deal_statements.append((sent.start, list(dict.fromkeys(parties))))
     return article.deal_statements
+
+
+def agreed_before(article: Article, sent: Span) -> list[str]:
+    """The parties the sentences before ``sent`` say agreed a deal; in a transcript only those of
+    the same speaker's turn (codebook rule 14): the border deal the Press Secretary says was reached
+    is not the deal the NSC spokesman then speaks of, and a reporter's question says nothing."""
+    floor = article.floor
+    return [
+        a
+        for start, parties in deal_statements(article)
+        if start < sent.start and floor.same_turn(article.doc[start].idx, sent.start_char)
+        for a in parties
+    ]
 
 
 def agreed_deal_here(rule: IssueRule, token: Token) -> bool:

@@ -147,6 +147,9 @@ class Topics:
         for actor, start in sorted(actor_spans, key=lambda a: a[1]):
             while index + 1 < len(starts) and starts[index + 1] <= start:
                 index += 1
-            if start < sentences[index].end_char:  # not in a stretch a partial parse left out
+            sent = sentences[index]
+            # not in a stretch a partial parse left out (blanked to spaces, which the sentence before
+            # it runs on through)
+            if start < sent.start_char + len(sent.text.rstrip()):
                 by_sentence.setdefault(index, []).append(actor)
         return [self.markers(sent.text, by_sentence.get(n, [])) for n, sent in enumerate(sentences)]

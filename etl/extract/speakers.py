@@ -83,10 +83,15 @@ class Floor:
     voice: tuple[str, ...] = ()
     # actor id → the offices that stand for it in its own voice ("president", "administration")
     offices: dict[str, frozenset[str]] = field(default_factory=dict)
+    starts: list[int] = field(default_factory=list)  # each turn's start
 
     def turn_at(self, char: int) -> Turn | None:
-        at = bisect_right([t.start for t in self.turns], char) - 1
+        at = bisect_right(self.starts, char) - 1
         return self.turns[at] if at >= 0 else None
+
+    def same_turn(self, first: int, second: int) -> bool:
+        """``first`` and ``second`` are in one turn (always, in a text without turns)."""
+        return self.turn_at(first) == self.turn_at(second)
 
     def asked(self, char: int) -> bool:
         """``char`` is in a reporter's question: nothing there is anyone's position."""
@@ -147,7 +152,7 @@ class Speakers:
         """The floor of ``text`` (the article text, title included), its ``title`` naming who speaks."""
         turns = [self._turn(match, title) for match in _TURN.finditer(text)]
         if len(turns) >= 2:  # a transcript: one stray "NOTE:" line is no speaker
-            return Floor(turns=turns, offices=self._offices)
+            return Floor(turns=turns, offices=self._offices, starts=[t.start for t in turns])
         return Floor(voice=tuple(self._issuer(title)), offices=self._offices)
 
     def _turn(self, match: re.Match[str], title: str) -> Turn:

@@ -149,3 +149,24 @@ def test_a_sentence_without_markers_goes_by_its_question(extractor: Extractor) -
     assert {(c.negotiation, c.actor, c.issue, c.value, c.stance) for c in claims} == {
         ("ukraine", "united_states", "ceasefire", "yes", "demands")
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "MR. KIRBY: Good afternoon.\n\nQ Israel and Hamas agreed to a deal in Gaza today?\n\n"
+            "MR. KIRBY: Hamas is to free 50 hostages.",
+            set(),
+        ),
+        (
+            "MR. KIRBY: Israel and Hamas agreed to a deal in Gaza today. Hamas is to free 50 hostages.\n\n"
+            "Q Thanks.",
+            {("hamas", "hostages_released", 50, "accepts"), ("israel", "hostages_released", 50, "accepts")},
+        ),
+    ],
+)
+def test_a_deal_binds_its_terms_only_in_the_turn_that_says_it_was_agreed(
+    extractor: Extractor, text: str, expected: set[Quad]
+) -> None:
+    assert quads(extractor.extract(BRIEFING, text)) == expected
