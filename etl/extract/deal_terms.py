@@ -23,6 +23,7 @@ from etl.extract.lexicon import (
     HEDGE_AUX,
     HEDGE_MODIFIERS,
     NOT_YET_HEADS,
+    TEMPORAL_PREPS,
     TERM_VERBS,
 )
 from etl.extract.syntax import SUBJECT_DEPS, clause_subjects, core, path_to_root, polarity
@@ -57,7 +58,11 @@ def deal_terms(article: Article, rule: IssueRule, span: Span) -> list[Link]:
     earlier = agreed_before(article, anchor.sent)
     if _under_agreed_deal(rule, path):
         here = [a for start, parties in statements if start == anchor.sent.start for a in parties]
-        owners = list(dict.fromkeys(earlier or here)) or article.parties
+        owners = list(dict.fromkeys(earlier or here))
+        if not owners and not article.floor.spoken:
+            # "The agreement calls for ...": the deal the article is about. Not in a briefing or a
+            # statement, where "this deal" is as often the one still on the table (rule 8)
+            owners = article.parties
     elif earlier and (_still_to_come(verb) or _states_terms(rule, verb)):
         owners = list(dict.fromkeys(earlier))
     else:
@@ -138,7 +143,14 @@ def agreeing_parties(article: Article, verb: Token) -> list[str]:
         objects = [verb.head]
     else:
         objects = [c for c in verb.children if c.dep_ in ("dobj", "nsubjpass", "nsubj", "xcomp", "attr")]
-        objects += [p for c in verb.children if c.dep_ == "prep" for p in c.children if p.dep_ == "pobj"]
+        # "agreed on a truce", not "reached 200 trucks a day during the pause": a time is not what was agreed
+        objects += [
+            p
+            for c in verb.children
+            if c.dep_ == "prep" and c.lower_ not in TEMPORAL_PREPS
+            for p in c.children
+            if p.dep_ == "pobj"
+        ]
     named = [
         t
         for o in objects

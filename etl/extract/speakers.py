@@ -37,8 +37,16 @@ _TURN = re.compile(
 )
 # labels of those who ask rather than answer: reporters, the audience of a town hall, callers
 QUESTIONERS = frozenset(
-    {"Q", "QUESTION", "REPORTER", "REPORTERS", "AUDIENCE", "AUDIENCE MEMBER", "AUDIENCE MEMBERS"}
-    | {"PARTICIPANT"}
+    {
+        "Q",
+        "QUESTION",
+        "REPORTER",
+        "REPORTERS",
+        "AUDIENCE",
+        "AUDIENCE MEMBER",
+        "AUDIENCE MEMBERS",
+        "PARTICIPANT",
+    }
 )
 _HONORIFIC = re.compile(r"^(?:MR|MS|MRS|MISS|DR)\.?\s+")
 # a title that says who issued the text: "Statement from ...", "Readout of ...", "Remarks by ...";
@@ -109,6 +117,11 @@ class Floor:
         government."""
         phrase = " ".join(w for w in words if w not in _DETERMINERS)
         return [a for a in self.voice_at(char) if phrase in self.offices.get(a, frozenset())]
+
+    @property
+    def spoken(self) -> bool:
+        """A transcript, or a statement whose issuer we know."""
+        return bool(self.turns or self.voice)
 
     @property
     def exchanges(self) -> list[int]:

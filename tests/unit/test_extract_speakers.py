@@ -170,3 +170,20 @@ def test_a_deal_binds_its_terms_only_in_the_turn_that_says_it_was_agreed(
     extractor: Extractor, text: str, expected: set[Quad]
 ) -> None:
     assert quads(extractor.extract(BRIEFING, text)) == expected
+
+
+def test_this_deal_in_a_briefing_is_not_taken_as_agreed(extractor: Extractor) -> None:
+    text = (
+        "SENIOR ADMINISTRATION OFFICIAL: Israel and Hamas are still talking. It is our hope that this "
+        "deal would lead to a permanent ceasefire in Gaza.\n\nQ Thanks.\n\n"
+        "SENIOR ADMINISTRATION OFFICIAL: Sure."
+    )
+    assert quads(extractor.extract("Background Press Call by Senior Administration Officials", text)) == set()
+
+
+def test_a_time_is_not_what_was_agreed(extractor: Extractor) -> None:
+    text = (
+        "MR. KIRBY: We had reached 200 aid trucks a day during the pause in Gaza, and Israel helped.\n\n"
+        "Q Thanks.\n\nMR. KIRBY: Sure."
+    )
+    assert quads(extractor.extract(BRIEFING, text)) == set()
