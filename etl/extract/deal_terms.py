@@ -162,7 +162,9 @@ def agreeing_parties(article: Article, verb: Token) -> list[str]:
         return []
     agents = [p for c in verb.children if c.dep_ == "agent" for p in c.children if p.dep_ == "pobj"]
     if agents:
-        return [a for a in actors_in(article, agents) if a in article.parties]
+        by = actors_in(article, agents)
+        # "a deal reached by U.S. diplomacy": a mediator's work binds the parties (rule 2)
+        return [a for a in by if a in article.parties] or (article.parties if by else [])
     subjects = [s for s in clause_subjects(verb) if s.i not in {t.i for t in named}]
     if verb.dep_ in ("amod", "acl") or not subjects:
         return article.parties

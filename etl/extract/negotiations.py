@@ -114,8 +114,8 @@ class Topics:
         ``whole``: when ``doc`` parses only part of the article (the engine's pre-pass), the whole
         article, cut into sentences without the parser, which the article's own count is taken over.
         ``exchanges``: where a transcript's questions start (char offsets); a sentence with no
-        markers goes by those of its question and answer, then by the article's (a briefing answers
-        on Gaza, then on Ukraine)."""
+        markers goes by those of its question and answer, a follow-up with none by the exchange
+        before it, then by the article's (a briefing answers on Gaza, then on Ukraine)."""
         sentences = list(doc.sents)
         per_sentence = self._counts(sentences, actor_spans)
         article: Counter[str] = Counter()
@@ -128,11 +128,18 @@ class Topics:
                 article[key] += n * (2 if number == 0 else 1)
                 exchange[key] += n
         about = self.decide(article)
+        # an exchange with no markers is a follow-up: it goes by the exchange before it
+        exchange_topics: dict[int, str | None] = {}
+        previous = about
+        for number in sorted(by_exchange):
+            topic = self.decide(by_exchange[number], previous)
+            exchange_topics[number] = topic
+            previous = topic if topic is not None else about
         topics: dict[int, str] = {}
         for sent, counts in zip(sentences, per_sentence, strict=True):
             fallback = about
             if exchanges:
-                fallback = self.decide(by_exchange.get(bisect_right(exchanges, sent.start_char), {}), about)
+                fallback = exchange_topics.get(bisect_right(exchanges, sent.start_char), about)
             decided = self.decide(counts, fallback=fallback)
             if decided:  # neither ELSEWHERE nor None
                 topics[sent.start] = decided

@@ -56,7 +56,9 @@ _BYLINE = re.compile(
     r"letter\s+from|fact\s+sheet\s*:)\s+(?P<who>.+)$",
     re.IGNORECASE,
 )
-_WHO_ENDS = re.compile(r"['’]s?\b|\s(?:on|regarding|with|to|at|in|for|about|after|before|ahead)\s|[:;,–—(]")
+_WHO_ENDS = re.compile(
+    r"['’]s?\b|\s(?:on|regarding|with|to|at|in|for|about|after|before|ahead)\s|[:;,–—(|]", re.IGNORECASE
+)
 _JOINT = re.compile(r"\b(?:and|joint)\b|&", re.IGNORECASE)
 # a name the title places abroad: "Prime Minister Albanese of Australia", "President Yoon Suk Yeol of ..."
 _OF_ELSEWHERE = re.compile(r"^(?:\s+[A-Z][\w.'’-]*){0,3}\s+of\b")

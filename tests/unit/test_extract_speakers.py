@@ -128,6 +128,10 @@ def test_speaker_labels_speak_for_the_actor_the_seeds_or_the_title_give(
         ("Statement from the Press Secretary on Gaza", ("united_states",)),
         ("Joint Statement from the United States and Qatar", ()),
         ("Hamas says it will free all hostages", ()),
+        (
+            "Remarks by President Biden Before the Annual Session of the United Nations",
+            ("united_states",),
+        ),
     ],
 )
 def test_a_statements_voice_is_the_issuer_its_title_names(
@@ -187,3 +191,27 @@ def test_a_time_is_not_what_was_agreed(extractor: Extractor) -> None:
         "Q Thanks.\n\nMR. KIRBY: Sure."
     )
     assert quads(extractor.extract(BRIEFING, text)) == set()
+
+
+def test_a_follow_up_question_goes_by_the_exchange_before_it(extractor: Extractor) -> None:
+    text = (
+        "MR. KIRBY: Good afternoon. We are working on the hostages in Gaza, Hamas, Rafah and the "
+        "Palestinians in Gaza.\n\n"
+        "Q On Lebanon: will Hezbollah and Beirut take the offer?\n\n"
+        "MR. KIRBY: We are talking to them.\n\n"
+        "Q But what would an all-out war look like?\n\n"
+        "MR. KIRBY: We want to see a 21-day ceasefire."
+    )
+    assert quads(extractor.extract(BRIEFING, text)) == set()
+
+
+def test_a_deal_reached_by_a_mediator_binds_the_parties(extractor: Extractor) -> None:
+    text = (
+        "THE PRESIDENT: Israel and Hamas have been talking for weeks. Beginning this morning, under a deal "
+        "reached by extensive U.S. diplomacy, fighting in Gaza will halt for four days.\n\nQ Thank you.\n\n"
+        "THE PRESIDENT: Thank you."
+    )
+    assert quads(extractor.extract("Remarks by President Biden on the Hostage Deal", text)) == {
+        ("hamas", "ceasefire_duration", 4, "accepts"),
+        ("israel", "ceasefire_duration", 4, "accepts"),
+    }
