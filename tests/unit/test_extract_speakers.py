@@ -215,3 +215,11 @@ def test_a_deal_reached_by_a_mediator_binds_the_parties(extractor: Extractor) ->
         ("hamas", "ceasefire_duration", 4, "accepts"),
         ("israel", "ceasefire_duration", 4, "accepts"),
     }
+
+
+def test_my_administration_in_a_statement_is_its_issuer(extractor: Extractor) -> None:
+    text = "My Administration is doing everything we can to end the war in Gaza and free all hostages."
+    assert quads(extractor.extract("Statement from President Joe Biden on the Holiday", text)) == {
+        ("united_states", "permanent_ceasefire", "yes", "demands"),
+        ("united_states", "hostages_released", "all", "demands"),
+    }
