@@ -349,7 +349,11 @@ class Extractor:
                 here = [
                     (v, s)
                     for v, s in sentence_values
-                    if self._about(s, actor_spans, topics) == negotiation.key and not floor.asked(v.start)
+                    if self._about(s, actor_spans, topics) == negotiation.key
+                    # a reporter's question states no position (rule 14), nor does a question an
+                    # official asks ("Do we still oppose a general ceasefire?")
+                    and not floor.asked(v.start)
+                    and not (floor.spoken and s[0].sent.text.rstrip().endswith("?"))
                 ]
                 if here:
                     readings.append(here)

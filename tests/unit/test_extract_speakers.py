@@ -223,3 +223,12 @@ def test_my_administration_in_a_statement_is_its_issuer(extractor: Extractor) ->
         ("united_states", "permanent_ceasefire", "yes", "demands"),
         ("united_states", "hostages_released", "all", "demands"),
     }
+
+
+def test_a_question_an_official_asks_gives_no_claim(extractor: Extractor) -> None:
+    text = (
+        "MR. KIRBY: Do we still want a six-week ceasefire in Gaza? We want all the hostages released.\n\n"
+        "Q Thanks.\n\nMR. KIRBY: Sure."
+    )
+    expected = {("united_states", "hostages_released", "all", "demands")}
+    assert quads(extractor.extract(BRIEFING, text)) == expected
