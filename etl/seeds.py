@@ -68,6 +68,10 @@ class ActorSeed(_Seed):
     adversaries: list[str] = Field(default_factory=list)
     # aliases that name the actor only in a text about one negotiation: negotiation key -> aliases
     scoped_aliases: dict[str, list[str]] = Field(default_factory=dict)
+    # offices and officials that speak for the actor in its own texts, named so only there (codebook
+    # rule 14): transcript labels ("THE PRESIDENT:", "MS. LEAVITT:"), a title's byline ("Statement from
+    # the Press Secretary"), and what "the President" means in the voice of one who speaks for it
+    speakers: list[str] = Field(default_factory=list)
 
 
 class IssueSeed(_Seed):

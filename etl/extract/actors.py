@@ -1,6 +1,7 @@
 """Who a clause speaks for: the actors a noun phrase names, the subject of a cue verb (through
-pronouns and descriptions like "the group"), the speaker a clause is said by, and whether that speaker
-may report the actor's position at all (codebook rules 2 and 9).
+pronouns and descriptions like "the group"), the speaker a clause is said by (its speech verb's
+subject, or whoever holds the floor: ``speakers``), and whether that speaker may report the actor's
+position at all (codebook rules 2, 9 and 14).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from etl.extract.lexicon import (
     PRONOUNS,
     SPEECH_VERBS,
 )
+from etl.extract.speakers import FIRST_PERSON
 from etl.extract.syntax import SUBJECT_DEPS, clause_subjects, core, speech_head
 from models.enums import Stance
 
@@ -56,7 +58,17 @@ def actors_in(article: Article, heads: Iterable[Token], value: Collection[int] =
                 collective = True
     if collective and not found:
         return list(article.parties)
-    return found
+    return found or _offices_in(article, heads)
+
+
+def _offices_in(article: Article, heads: Iterable[Token]) -> list[str]:
+    """ "The President", "this administration" said by one who speaks for a government: that
+    government (codebook rule 14); "the Israeli President" is not its office."""
+    found: list[str] = []
+    for head in heads:
+        words = [t.lower_ for t in head.subtree if t.i < head.i and t.dep_ in ("compound", "amod")]
+        found += article.floor.office_of(head.idx, [*words, head.lower_])
+    return list(dict.fromkeys(found))
 
 
 def _names_deal(article: Article, token: Token) -> bool:
@@ -94,7 +106,9 @@ def cue_actors(article: Article, cue: Token, value: Collection[int] = ()) -> tup
         ]
         actors = actors_in(article, owners, value)
         if not actors and any(o.lower_ in POSSESSIVE_PRONOUNS for o in owners):
-            actors = speaker_of(article, _clause_verb(cue))  # "Trump says they agreed to his request"
+            verb = _clause_verb(cue)  # "Trump says they agreed to his request"
+            if speech_head(verb) is not None or any(o.lower_ in FIRST_PERSON for o in owners):
+                actors = speaker_of(article, verb)  # "our proposal": the speaker's
         if actors:
             return actors, 0.8
         head = cue.head
@@ -154,7 +168,11 @@ def resolve(article: Article, subject: Token, verb: Token) -> list[str]:
     phrase = " ".join(words.lower().split())
     speaker = speaker_of(article, verb)
     if subject.lower_ in PRONOUNS:
-        return speaker or _main_subject(article, subject, verb)
+        # "we", "I": whoever says the clause; "they" only when a speech verb says who they are, or
+        # the subject of the verb its clause hangs off ("the EU vows ... as it eyes ...")
+        if subject.lower_ in FIRST_PERSON or speech_head(verb) is not None:
+            return speaker
+        return _main_subject(article, subject, verb)
     candidates = [a for a in article.anaphors.get(phrase, []) if a in article.named]
     if not candidates:
         return []
@@ -192,23 +210,29 @@ def _clause_verb(token: Token) -> Token:
 
 
 def speaker_of(article: Article, token: Token) -> list[str]:
-    """Actors who say the clause ``token`` heads ("Qatar said [the two sides had agreed]")."""
+    """Actors who say the clause ``token`` heads ("Qatar said [the two sides had agreed]"), or,
+    without a speech verb or when "we" or "I" say it, the one who holds the floor (rule 14)."""
     verb = speech_head(token)
     if verb is None:
-        return []
-    return actors_in(article, clause_subjects(verb))
+        return article.floor.voice_at(token.idx)
+    subjects = clause_subjects(verb)
+    found = actors_in(article, subjects)
+    if not found and any(s.lower_ in FIRST_PERSON for s in subjects):
+        return article.floor.voice_at(token.idx)
+    return found
 
 
 def may_claim(article: Article, actor: str, cue: Token) -> bool:
     """Rule 9: a position reported only by the actor's adversaries, or by a third party we cannot place."""
     verb = speech_head(cue)
-    if verb is None:
-        return True
+    adversaries = article.actors[actor].adversaries
+    if verb is None:  # said by whoever holds the floor: "Hamas refused", in the Press Secretary's turn
+        voice = article.floor.voice_at(cue.idx)
+        return not voice or actor in voice or not all(v in adversaries for v in voice)
     subjects = clause_subjects(verb)
     speakers = actors_in(article, subjects)
     if actor in speakers:
         return True
-    adversaries = article.actors[actor].adversaries
     if speakers and all(s in adversaries for s in speakers):
         return False  # "Hamas said Israel agreed": and no one else says so ("Qatar and Hamas said")
     if not speakers:

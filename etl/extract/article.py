@@ -9,10 +9,11 @@ functions need nothing else.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from etl.extract.gazetteer import ACTOR_LABEL, WEAK_ACTOR_LABEL, scoped_label
+from etl.extract.speakers import Floor
 from etl.extract.values import Rules
 from etl.seeds import ActorSeed
 from models.enums import Stance
@@ -46,6 +47,8 @@ class Article:
     # ``(sentence start, parties)`` of the sentences saying a deal was agreed: see
     # ``deal_terms.deal_statements``, which fills it on first use
     deal_statements: list[tuple[int, list[str]]] | None = None
+    # who holds the floor where (transcript turns, a statement's issuer: ``speakers``)
+    floor: Floor = field(default_factory=Floor)
 
     @classmethod
     def read(
@@ -57,8 +60,10 @@ class Article:
         anaphors: Mapping[str, list[str]],
         negotiation_parties: Iterable[str],
         negotiation: str,
+        floor: Floor | None = None,
     ) -> Article:
-        """The context of ``doc`` for ``negotiation``, whose mentions name the actors ``named``."""
+        """The context of ``doc`` for ``negotiation``, whose mentions name the actors ``named``;
+        ``floor``, who holds it where (``named`` holds the actors someone speaks for)."""
         labels = (ACTOR_LABEL, WEAK_ACTOR_LABEL, scoped_label(negotiation))
         actor_at: dict[int, str] = {}
         for ent in doc.ents:
@@ -67,4 +72,4 @@ class Article:
                     actor_at[token.i] = ent.ent_id_
         actor_at = {i: a for i, a in actor_at.items() if a in named}
         parties = sorted(set(negotiation_parties) & named)
-        return cls(doc, rules, actors, anaphors, actor_at, named, parties)
+        return cls(doc, rules, actors, anaphors, actor_at, named, parties, floor=floor or Floor())

@@ -23,6 +23,7 @@ from etl.extract.lexicon import (
     HEDGE_AUX,
     HEDGE_MODIFIERS,
     NOT_YET_HEADS,
+    TEMPORAL_PREPS,
     TERM_VERBS,
 )
 from etl.extract.syntax import SUBJECT_DEPS, clause_subjects, core, path_to_root, polarity
@@ -54,10 +55,14 @@ def deal_terms(article: Article, rule: IssueRule, span: Span) -> list[Link]:
     if verb is None or _done_or_hedged(verb, path):
         return []
     statements = deal_statements(article)
-    earlier = [a for start, parties in statements if start < anchor.sent.start for a in parties]
+    earlier = agreed_before(article, anchor.sent)
     if _under_agreed_deal(rule, path):
         here = [a for start, parties in statements if start == anchor.sent.start for a in parties]
-        owners = list(dict.fromkeys(earlier or here)) or article.parties
+        owners = list(dict.fromkeys(earlier or here))
+        if not owners and not article.floor.spoken:
+            # "The agreement calls for ...": the deal the article is about. Not in a briefing or a
+            # statement, where "this deal" is as often the one still on the table (rule 8)
+            owners = article.parties
     elif earlier and (_still_to_come(verb) or _states_terms(rule, verb)):
         owners = list(dict.fromkeys(earlier))
     else:
@@ -76,6 +81,19 @@ def deal_statements(article: Article) -> list[tuple[int, list[str]]]:
             if parties:
                 article.deal_statements.append((sent.start, list(dict.fromkeys(parties))))
     return article.deal_statements
+
+
+def agreed_before(article: Article, sent: Span) -> list[str]:
+    """The parties the sentences before ``sent`` say agreed a deal; in a transcript only those of
+    the same speaker's turn (codebook rule 14): the border deal the Press Secretary says was reached
+    is not the deal the NSC spokesman then speaks of, and a reporter's question says nothing."""
+    floor = article.floor
+    return [
+        a
+        for start, parties in deal_statements(article)
+        if start < sent.start and floor.same_turn(article.doc[start].idx, sent.start_char)
+        for a in parties
+    ]
 
 
 def agreed_deal_here(rule: IssueRule, token: Token) -> bool:
@@ -126,7 +144,14 @@ def agreeing_parties(article: Article, verb: Token) -> list[str]:
         objects = [verb.head]
     else:
         objects = [c for c in verb.children if c.dep_ in ("dobj", "nsubjpass", "nsubj", "xcomp", "attr")]
-        objects += [p for c in verb.children if c.dep_ == "prep" for p in c.children if p.dep_ == "pobj"]
+        # "agreed on a truce", not "reached 200 trucks a day during the pause": a time is not what was agreed
+        objects += [
+            p
+            for c in verb.children
+            if c.dep_ == "prep" and c.lower_ not in TEMPORAL_PREPS
+            for p in c.children
+            if p.dep_ == "pobj"
+        ]
     named = [
         t
         for o in objects
@@ -138,7 +163,9 @@ def agreeing_parties(article: Article, verb: Token) -> list[str]:
         return []
     agents = [p for c in verb.children if c.dep_ == "agent" for p in c.children if p.dep_ == "pobj"]
     if agents:
-        return [a for a in actors_in(article, agents) if a in article.parties]
+        by = actors_in(article, agents)
+        # "a deal reached by U.S. diplomacy": a mediator's work binds the parties (rule 2)
+        return [a for a in by if a in article.parties] or (article.parties if by else [])
     subjects = [s for s in clause_subjects(verb) if s.i not in {t.i for t in named}]
     if (verb.dep_ in ("amod", "acl") and not own_subject) or not subjects:
         return article.parties

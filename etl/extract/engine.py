@@ -5,7 +5,8 @@ seeds' gazetteer, streaming articles through it in batches so that a bad item co
 turning what linking finds into :class:`Claim` results (one per actor, issue and value: codebook rule
 7). The work itself lives beside it: ``numbers`` and ``lexicon`` (generic English), ``values`` (the
 issues' patterns read from the text), ``syntax``, ``actors``, ``linking`` and ``deal_terms`` (tying
-each value to an actor and a stance through the parse), ``gazetteer`` (the actors in the pipeline).
+each value to an actor and a stance through the parse), ``gazetteer`` (the actors in the pipeline),
+``speakers`` (who holds the floor: a transcript's turns, a statement's issuer; codebook rule 14).
 It knows nothing about any one negotiation: negotiations, actors, aliases, issues, value patterns and
 cue words all come from the seeds. Every claim carries the negotiation its sentence is about
 (``negotiations``); a sentence about no negotiation followed gives none.
@@ -33,6 +34,7 @@ from etl.extract.gazetteer import ACTOR_LABEL, SCOPED_PREFIX, WEAK_ACTOR_LABEL, 
 from etl.extract.lexicon import AGREEING_VERBS
 from etl.extract.linking import link_sentence
 from etl.extract.negotiations import Negotiation, Topics
+from etl.extract.speakers import Floor, Speakers
 from etl.extract.values import by_sentence
 from etl.seeds import Reference
 from etl.text import strip_tags
@@ -150,6 +152,7 @@ class Extractor:
         self.actors = {a.id: a for a in actors}
         self.negotiations = [Negotiation.build(n) for n in reference.negotiations]
         self.topics = Topics(reference.negotiations, reference.elsewhere)
+        self.speakers = Speakers(actors)
         # one-word names ("Trump", "Macron", "Hamas"): a text that opens with one is parsed after LEAD_WORD
         self._one_word_names = frozenset(
             alias for a in actors for alias in (*a.aliases, *a.weak_aliases) if len(alias.split()) == 1
@@ -273,7 +276,7 @@ class Extractor:
         mentions, scoped = _mentions(doc)
         if scoped:
             return _Plan(parse=text)
-        if not mentions:
+        if not mentions and not self._floor(text).actors:
             return _Plan()  # the full parse would find no claim and no mention either
         ordered = sorted(mentions, key=lambda m: (m.start, m.end, m.actor))
         by_negotiation = {n.key: n.rules.values(text) for n in self.negotiations}
@@ -346,10 +349,11 @@ class Extractor:
         (:meth:`_plan`), is all of it, tokenized and cut into sentences without the parser; ``values``,
         each negotiation's values in ``doc.text`` when the pre-pass has read them."""
         mentions, scoped = _mentions(doc if whole is None else whole)
-        if not mentions and not scoped:
-            return [], []  # a claim needs a named actor (rule 1): nothing else to read
+        floor = self._floor((doc if whole is None else whole).text)
+        if not mentions and not scoped and not floor.actors:
+            return [], []  # a claim needs a named actor (rule 1) or a speaker: nothing else to read
         actor_spans = [(m.actor, m.start) for m in mentions]
-        topics = self.topics.read(doc, actor_spans, whole)
+        topics = self.topics.read(doc, actor_spans, whole, floor.exchanges)
         # an alias scoped to a negotiation names its actor only in a sentence about that negotiation
         scoped = [(key, m) for key, m in scoped if topics.get(doc[_token_at(doc, m.start)].sent.start) == key]
         best: dict[tuple[str, str, str, int | float | str], Claim] = {}
@@ -363,12 +367,17 @@ class Extractor:
                     (v, s)
                     for v, s in sentence_values
                     if self._about(s, actor_spans, topics) == negotiation.key
+                    # a reporter's question states no position (rule 14), nor does a question an
+                    # official asks ("Do we still oppose a general ceasefire?")
+                    and not floor.asked(v.start)
+                    and not (floor.spoken and s[0].sent.text.rstrip().endswith("?"))
                 ]
                 if here:
                     readings.append(here)
             if not readings:
                 continue
             named = {m.actor for m in mentions} | {m.actor for key, m in scoped if key == negotiation.key}
+            named |= floor.actors  # "we" in THE PRESIDENT's turn names his government
             article = Article.read(
                 doc,
                 named,
@@ -377,6 +386,7 @@ class Extractor:
                 self.anaphors,
                 negotiation.parties,
                 negotiation.key,
+                floor,
             )
             for sentence_values in readings:
                 for claim in self._sentence_claims(article, negotiation.key, sentence_values):
@@ -385,6 +395,12 @@ class Extractor:
                         best[key] = claim  # rule 7: one triple per article, its best-supported reading
         claims = sorted(best.values(), key=lambda c: (c.start, c.negotiation, c.actor, c.issue, str(c.value)))
         return claims, sorted([*mentions, *(m for _, m in scoped)], key=lambda m: (m.start, m.end, m.actor))
+
+    def _floor(self, text: str) -> Floor:
+        """Who holds the floor where in the article ``text``, read on the whole text (a turn's label
+        may be far before a sentence the pre-pass keeps); the title names who speaks."""
+        title = text.split(TITLE_SEPARATOR, 1)[0]
+        return self.speakers.read(text, title)
 
     def _about(self, span: Span, actor_spans: list[tuple[str, int]], topics: dict[int, str]) -> str | None:
         return self.topics.of_value(span, actor_spans, topics.get(span[0].sent.start))

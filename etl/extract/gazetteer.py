@@ -1,5 +1,5 @@
 """The seeds' actors in the spaCy pipeline: an entity ruler that labels every alias of an actor with
-its id, and the component that makes the title a sentence of its own.
+its id, and the component that makes the title a sentence of its own (and a transcript's turns).
 
 An alias is ``ACTOR``; a weak alias (``weak_aliases`` in ``seeds/actors.yaml``, e.g. a leader's
 surname) is ``ACTOR_WEAK`` and names the actor only in an article that names it by a strong alias too;
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from etl.extract.speakers import turn_labels
 from etl.seeds import ActorSeed
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ def add_components(nlp: Language, actors: Sequence[ActorSeed]) -> None:
                         # without this the parser tends to cut the text's first word off on its own
                         doc[token.i + 2].is_sent_start = False
                     break
+            _split_turns(doc)
             return doc
 
     before = "parser" if "parser" in nlp.pipe_names else None
@@ -63,6 +65,22 @@ def add_components(nlp: Language, actors: Sequence[ActorSeed]) -> None:
                 for variant in sorted(_case_variants(alias)):
                     patterns.append({"label": label, "pattern": variant, "id": actor.id})
     ruler.add_patterns(patterns)  # type: ignore[attr-defined]
+
+
+def _split_turns(doc: Doc) -> None:
+    """A speaker's turn in a transcript ("MR. KIRBY:", "Q") starts a sentence, and so does what they
+    say after the label: a question and its answer on adjacent lines are not one sentence."""
+    at = {token.idx: token for token in doc}
+    for start, end in turn_labels(doc.text):
+        first = at.get(start)
+        if first is None:
+            continue
+        first.is_sent_start = True
+        for token in doc[first.i + 1 :]:
+            if token.idx >= end and not token.is_space:
+                token.is_sent_start = True
+                break
+            token.is_sent_start = False
 
 
 def scoped_label(negotiation: str) -> str:

@@ -22,10 +22,10 @@ from etl.extract.actors import (
 )
 from etl.extract.article import Article, Link
 from etl.extract.deal_terms import (
+    agreed_before,
     agreed_deal_here,
     agreeing_parties,
     deal_approvers,
-    deal_statements,
     deal_terms,
 )
 from etl.extract.lexicon import (
@@ -183,9 +183,7 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
         if not links and agreed_deal_here(rule, token) and polarity(token, Stance.ACCEPTS) == Stance.ACCEPTS:
             # "the agreement" agreed by the parties an earlier sentence names ("Israel and Hamas
             # agree to ...", then "The agreement calls for Hamas to release ...") binds them all
-            earlier = [
-                a for start, found in deal_statements(article) if start < anchor.sent.start for a in found
-            ]
+            earlier = agreed_before(article, anchor.sent)
             parties = (
                 deal_approvers(article, rule, token)
                 or list(dict.fromkeys(earlier))

@@ -15,6 +15,7 @@ though Russia is a party of the Ukraine talks.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -102,23 +103,44 @@ class Topics:
         return self.decide(self.markers(span.doc.text[start:end], actors), fallback=sentence) or None
 
     def read(
-        self, doc: Doc, actor_spans: Sequence[tuple[str, int]], whole: Doc | None = None
+        self,
+        doc: Doc,
+        actor_spans: Sequence[tuple[str, int]],
+        whole: Doc | None = None,
+        exchanges: Sequence[int] = (),
     ) -> dict[int, str]:
         """Each sentence's negotiation, by the sentence's first token index; sentences about no
         negotiation followed are left out. ``actor_spans`` are (actor, start char) of the mentions.
         ``whole``: when ``doc`` parses only part of the article (the engine's pre-pass), the whole
-        article, cut into sentences without the parser, which the article's own count is taken over."""
+        article, cut into sentences without the parser, which the article's own count is taken over.
+        ``exchanges``: where a transcript's questions start (char offsets); a sentence with no
+        markers goes by those of its question and answer, a follow-up with none by the exchange
+        before it, then by the article's (a briefing answers on Gaza, then on Ukraine)."""
         sentences = list(doc.sents)
         per_sentence = self._counts(sentences, actor_spans)
         article: Counter[str] = Counter()
-        counted = per_sentence if whole is None else self._counts(list(whole.sents), actor_spans)
-        for number, counts in enumerate(counted):
+        by_exchange: dict[int, Counter[str]] = {}
+        counted_sentences = sentences if whole is None else list(whole.sents)
+        counted = per_sentence if whole is None else self._counts(counted_sentences, actor_spans)
+        for number, (sent, counts) in enumerate(zip(counted_sentences, counted, strict=True)):
+            exchange = by_exchange.setdefault(bisect_right(exchanges, sent.start_char), Counter())
             for key, n in counts.items():
                 article[key] += n * (2 if number == 0 else 1)
+                exchange[key] += n
         about = self.decide(article)
+        # an exchange with no markers is a follow-up: it goes by the exchange before it
+        exchange_topics: dict[int, str | None] = {}
+        previous = about
+        for number in sorted(by_exchange):
+            topic = self.decide(by_exchange[number], previous)
+            exchange_topics[number] = topic
+            previous = topic if topic is not None else about
         topics: dict[int, str] = {}
         for sent, counts in zip(sentences, per_sentence, strict=True):
-            decided = self.decide(counts, fallback=about)
+            fallback = about
+            if exchanges:
+                fallback = exchange_topics.get(bisect_right(exchanges, sent.start_char), about)
+            decided = self.decide(counts, fallback=fallback)
             if decided:  # neither ELSEWHERE nor None
                 topics[sent.start] = decided
         return topics
@@ -132,6 +154,9 @@ class Topics:
         for actor, start in sorted(actor_spans, key=lambda a: a[1]):
             while index + 1 < len(starts) and starts[index + 1] <= start:
                 index += 1
-            if start < sentences[index].end_char:  # not in a stretch a partial parse left out
+            sent = sentences[index]
+            # not in a stretch a partial parse left out (blanked to spaces, which the sentence before
+            # it runs on through)
+            if start < sent.start_char + len(sent.text.rstrip()):
                 by_sentence.setdefault(index, []).append(actor)
         return [self.markers(sent.text, by_sentence.get(n, [])) for n, sent in enumerate(sentences)]

@@ -1,0 +1,234 @@
+"""Who holds the floor (codebook rule 14), on transcripts and statements written for these tests: a
+reporter's question states nothing, an administration speaker's "we" is their government's, a
+statement's "we" is its issuer's, and a news article's quoted "we" stays the quoted speaker's."""
+
+from __future__ import annotations
+
+import pytest
+
+from etl.extract.engine import LONG_TEXT, ArticleResult, Extractor
+from etl.extract.speakers import Speakers
+from etl.seeds import load_reference
+from tests.conftest import REPO
+
+Quad = tuple[str, str, int | str, str]
+
+BRIEFING = "Press Briefing by Press Secretary Jane Doe and NSC Coordinator John Kirby"
+
+
+def quads(result: ArticleResult) -> set[Quad]:
+    return {(c.actor, c.issue, c.value, c.stance) for c in result.claims}
+
+
+@pytest.fixture(scope="module")
+def speakers() -> Speakers:
+    return Speakers(load_reference(REPO / "seeds").actors)
+
+
+def test_question_turn_gives_no_claim(extractor: Extractor) -> None:
+    text = (
+        "MS. DOE: Good afternoon.\n\n"
+        "Q Is Hamas demanding a permanent ceasefire and the release of all Palestinian prisoners?\n\n"
+        "MS. DOE: I'll let John speak to that."
+    )
+    assert quads(extractor.extract(BRIEFING, text)) == set()
+
+
+def test_we_in_the_presidents_turn_is_the_united_states(extractor: Extractor) -> None:
+    text = (
+        "THE PRESIDENT: We want an immediate ceasefire for six weeks.\n\n"
+        "Q Mr. President, will Israel agree to a permanent ceasefire?\n\n"
+        "THE PRESIDENT: I'm calling for the release of all hostages."
+    )
+    assert quads(extractor.extract("Remarks by the President before Marine One Departure", text)) == {
+        ("united_states", "ceasefire_duration", 42, "demands"),
+        ("united_states", "hostages_released", "all", "demands"),
+    }
+
+
+def test_press_secretary_named_by_the_title_speaks_for_the_united_states(extractor: Extractor) -> None:
+    text = (
+        "MS. DOE: Good afternoon, everyone.\n\n"
+        "Q Thank you.\n\n"
+        "MS. DOE: We are working to secure the release of all the hostages."
+    )
+    assert quads(extractor.extract(BRIEFING, text)) == {
+        ("united_states", "hostages_released", "all", "demands")
+    }
+
+
+def test_a_third_party_in_a_turn_keeps_its_own_position(extractor: Extractor) -> None:
+    text = (
+        "MR. KIRBY: Good afternoon.\n\n"
+        "Q What did Israel say?\n\n"
+        "MR. KIRBY: Israel has agreed to a six-week ceasefire in Gaza, and the President wants it done."
+    )
+    assert quads(extractor.extract(BRIEFING, text)) == {("israel", "ceasefire_duration", 42, "accepts")}
+
+
+def test_statements_we_is_its_issuers(extractor: Extractor) -> None:
+    text = "Today we demand the release of all hostages held by Hamas. We support a six-week ceasefire."
+    assert quads(extractor.extract("Statement from President Joe Biden on the Hostages in Gaza", text)) == {
+        ("united_states", "hostages_released", "all", "demands"),
+        ("united_states", "ceasefire_duration", 42, "accepts"),
+    }
+
+
+def test_news_articles_quoted_we_is_not_the_united_states(extractor: Extractor) -> None:
+    text = (
+        'Netanyahu said: "We will not agree to a permanent ceasefire in Gaza." Talks in Doha went on, '
+        "and the White House said it was hopeful. Officials said we would know more on Sunday about a "
+        "six-week truce."
+    )
+    assert quads(extractor.extract("Israel rejects a permanent ceasefire", text)) == {
+        ("israel", "permanent_ceasefire", "yes", "rejects")
+    }
+
+
+def test_a_label_far_before_the_sentence_still_holds_in_a_long_text(extractor: Extractor) -> None:
+    filler = "We talked about the weather and the economy, and markets were steady on Tuesday. " * 80
+    text = f"THE PRESIDENT: {filler}\n\nWe want an immediate ceasefire in Gaza for six weeks.\n\nQ Thanks."
+    assert len(text) > LONG_TEXT
+    assert quads(extractor.extract("Remarks by the President", text)) == {
+        ("united_states", "ceasefire_duration", 42, "demands")
+    }
+
+
+@pytest.mark.parametrize(
+    ("label", "title", "actors", "question"),
+    [
+        ("Q", BRIEFING, (), True),
+        ("AUDIENCE MEMBER", BRIEFING, (), True),
+        ("THE PRESIDENT", BRIEFING, ("united_states",), False),
+        ("MR. KIRBY", BRIEFING, ("united_states",), False),
+        ("MS. DOE", BRIEFING, ("united_states",), False),
+        ("PRESIDENT ZELENSKYY", "Remarks by President Trump and President Zelenskyy", ("ukraine",), False),
+        (
+            "PRIME MINISTER SMITH",
+            "Remarks by President Biden and Prime Minister Smith of Ruritania",
+            (),
+            False,
+        ),
+        ("MR. ANCHOR", "Interview of the President by Tom Anchor", (), False),
+    ],
+)
+def test_speaker_labels_speak_for_the_actor_the_seeds_or_the_title_give(
+    speakers: Speakers, label: str, title: str, actors: tuple[str, ...], question: bool
+) -> None:
+    text = f"{title}\n\n{label}: Hello.\n\nMR. NOBODY: Hi."
+    turn = speakers.read(text, title).turns[0]
+    assert (turn.actors, turn.question) == (actors, question)
+
+
+@pytest.mark.parametrize(
+    ("title", "voice"),
+    [
+        ("Statement from President Joe Biden on the Release of Hostages", ("united_states",)),
+        ("Readout of National Security Advisor Jake Sullivan’s Meeting with Qatar", ("united_states",)),
+        ("Statement from the Press Secretary on Gaza", ("united_states",)),
+        ("Joint Statement from the United States and Qatar", ()),
+        ("Hamas says it will free all hostages", ()),
+        (
+            "Remarks by President Biden Before the Annual Session of the United Nations",
+            ("united_states",),
+        ),
+    ],
+)
+def test_a_statements_voice_is_the_issuer_its_title_names(
+    speakers: Speakers, title: str, voice: tuple[str, ...]
+) -> None:
+    assert speakers.read(f"{title}\n\nWe support it.", title).voice == voice
+
+
+def test_a_sentence_without_markers_goes_by_its_question(extractor: Extractor) -> None:
+    text = (
+        "MR. KIRBY: Good afternoon. We are working on the hostages in Gaza, Hamas, Rafah and the "
+        "Palestinians in Gaza.\n\n"
+        "Q On Lebanon: will Hezbollah and Beirut take the offer?\n\n"
+        "MR. KIRBY: We want to see a 21-day ceasefire.\n\n"
+        "Q And on the Russians and Ukraine?\n\n"
+        "MR. KIRBY: We want an immediate ceasefire."
+    )
+    claims = extractor.extract(BRIEFING, text).claims
+    assert {(c.negotiation, c.actor, c.issue, c.value, c.stance) for c in claims} == {
+        ("ukraine", "united_states", "ceasefire", "yes", "demands")
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "MR. KIRBY: Good afternoon.\n\nQ Israel and Hamas agreed to a deal in Gaza today?\n\n"
+            "MR. KIRBY: Hamas is to free 50 hostages.",
+            set(),
+        ),
+        (
+            "MR. KIRBY: Israel and Hamas agreed to a deal in Gaza today. Hamas is to free 50 hostages.\n\n"
+            "Q Thanks.",
+            {("hamas", "hostages_released", 50, "accepts"), ("israel", "hostages_released", 50, "accepts")},
+        ),
+    ],
+)
+def test_a_deal_binds_its_terms_only_in_the_turn_that_says_it_was_agreed(
+    extractor: Extractor, text: str, expected: set[Quad]
+) -> None:
+    assert quads(extractor.extract(BRIEFING, text)) == expected
+
+
+def test_this_deal_in_a_briefing_is_not_taken_as_agreed(extractor: Extractor) -> None:
+    text = (
+        "SENIOR ADMINISTRATION OFFICIAL: Israel and Hamas are still talking. It is our hope that this "
+        "deal would lead to a permanent ceasefire in Gaza.\n\nQ Thanks.\n\n"
+        "SENIOR ADMINISTRATION OFFICIAL: Sure."
+    )
+    assert quads(extractor.extract("Background Press Call by Senior Administration Officials", text)) == set()
+
+
+def test_a_time_is_not_what_was_agreed(extractor: Extractor) -> None:
+    text = (
+        "MR. KIRBY: We had reached 200 aid trucks a day during the pause in Gaza, and Israel helped.\n\n"
+        "Q Thanks.\n\nMR. KIRBY: Sure."
+    )
+    assert quads(extractor.extract(BRIEFING, text)) == set()
+
+
+def test_a_follow_up_question_goes_by_the_exchange_before_it(extractor: Extractor) -> None:
+    text = (
+        "MR. KIRBY: Good afternoon. We are working on the hostages in Gaza, Hamas, Rafah and the "
+        "Palestinians in Gaza.\n\n"
+        "Q On Lebanon: will Hezbollah and Beirut take the offer?\n\n"
+        "MR. KIRBY: We are talking to them.\n\n"
+        "Q But what would an all-out war look like?\n\n"
+        "MR. KIRBY: We want to see a 21-day ceasefire."
+    )
+    assert quads(extractor.extract(BRIEFING, text)) == set()
+
+
+def test_a_deal_reached_by_a_mediator_binds_the_parties(extractor: Extractor) -> None:
+    text = (
+        "THE PRESIDENT: Israel and Hamas have been talking for weeks. Beginning this morning, under a deal "
+        "reached by extensive U.S. diplomacy, fighting in Gaza will halt for four days.\n\nQ Thank you.\n\n"
+        "THE PRESIDENT: Thank you."
+    )
+    assert quads(extractor.extract("Remarks by President Biden on the Hostage Deal", text)) == {
+        ("hamas", "ceasefire_duration", 4, "accepts"),
+        ("israel", "ceasefire_duration", 4, "accepts"),
+    }
+
+
+def test_my_administration_in_a_statement_is_its_issuer(extractor: Extractor) -> None:
+    text = "My Administration is doing everything we can to end the war in Gaza and free all hostages."
+    assert quads(extractor.extract("Statement from President Joe Biden on the Holiday", text)) == {
+        ("united_states", "permanent_ceasefire", "yes", "demands"),
+        ("united_states", "hostages_released", "all", "demands"),
+    }
+
+
+def test_a_question_an_official_asks_gives_no_claim(extractor: Extractor) -> None:
+    text = (
+        "MR. KIRBY: Do we still want a six-week ceasefire in Gaza? We want all the hostages released.\n\n"
+        "Q Thanks.\n\nMR. KIRBY: Sure."
+    )
+    expected = {("united_states", "hostages_released", "all", "demands")}
+    assert quads(extractor.extract(BRIEFING, text)) == expected
