@@ -402,7 +402,7 @@ _HEADLINE_PRONOUNS = frozenset({"he", "she"})
 
 def _named_before(article: Article, sent: Span, window: range) -> list[str]:
     """The actor nearest before a headline's cue, with those joined to it: "US and Russia Plan Truce
-    Deal", "US-Russia plan truce deal"; for a pronoun nearer still, the headline's first actor
+    Deal", "US-Russia Plan Truce Deal"; for a pronoun nearer still, the headline's first actor
     ("Trump Tells European Leaders He Intends to Meet ...")."""
     last = next((i for i in reversed(window) if i in article.actor_at), None)
     pronoun = next((i for i in reversed(window) if article.doc[i].lower_ in _HEADLINE_PRONOUNS), None)
