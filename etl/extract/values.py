@@ -91,27 +91,24 @@ class IssueRule:
         """The stance a cue word at ``token`` signals, or None."""
         if token.pos_ not in ("VERB", "NOUN", "PROPN", "AUX", "ADJ"):
             return None
-        options = self.cues.get(token.lower_) or self.cues.get(token.lemma_.lower())
-        if not options:
+        cue = self._cue_at(token)
+        if cue is None or (not cue.rest and _phrasal(token)):
             return None
-        doc = token.doc
-        for cue in sorted(options, key=lambda c: -len(c.rest)):
-            following = [t.lower_ for t in doc[token.i + 1 : token.i + 1 + len(cue.rest)]]
-            if tuple(following) == cue.rest:
-                return None if not cue.rest and _phrasal(token) else cue.stance
-        return None
+        return cue.stance
 
     def cue_words_after(self, token: Token) -> tuple[str, ...]:
         """The words after ``token`` that the cue it starts takes in ("bound by" → ("by",))."""
+        cue = self._cue_at(token)
+        return cue.rest if cue is not None else ()
+
+    def _cue_at(self, token: Token) -> _Cue | None:
+        """The longest cue starting at ``token`` whose following words the text has."""
         options = self.cues.get(token.lower_) or self.cues.get(token.lemma_.lower()) or []
         doc = token.doc
         for cue in sorted(options, key=lambda c: -len(c.rest)):
-            if (
-                cue.rest
-                and tuple(t.lower_ for t in doc[token.i + 1 : token.i + 1 + len(cue.rest)]) == cue.rest
-            ):
-                return cue.rest
-        return ()
+            if tuple(t.lower_ for t in doc[token.i + 1 : token.i + 1 + len(cue.rest)]) == cue.rest:
+                return cue
+        return None
 
     def first_stance(self, token: Token) -> Stance | None:
         """The stance of the first cue listed for ``token``'s word, its following words unchecked
