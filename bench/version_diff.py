@@ -23,7 +23,6 @@ can be tuned on what this check finds without reading the extractor's output on 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -35,9 +34,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-CORPUS = SHARED / "corpus" / "news_items_2023q4.jsonl"
-HEADLINES = SHARED / "corpus" / "headlines_2025_2026.jsonl"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import blind_sample  # noqa: E402
+from bench.corpus_sample import CORPUS  # noqa: E402
+from bench.headline_sample import HEADLINES, headline_id  # noqa: E402
+from bench.heldout_sample import read_gold  # noqa: E402
 
 _ISSUE = re.compile(
     r"\b(?:truce|ceasefire|cease-fire|pause|hostages?|captives?|prisoners?|detainees?|extend\w*|"
@@ -77,20 +80,12 @@ def headline_items(headlines: Path = HEADLINES) -> Iterator[dict[str, str]]:
 
 def _blind_refs() -> set[str]:
     """The census items of ``bench/blind_sample.py``: corpus lines and headline ids, as strings."""
-    refs: set[str] = set()
-    for path in (ROOT / "tests" / "fixtures").glob("*_blind_gold.jsonl"):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                refs.add(str(row["line"]) if "line" in row else str(row["id"]))
-    return refs
+    return {str(g.ref) for path in blind_sample.GOLD.values() for g in read_gold(path)}
 
 
 def _ref(name: str, item: dict[str, str]) -> str:
     """An item's reference in the gold files: its corpus line, or its headline's 12-hex id."""
-    if name == "talks":
-        return item["id"]
-    return hashlib.sha1(item["title"].encode("utf-8")).hexdigest()[:12]
+    return item["id"] if name == "talks" else headline_id(item["title"])
 
 
 def extract(tree: Path, items: Path) -> tuple[dict[Key, str], float]:
