@@ -91,9 +91,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import corpus_sample, headline_sample, heldout_sample  # noqa: E402
-from bench.heldout_sample import NEGOTIATIONS, Negotiation, Reference, Sources, read_gold  # noqa: E402
+from bench.heldout_sample import NEGOTIATIONS, Negotiation, Reference, Sources  # noqa: E402
 from etl.extract.engine import Extractor  # noqa: E402
-from etl.extract.evaluate import EvalReport, evaluate_items, format_report  # noqa: E402
+from etl.extract.evaluate import EvalReport, format_report  # noqa: E402
 from etl.seeds import load_reference  # noqa: E402
 
 GOLD: dict[Negotiation, Path] = {
@@ -155,18 +155,10 @@ def select(negotiation: Negotiation, sources: Sources | None = None) -> dict[Ref
 
 
 def evaluate_sample(
-    extractor: Extractor,
-    negotiation: Negotiation,
-    sources: Sources | None = None,
-    gold_path: Path | None = None,
+    extractor: Extractor, negotiation: Negotiation, sources: Sources | None = None
 ) -> EvalReport:
     """Score ``extractor`` on one negotiation's blind census as ``parley eval`` does."""
-    sources = sources or Sources()
-    gold = read_gold(gold_path or GOLD[negotiation])
-    if not gold:
-        raise ValueError(f"no gold item for {negotiation}")
-    items = heldout_sample.items_of([g.ref for g in gold], sources)
-    return evaluate_items({str(g.ref): g.claims for g in gold}, items, extractor)
+    return heldout_sample.evaluate_sample(extractor, negotiation, None, sources, GOLD[negotiation])
 
 
 def main() -> None:
@@ -183,24 +175,11 @@ def main() -> None:
             sys.exit(f"not found: {path} (pass --shared)")
     negotiations = (args.negotiation,) if args.negotiation else NEGOTIATIONS
     if args.command == "select":
-        for negotiation in negotiations:
-            for ref, stratum in select(negotiation, sources).items():
-                print(negotiation, stratum, ref)
+        heldout_sample.print_draw(select, negotiations, sources)
         return
     extractor = Extractor.load(load_reference(ROOT / "seeds"))
     for negotiation in negotiations:
-        path = GOLD[negotiation]
-        if not path.exists():
-            print(f"== {negotiation} blind census: no gold file yet ({path.name}), skipped\n")
-            continue
-        drawn = select(negotiation, sources)
-        labelled = {g.ref for g in read_gold(path)}
-        if labelled != set(drawn):
-            print(
-                f"note: {negotiation} gold holds {len(labelled)} of the {len(drawn)} drawn items"
-                f" ({len(labelled - set(drawn))} not in the draw)"
-            )
-        report = evaluate_sample(extractor, negotiation, sources, path)
+        report = evaluate_sample(extractor, negotiation, sources)
         print(f"== {negotiation} blind census")
         print(format_report(report))
         print(heldout_sample.summary(f"{negotiation}/{STRATUM}", report))

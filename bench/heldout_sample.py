@@ -101,6 +101,7 @@ import json
 import random
 import re
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -278,6 +279,17 @@ def summary(name: str, report: EvalReport) -> str:
     return "\n".join(lines) or f"{name:<18} no gold claim and none found (items {report.items})"
 
 
+def print_draw(
+    draw: Callable[[Negotiation, Sources], dict[Reference, str]],
+    negotiations: Iterable[Negotiation],
+    sources: Sources,
+) -> None:
+    """``select``'s references, one line each: negotiation, stratum, reference."""
+    for negotiation in negotiations:
+        for ref, stratum in draw(negotiation, sources).items():
+            print(negotiation, stratum, ref)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -294,9 +306,7 @@ def main() -> None:
     if args.stratum and (not args.negotiation or args.stratum not in STRATA[args.negotiation]):
         sys.exit(f"--stratum needs --negotiation and one of its strata: {STRATA}")
     if args.command == "select":
-        for negotiation in negotiations:
-            for ref, stratum in select(negotiation, sources).items():
-                print(negotiation, stratum, ref)
+        print_draw(select, negotiations, sources)
         return
     extractor = Extractor.load(load_reference(ROOT / "seeds"))
     for negotiation in negotiations:
