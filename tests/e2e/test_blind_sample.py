@@ -7,26 +7,20 @@ floor would invite tuning on it. The draw reads the texts from ../shared/ (see `
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from bench.blind_sample import GOLD, STRATUM, select
-from bench.heldout_sample import NEGOTIATIONS, Negotiation, Sources, read_gold
-from etl.seeds import load_reference
-from models.enums import Stance
-from tests.conftest import REPO, shared_path
-from tests.e2e.test_heldout_sample import value_is_accepted
+from bench.heldout_sample import NEGOTIATIONS, Negotiation, read_gold
+from tests.e2e.gold_files import (
+    assert_labels_fit_the_seeds,
+    assert_references_and_labels_only,
+    shared_sources,
+)
 
 
 @pytest.mark.parametrize("negotiation", NEGOTIATIONS)
 def test_gold_file_is_exactly_the_census_the_draw_gives(negotiation: Negotiation) -> None:
-    sources = Sources(
-        corpus=shared_path("corpus", "news_items_2023q4.jsonl"),
-        dev_items=shared_path("eval", "dev_items.jsonl"),
-        headlines=shared_path("corpus", "headlines_2025_2026.jsonl"),
-        headline_dev_items=shared_path("eval", "ukraine_dev_items.jsonl"),
-    )
+    sources = shared_sources()
     gold = read_gold(GOLD[negotiation])
     assert len(gold) == len({g.ref for g in gold})  # one line per item
     assert [g.ref for g in gold] == list(select(negotiation, sources))  # all of them, in census order
@@ -35,24 +29,9 @@ def test_gold_file_is_exactly_the_census_the_draw_gives(negotiation: Negotiation
 
 @pytest.mark.parametrize("negotiation", NEGOTIATIONS)
 def test_gold_file_holds_references_and_labels_only(negotiation: Negotiation) -> None:
-    for line in GOLD[negotiation].read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        reference = {"line"} if isinstance(row.get("line"), int) else {"id"}
-        assert set(row) == reference | {"stratum", "claims"}
-        for claim in row["claims"]:
-            assert set(claim) - {"note"} == {"negotiation", "actor", "issue", "value", "stance"}
-            assert len(claim.get("note", "")) <= 120  # a short reason, never a quotation of the text
+    assert_references_and_labels_only(GOLD[negotiation])
 
 
 @pytest.mark.parametrize("negotiation", NEGOTIATIONS)
 def test_every_label_is_one_the_seeds_can_hold(negotiation: Negotiation) -> None:
-    reference = load_reference(REPO / "seeds")
-    actors = {a.id for a in reference.actors}
-    issues = {(n.key, i.key): i for n in reference.negotiations for i in n.issues}
-    claims = [c for g in read_gold(GOLD[negotiation]) for c in g.claims]
-    assert claims
-    for claim in claims:
-        assert claim["actor"] in actors, claim
-        assert (claim["negotiation"], claim["issue"]) in issues, claim
-        assert claim["stance"] in set(Stance), claim
-        assert value_is_accepted(issues[claim["negotiation"], claim["issue"]], claim["value"]), claim
+    assert_labels_fit_the_seeds(read_gold(GOLD[negotiation]))

@@ -9,7 +9,6 @@ The draw reads the texts from ../shared/, so those tests skip where it is absent
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -21,16 +20,20 @@ from bench.heldout_sample import (
     STRATA,
     UKRAINE_SIZE,
     Negotiation,
-    Sources,
     evaluate_sample,
     read_gold,
     select,
 )
 from etl.extract.engine import Extractor
 from etl.extract.evaluate import format_report
-from etl.seeds import IssueSeed, load_reference
-from models.enums import Stance, ValueType
-from tests.conftest import REPO, shared_path
+from etl.seeds import IssueSeed
+from models.enums import ValueType
+from tests.e2e.gold_files import (
+    assert_labels_fit_the_seeds,
+    assert_references_and_labels_only,
+    shared_sources,
+    value_is_accepted,
+)
 
 RANDOM_SIZE: dict[Negotiation, int] = {"gaza": GAZA_SIZE, "ukraine": UKRAINE_SIZE}
 # 2.2.0 (never tuned on them): gaza P 0.923 R 0.571 F1 0.706 (21 triples), ukraine P 1.000 R 0.532
@@ -41,12 +44,7 @@ F1_FLOOR: dict[Negotiation, float] = {"gaza": 0.83, "ukraine": 0.83}
 
 @pytest.mark.parametrize("negotiation", NEGOTIATIONS)
 def test_the_tuned_held_out_sets_keep_their_figures(extractor: Extractor, negotiation: Negotiation) -> None:
-    sources = Sources(
-        corpus=shared_path("corpus", "news_items_2023q4.jsonl"),
-        dev_items=shared_path("eval", "dev_items.jsonl"),
-        headlines=shared_path("corpus", "headlines_2025_2026.jsonl"),
-        headline_dev_items=shared_path("eval", "ukraine_dev_items.jsonl"),
-    )
+    sources = shared_sources()
     report = evaluate_sample(extractor, negotiation, sources=sources)
     assert report.item_errors == []
     scores = report.per_negotiation[negotiation]
@@ -55,12 +53,7 @@ def test_the_tuned_held_out_sets_keep_their_figures(extractor: Extractor, negoti
 
 @pytest.mark.parametrize("negotiation", NEGOTIATIONS)
 def test_gold_file_is_exactly_the_sample_the_draw_gives(negotiation: Negotiation) -> None:
-    sources = Sources(
-        corpus=shared_path("corpus", "news_items_2023q4.jsonl"),
-        dev_items=shared_path("eval", "dev_items.jsonl"),
-        headlines=shared_path("corpus", "headlines_2025_2026.jsonl"),
-        headline_dev_items=shared_path("eval", "ukraine_dev_items.jsonl"),
-    )
+    sources = shared_sources()
     gold = read_gold(GOLD[negotiation])
     drawn = select(negotiation, sources)
     assert len(gold) == len({g.ref for g in gold})  # one line per item
@@ -71,49 +64,12 @@ def test_gold_file_is_exactly_the_sample_the_draw_gives(negotiation: Negotiation
 
 @pytest.mark.parametrize("negotiation", NEGOTIATIONS)
 def test_gold_file_holds_references_and_labels_only(negotiation: Negotiation) -> None:
-    for line in GOLD[negotiation].read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        reference = {"line"} if isinstance(row.get("line"), int) else {"id"}
-        assert set(row) == reference | {"stratum", "claims"}
-        for claim in row["claims"]:
-            assert set(claim) - {"note"} == {"negotiation", "actor", "issue", "value", "stance"}
-            assert len(claim.get("note", "")) <= 120  # a short reason, never a quotation of the text
+    assert_references_and_labels_only(GOLD[negotiation])
 
 
 @pytest.mark.parametrize("negotiation", NEGOTIATIONS)
 def test_every_label_is_one_the_seeds_can_hold(negotiation: Negotiation) -> None:
-    reference = load_reference(REPO / "seeds")
-    actors = {a.id for a in reference.actors}
-    issues = {(n.key, i.key): i for n in reference.negotiations for i in n.issues}
-    claims = [c for g in read_gold(GOLD[negotiation]) for c in g.claims]
-    assert claims
-    for claim in claims:
-        assert claim["actor"] in actors, claim
-        assert (claim["negotiation"], claim["issue"]) in issues, claim
-        assert claim["stance"] in set(Stance), claim
-        assert value_is_accepted(issues[claim["negotiation"], claim["issue"]], claim["value"]), claim
-
-
-def value_is_accepted(issue: IssueSeed, value: Any) -> bool:
-    """Whether ``value`` is one an issue of this value type holds, written as the codebook writes it."""
-    positive = isinstance(value, int) and not isinstance(value, bool) and value > 0
-    match issue.value_type:
-        case "days" | "count":
-            return positive
-        case "count_or_all":
-            return positive or value == "all"
-        case "days_or_flag":
-            return positive or value == "yes"
-        case "number":
-            return positive or (isinstance(value, float) and value > 0)
-        case "flag":
-            return value == "yes"
-        case "choice":
-            return value in issue.choices
-        case "categories":
-            parts = value.split(",") if isinstance(value, str) else []
-            return bool(parts) and parts == sorted(set(parts)) and set(parts) <= set(issue.choices)
-    return False
+    assert_labels_fit_the_seeds(read_gold(GOLD[negotiation]))
 
 
 @pytest.mark.parametrize(
