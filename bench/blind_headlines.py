@@ -1,0 +1,159 @@
+"""Second blind round: 2025-26 headlines no earlier stratum drew, labelled before any extractor read them.
+
+The blind census (``bench/blind_sample.py``) spent the last untouched items of the earlier pools.
+This round draws from what those pools never held: 2025-26 headlines about the talks that the
+earlier draws' word tests left out. The pools are fixed here before labelling, so nothing an
+extractor does (or the labeller noticed) chose them.
+
+Like the other strata, the gold files hold only references and labels, one line per drawn headline:
+``{"id": <first 12 hex of sha1(title)>, "stratum", "claims"}``, each claim ``{"negotiation",
+"actor", "issue", "value", "stance"}`` with a short ``"note"`` (no quotation of the text) on a hard
+call. The texts (``../shared/corpus/headlines_2025_2026.jsonl``) are never copied into the project.
+Text read: the headline alone. Every claim of any negotiation is labelled, whichever pool drew it.
+
+* ``gaza`` (stratum ``no-position-word``, ``tests/fixtures/gaza_blind2_gold.jsonl``): every distinct
+  headline about the Gaza talks by ``corpus_sample``'s own test (an issue word and Gaza, Israel,
+  Hamas or Palestinians), naming none of ``headline_sample``'s Russia-Ukraine words, in none of the
+  Ukraine development set and in no earlier gold file: the held-out ``headlines`` stratum took those
+  with a position word, so these are the rest, all taken (a census), in id order.
+* ``ukraine`` (stratum ``no-issue-word``, ``tests/fixtures/ukraine_blind2_gold.jsonl``):
+  ``random.Random(UKRAINE_SEED).sample(pool, UKRAINE_SIZE)`` where the pool is every distinct
+  headline naming one of ``headline_sample``'s Russia-Ukraine words (``TALKS``) and none of its issue
+  words (``ISSUE``), in neither the development set nor any earlier gold file. Every earlier Ukraine
+  stratum needed an issue word, so none of these was ever drawn.
+
+Use them only to measure: a rule changed after reading their misses makes them tuned.
+
+    python bench/blind_headlines.py select             # the references the draw gives
+    python bench/blind_headlines.py eval               # score the extractor, once, at the end
+    python bench/blind_headlines.py select --shared /work/shared
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import blind_sample, corpus_sample, headline_sample, heldout_sample  # noqa: E402
+from bench.heldout_sample import NEGOTIATIONS, Negotiation, Reference, Sources  # noqa: E402
+from etl.extract.engine import Extractor  # noqa: E402
+from etl.extract.evaluate import EvalReport, Item, evaluate_items, format_report  # noqa: E402
+from etl.seeds import load_reference  # noqa: E402
+
+GOLD: dict[Negotiation, Path] = {
+    "gaza": ROOT / "tests" / "fixtures" / "gaza_blind2_gold.jsonl",
+    "ukraine": ROOT / "tests" / "fixtures" / "ukraine_blind2_gold.jsonl",
+}
+STRATUM: dict[Negotiation, str] = {"gaza": "no-position-word", "ukraine": "no-issue-word"}
+EARLIER_GOLD: tuple[Path, ...] = (
+    headline_sample.GOLD,
+    heldout_sample.GOLD["gaza"],
+    heldout_sample.GOLD["ukraine"],
+    blind_sample.GOLD["ukraine"],
+)
+"""every earlier gold file that labels 2025-26 headlines: their ids are left out of both pools"""
+UKRAINE_SEED = 20251204  # drawn on 4 December 2026; the digits only fix the draw
+UKRAINE_SIZE = 350
+
+
+def headlines(sources: Sources) -> dict[str, str]:
+    """Every distinct 2025-26 headline outside the Ukraine development set, by id: its title."""
+    dev = {
+        json.loads(line)["id"]
+        for line in sources.headline_dev_items.read_text(encoding="utf-8").splitlines()
+        if line
+    }
+    found: dict[str, str] = {}
+    with sources.headlines.open(encoding="utf-8") as lines:
+        for line in lines:
+            title = json.loads(line)["title"]
+            key = headline_sample.headline_id(title)
+            if key not in dev:
+                found.setdefault(key, title)
+    return found
+
+
+def _earlier() -> set[Reference]:
+    return blind_sample._labelled(EARLIER_GOLD)
+
+
+def gaza_pool(sources: Sources) -> list[str]:
+    """Headlines about the Gaza talks no earlier stratum drew, in id order."""
+    earlier = _earlier()
+    return sorted(
+        key
+        for key, title in headlines(sources).items()
+        if key not in earlier
+        and corpus_sample.is_about_the_talks(title, "")
+        and not headline_sample.TALKS.search(title)
+    )
+
+
+def ukraine_pool(sources: Sources) -> list[str]:
+    """Headlines with a Russia-Ukraine word and no issue word, in no earlier stratum, in id order."""
+    earlier = _earlier()
+    return sorted(
+        key
+        for key, title in headlines(sources).items()
+        if key not in earlier
+        and headline_sample.TALKS.search(title)
+        and not headline_sample.ISSUE.search(title)
+    )
+
+
+def select(negotiation: Negotiation, sources: Sources | None = None) -> dict[Reference, str]:
+    """Every drawn reference with its stratum, in the order the labellers read them."""
+    sources = sources or Sources()
+    if negotiation == "gaza":
+        refs = gaza_pool(sources)
+    else:
+        refs = random.Random(UKRAINE_SEED).sample(ukraine_pool(sources), UKRAINE_SIZE)
+    return dict.fromkeys(refs, STRATUM[negotiation])
+
+
+def evaluate_sample(
+    extractor: Extractor, negotiation: Negotiation, sources: Sources | None = None
+) -> EvalReport:
+    """Score ``extractor`` on one negotiation's round as ``parley eval`` does."""
+    sources = sources or Sources()
+    gold = heldout_sample.read_gold(GOLD[negotiation])
+    titles = headlines(sources)
+    items = [
+        Item(line=n, id=str(g.ref), title=titles[str(g.ref)], text="") for n, g in enumerate(gold, start=1)
+    ]
+    return evaluate_items({str(g.ref): g.claims for g in gold}, items, extractor)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("command", choices=("eval", "select"))
+    parser.add_argument("--negotiation", choices=NEGOTIATIONS, default=None, help="one set only")
+    parser.add_argument("--shared", type=Path, default=None, help="the shared directory (default: ../shared)")
+    args = parser.parse_args()
+    sources = blind_sample.sources_in(args.shared) if args.shared else Sources()
+    if not sources.headlines.exists():
+        sys.exit(f"not found: {sources.headlines} (pass --shared)")
+    negotiations = (args.negotiation,) if args.negotiation else NEGOTIATIONS
+    if args.command == "select":
+        heldout_sample.print_draw(select, negotiations, sources)
+        return
+    extractor = Extractor.load(load_reference(ROOT / "seeds"))
+    for negotiation in negotiations:
+        report = evaluate_sample(extractor, negotiation, sources)
+        print(f"== {negotiation} second blind round ({STRATUM[negotiation]})")
+        print(format_report(report))
+        print(heldout_sample.summary(f"{negotiation}/{STRATUM[negotiation]}", report))
+        print()
+
+
+if __name__ == "__main__":
+    main()
