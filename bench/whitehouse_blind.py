@@ -1,0 +1,93 @@
+"""A second White House sample, drawn and labelled after the first was tuned on: the never-tuned one.
+
+``bench/whitehouse_sample.py``'s sample (30 documents) was read while extractor 2.4.0 was tuned, so
+it measures a tuned extractor. This one is drawn the same way as its ``rich`` stratum, from what that
+draw left, and labelled before any extractor read it; use it only to measure. The gold file
+``tests/fixtures/whitehouse_blind_gold.jsonl`` has the first sample's format (``doc``, ``sha1``,
+``stratum``, ``claims`` with ``speaker`` and a short ``note`` in the labeller's own words), with the
+first sample's decisions 1-13 applied (its module docstring).
+
+* ``gaza`` (stratum ``rich``): ``random.Random(SEED).sample`` of GAZA_SIZE among the documents that
+  pass ``whitehouse_sample.is_rich_candidate`` (from 2024-05 on, at most 20,000 bytes, a deal term
+  in the body) and that the first sample did not draw, in ``index.csv`` order.
+* ``ukraine`` (stratum ``rich``): the first draw took 8 of the 9 candidates, so every document of
+  the 2025-26 talks with a deal term in its body that the first sample did not draw, whatever its
+  length (UKRAINE_MAX_BYTES), in ``index.csv`` order: all of them.
+
+    python bench/whitehouse_blind.py select     # the documents the draw gives
+    python bench/whitehouse_blind.py eval       # score the extractor, once, at the end
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+if str(ROOT / "bench") not in sys.path:
+    sys.path.insert(0, str(ROOT / "bench"))
+
+import whitehouse_sample as first  # noqa: E402
+from extract_overhead import WHITEHOUSE  # noqa: E402
+
+from etl.extract.engine import Extractor  # noqa: E402
+from etl.extract.evaluate import format_report  # noqa: E402
+from etl.seeds import load_reference  # noqa: E402
+
+GOLD = ROOT / "tests" / "fixtures" / "whitehouse_blind_gold.jsonl"
+SEED = 20261204  # the day the sample was drawn
+GAZA_SIZE = 10
+UKRAINE_MAX_BYTES = 60_000
+
+
+def select_docs(folder: Path = WHITEHOUSE) -> list[str]:
+    """The drawn documents' paths: ``gaza`` first, in the order of its draw, then ``ukraine``."""
+    rows = first._index(folder)
+    earlier = {doc for docs in first.select_docs(folder).values() for doc in docs}
+    left = [row for row in rows if row["path"] not in earlier]
+    gaza = [
+        row["path"]
+        for row in left
+        if row["topic"] == "gaza"
+        and first.is_rich_candidate(
+            row["topic"], row["date"], int(row["bytes"]), first.document_body(row["path"], folder)
+        )
+    ]
+    ukraine = [
+        row["path"]
+        for row in left
+        if row["topic"] == "ukraine"
+        and row["date"] >= first.RICH_SINCE["ukraine"]
+        and int(row["bytes"]) <= UKRAINE_MAX_BYTES
+        and first.DEAL_TERM.search(first.document_body(row["path"], folder)) is not None
+    ]
+    return random.Random(SEED).sample(gaza, GAZA_SIZE) + ukraine
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("command", choices=("eval", "select"))
+    parser.add_argument("--folder", type=Path, default=WHITEHOUSE, help="the White House corpus folder")
+    args = parser.parse_args()
+    if not (args.folder / "index.csv").exists():
+        sys.exit(f"not found: {args.folder / 'index.csv'}")
+    if args.command == "select":
+        for doc in select_docs(args.folder):
+            print(doc)
+        return
+    extractor = Extractor.load(load_reference(ROOT / "seeds"))
+    reports, _ = first.evaluate_sample(extractor, args.folder, GOLD)
+    for name, report in reports.items():
+        print(f"== {name}: {report.items} documents ==")
+        print(format_report(report))
+        print()
+
+
+if __name__ == "__main__":
+    main()
