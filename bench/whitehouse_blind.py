@@ -14,6 +14,14 @@ first sample's decisions 1-13 applied (its module docstring).
   the 2025-26 talks with a deal term in its body that the first sample did not draw, whatever its
   length (UKRAINE_MAX_BYTES), in ``index.csv`` order: all of them.
 
+Labelled by one helper in one pass, reading each document in full, without ``etl/``, the seeds'
+patterns or any extractor output; committed (6eab933) before any extractor read the documents. New
+decisions (14-20) and the doubtful calls by path: ``tests/fixtures/whitehouse_blind_decisions.md``.
+16 documents, 10 with a claim, 36 claims: gaza 29 (``permanent_ceasefire`` 12, ``hostages_released``
+12, ``withdrawal`` 4, ``release_categories`` 1), ukraine 7 (``ceasefire`` 6, ``nato_membership`` 1);
+22 in statements with no speaker turns. One article of reactions to a plan holds 17 of the 36
+(decision 16), so the gaza figure leans on it.
+
     python bench/whitehouse_blind.py select     # the documents the draw gives
     python bench/whitehouse_blind.py eval       # score the extractor, once, at the end
 """
