@@ -14,10 +14,11 @@ README's precision checks name:
 
     python bench/version_diff.py --base 2e7e40d                 # both sets
     python bench/version_diff.py --base 2e7e40d --set headlines
-    python bench/version_diff.py --base 2e7e40d --without-blind # while tuning: not the blind census
+    python bench/version_diff.py --base 2e7e40d --without-blind # while tuning: not the blind strata
 
-``--without-blind`` leaves out the items of ``bench/blind_sample.py``'s census strata, so that a rule
-can be tuned on what this check finds without reading the extractor's output on the set that judges it.
+``--without-blind`` leaves out the items of ``bench/blind_sample.py``'s census strata and of
+``bench/blind_headlines.py``'s second blind round, so that a rule can be tuned on what this check
+finds without reading the extractor's output on the sets that judge it.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import blind_sample  # noqa: E402
+from bench import blind_headlines, blind_sample  # noqa: E402
 from bench.corpus_sample import CORPUS  # noqa: E402
 from bench.headline_sample import HEADLINES, headline_id  # noqa: E402
 from bench.heldout_sample import read_gold  # noqa: E402
@@ -79,8 +80,10 @@ def headline_items(headlines: Path = HEADLINES) -> Iterator[dict[str, str]]:
 
 
 def _blind_refs() -> set[str]:
-    """The census items of ``bench/blind_sample.py``: corpus lines and headline ids, as strings."""
-    return {str(g.ref) for path in blind_sample.GOLD.values() for g in read_gold(path)}
+    """The blind strata's items (``bench/blind_sample.py``, ``bench/blind_headlines.py``): corpus
+    lines and headline ids, as strings."""
+    paths = [*blind_sample.GOLD.values(), *blind_headlines.GOLD.values()]
+    return {str(g.ref) for path in paths for g in read_gold(path)}
 
 
 def _ref(name: str, item: dict[str, str]) -> str:
@@ -120,7 +123,7 @@ def main() -> None:
     parser.add_argument("--base", required=True, help="the commit whose extractor is compared")
     parser.add_argument("--set", choices=("talks", "headlines"), action="append", dest="sets")
     parser.add_argument("--limit", type=int, default=None, help="the first N items of each set")
-    parser.add_argument("--without-blind", action="store_true", help="leave out the blind census items")
+    parser.add_argument("--without-blind", action="store_true", help="leave out the blind strata's items")
     args = parser.parse_args()
     blind = _blind_refs() if args.without_blind else set()
     for path in (CORPUS, HEADLINES):

@@ -136,6 +136,8 @@ def subject_actors(article: Article, verb: Token, value: Collection[int] = ()) -
         by_agent = actors_in(article, agents)
         if by_agent:  # "approved by Israel's cabinet"
             return by_agent
+        if subjects and node.dep_ == "relcl" and all(s.tag_ in ("WDT", "WP") for s in subjects):
+            subjects = [node.head]  # "Qatar, which has pushed for ...": the noun the clause describes
         if subjects:
             return actors_in(article, subjects) or resolve(article, subjects[0], node)
         if node.dep_ == "amod" and node.pos_ == "ADJ":  # "Kyiv willing to drop ...": the noun it describes

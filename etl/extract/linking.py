@@ -32,7 +32,10 @@ from etl.extract.lexicon import (
     CONTENT_VERBS,
     DEADLINE_SETTERS,
     DIRECTIVE_VERBS,
+    HEDGE_AUX,
+    HOLDING_VERBS,
     NEGATIONS,
+    OBLIGING_AUX,
     OBLIGING_HEADS,
     SPEECH_VERBS,
 )
@@ -129,7 +132,10 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
                     if may_claim(article, a, owner)
                 ]
                 break
-            if not spoken_for and (closes_clause(path[depth - 1], own) or conditional(path[depth - 1])):
+            if not spoken_for and (
+                (closes_clause(path[depth - 1], own) and not _states_terms(rule, path[depth - 1]))
+                or conditional(path[depth - 1])
+            ):
                 break
             by = path[depth - 1]
             if by.dep_ == "agent" and not _measure(by) and rule.cue_words_after(token)[-1:] != (by.lower_,):
@@ -147,6 +153,22 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
             stance = None  # "Israel confirmed (that) 13 hostages were freed": a report, not an acceptance
         if stance is None and token.pos_ in ("VERB", "AUX"):
             links += _proposal_links(article, rule, token, own, depth)
+            auxiliaries = {c.lower_ for c in token.children if c.dep_ == "aux"}
+            if (span.start <= token.i < span.end or token.lemma_.lower() in HOLDING_VERBS) and (
+                auxiliaries & OBLIGING_AUX
+            ):
+                # "the war must end", "any deal must include a permanent ceasefire": the value's own
+                # verb, or what a deal holds, said to be a must is its speaker's demand
+                links += _obliging_links(article, token, Stance.DEMANDS, token, depth)
+            elif (
+                depth
+                and token.lemma_.lower() in HOLDING_VERBS
+                and path[depth - 1].dep_ in SUBJECT_DEPS
+                and auxiliaries & HEDGE_AUX
+            ):
+                # "Trump says a security guarantee could include US air support": what the value
+                # might hold, said by someone, is that speaker's proposal of it
+                links += _obliging_links(article, token, Stance.PROPOSES, token, depth)
         if stance:
             if token.pos_ != "NOUN" and _subordinate(rule, token):
                 spoken_for = True
@@ -180,7 +202,12 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
                             links.append(Link(actor, said, confidence - 0.05 * min(depth, 4), token.i))
                 if token.pos_ != "NOUN" and not describes_its_noun(token):
                     break  # a verb with its own subject closes the clause that states the value
-        if not links and agreed_deal_here(rule, token) and polarity(token, Stance.ACCEPTS) == Stance.ACCEPTS:
+        if (
+            not links
+            and not (depth and _states_terms(rule, path[depth - 1]))  # the verb above says who holds it
+            and agreed_deal_here(rule, token)
+            and polarity(token, Stance.ACCEPTS) == Stance.ACCEPTS
+        ):
             # "the agreement" agreed by the parties an earlier sentence names ("Israel and Hamas
             # agree to ...", then "The agreement calls for Hamas to release ...") binds them all
             earlier = agreed_before(article, anchor.sent)
@@ -205,6 +232,18 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
             if parties:
                 break
     return links
+
+
+def _states_terms(rule: IssueRule, clause: Token) -> bool:
+    """A relative clause that states what the proposal or deal it describes holds ("a deal that
+    would free all hostages", "a proposal which would see ..."): its subject is that noun."""
+    head = clause.head
+    return (
+        clause.dep_ == "relcl"
+        and head.pos_ == "NOUN"
+        and (rule.stance_at(head) is not None or head.lemma_.lower() in rule.deal_words)
+        and all(c.tag_ in ("WDT", "WP") for c in clause.children if c.dep_ in SUBJECT_DEPS)
+    )
 
 
 # how what was agreed hangs off the verb that says it was: its object, its passive subject, the

@@ -29,9 +29,11 @@ UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "hour": 1 / 24}
 # A number right after one of these is an estimate, a strict bound or a range end, not a stated value.
 # A bound that includes its number is one ("at least four days" → 4, "up to 50 hostages" → 50,
 # codebook v2 rule 10); a strict one ("more than 200 hostages") mostly counts who is held, not who
-# is to be freed, and stays out.
+# is to be freed, and stays out, as does an approximate count ("some 50 hostages"; "about" is too
+# often the preposition: "talks about 5-day truce").
 _QUALIFIED_BEFORE = re.compile(
-    rf"(?:\b(?:more\s+than|over|fewer\s+than|less\s+than|nearly|almost|between|dozens\s+of|hundreds\s+of)"
+    rf"(?:\b(?:more\s+than|over|fewer\s+than|less\s+than|nearly|almost|between|dozens\s+of|hundreds\s+of"
+    rf"|some|around|roughly|approximately|an\s+estimated)"
     rf"|\b{NUM_REGEX}\s*-?\s*(?:to|or|and|-|–))\s*$",
     re.IGNORECASE,
 )
@@ -286,7 +288,8 @@ def _resolve_overlaps(values: list[Value]) -> list[Value]:
     from words inside a longer match is the same words read twice ("a 3-day ceasefire" is a length,
     not also a ceasefire of no length; "a 30-day halt to energy strikes" is 30 days, not also "yes"),
     unless that match marks its own words (``flag``); so are two overlapping flags of one issue
-    ("drop NATO membership" is not also "NATO membership")."""
+    ("drop NATO membership" is not also "NATO membership"), and two overlapping lists of categories
+    ("release women and children hostages" is not also "release women")."""
     order = {id(v.rule): i for i, v in enumerate(values)}
     ranked = sorted(values, key=lambda v: (-(v.end - v.start), order[id(v.rule)]))
     kept: list[Value] = []
@@ -294,7 +297,11 @@ def _resolve_overlaps(values: list[Value]) -> list[Value]:
         clash = any(
             value.key_start < other.key_end
             and other.key_start < value.key_end
-            and (other.rule is not value.rule or (_is_flag(value) and _is_flag(other)))
+            and (
+                other.rule is not value.rule
+                or (_is_flag(value) and _is_flag(other))
+                or value.rule.seed.value_type == "categories"
+            )
             for other in kept
         ) or (
             _is_flag(value)

@@ -549,6 +549,143 @@ CASES: list[tuple[str, str, str, set[tuple[str, str, int | float | str, str]]]] 
         "permanent ceasefire in Gaza.",
         set(),
     ),
+    # extractor 2.4.0
+    (
+        "categories_coordinated_are_read_once",
+        "Hamas offers to release women and children hostages",
+        "",
+        {("hamas", "release_categories", "children,women", "proposes")},
+    ),
+    (
+        "categories_held_in_gaza",
+        "Hamas ready to release civilians held in Gaza",
+        "",
+        {("hamas", "release_categories", "civilians", "accepts")},
+    ),
+    (
+        "a_complete_halt_to_the_war_is_permanent",
+        "Hamas demands a complete halt to the war in Gaza",
+        "",
+        {("hamas", "permanent_ceasefire", "yes", "demands")},
+    ),
+    (
+        "the_war_must_end_is_the_speakers_demand",
+        "Hamas says the war on Gaza must end",
+        "",
+        {("hamas", "permanent_ceasefire", "yes", "demands")},
+    ),
+    (
+        "bringing_the_war_to_a_close_is_permanent",
+        "Qatar seeks to bring the war in Gaza to a close",
+        "",
+        {("qatar", "permanent_ceasefire", "yes", "demands")},
+    ),
+    (
+        "what_will_not_end_the_war_is_no_position_on_it",
+        "Gaza",
+        "Israel's prime minister vows that the pause will not end the war in Gaza.",
+        set(),
+    ),
+    (
+        "a_deal_that_would_free_is_its_authors_proposal",
+        "Biden outlines deal",
+        "President Biden outlined a deal that would lead to the release of all hostages in Gaza.",
+        {("united_states", "hostages_released", "all", "proposes")},
+    ),
+    (
+        "what_a_party_must_accept_is_no_acceptance_of_it",
+        "Remarks",
+        "Hamas needs to accept the deal, which would lead to a permanent end to hostilities in Gaza.",
+        set(),
+    ),
+    (
+        "what_a_party_must_accept_is_its_speakers_demand",
+        "Remarks",
+        "President Biden said Hamas needs to accept the deal, which would lead to a permanent end to "
+        "hostilities in Gaza.",
+        {("united_states", "permanent_ceasefire", "yes", "demands")},
+    ),
+    (
+        "a_relative_clause_on_a_person_is_no_term",
+        "Gaza hostages",
+        "The US is hopeful that a girl who is among three American hostages in Gaza could be released.",
+        set(),
+    ),
+    (
+        "which_is_the_actor_the_clause_describes",
+        "Sullivan in Israel",
+        "The comments were delivered to the Biden administration, which is pressing for a quicker end "
+        "to the war in Gaza.",
+        {("united_states", "permanent_ceasefire", "yes", "demands")},
+    ),
+    (
+        "an_approximate_count_is_no_value",
+        "Israeli Cabinet approves cease-fire with Hamas that includes release of some 50 hostages",
+        "",
+        set(),
+    ),
+    (
+        "leaving_gaza_with_no_part_named_is_full_withdrawal",
+        "Israel refuses to withdraw its troops from Gaza",
+        "",
+        {("israel", "withdrawal", "full", "rejects")},
+    ),
+    (
+        "pulling_forces_out_of_gaza_is_full_withdrawal",
+        "Hamas insists Israel pull its forces out of Gaza",
+        "",
+        {("hamas", "withdrawal", "full", "demands")},
+    ),
+    ("leaving_a_city_is_no_full_withdrawal", "Israel will not withdraw from Gaza City", "", set()),
+    (
+        "return_to_northern_gaza",
+        "Israel rejects the return of displaced Palestinians to northern Gaza",
+        "",
+        {("israel", "return_of_displaced", "yes", "rejects")},
+    ),
+    (
+        "open_to_is_acceptance",
+        "Hamas is open to a five-day truce in Gaza",
+        "",
+        {("hamas", "ceasefire_duration", 5, "accepts")},
+    ),
+    (
+        "what_a_deal_must_include_is_demanded",
+        "Hamas says any deal must include a permanent ceasefire in Gaza",
+        "",
+        {("hamas", "permanent_ceasefire", "yes", "demands")},
+    ),
+    ("a_yes_no_question_states_nothing", "Is Israel really ready to withdraw from Gaza?", "", set()),
+    (
+        "living_hostages_are_counted",
+        "Israel offers a 45-day truce in exchange for the release of 11 living hostages in Gaza",
+        "",
+        {("israel", "ceasefire_duration", 45, "proposes"), ("israel", "hostages_released", 11, "proposes")},
+    ),
+    (
+        "willingness_is_acceptance",
+        "Call with Zelenskyy",
+        "President Zelenskyy reiterated his willingness to adopt a full ceasefire.",
+        {("ukraine", "ceasefire", "yes", "accepts")},
+    ),
+    (
+        "the_killing_must_stop_is_a_ceasefire_demand",
+        "Statement on Ukraine",
+        "President Trump said the killing in Ukraine must stop.",
+        {("united_states", "ceasefire", "yes", "demands")},
+    ),
+    (
+        "what_a_guarantee_could_include_is_proposed",
+        "Donald Trump says Ukraine security guarantee could include US air support",
+        "",
+        {("united_states", "security_guarantees", "yes", "proposes")},
+    ),
+    (
+        "pulling_troops_out_of_a_region_is_a_territorial_concession",
+        "Putin demands Ukraine pull its troops out of Donetsk",
+        "",
+        {("russia", "territorial_concessions", "yes", "demands")},
+    ),
 ]
 
 

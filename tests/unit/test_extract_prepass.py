@@ -112,6 +112,35 @@ def test_far_sentence_is_not_parsed_but_candidate_context_is(
     assert [m.actor for m in result.mentions] == ["qatar", "qatar", "hamas"]
 
 
+def test_long_article_naming_a_scoped_alias_is_still_parsed_in_part(
+    extractor: Extractor, spy: Spy, full: Extractor
+) -> None:
+    # "Kushner" names the US only in a sentence about the Russia-Ukraine talks: one far from the
+    # value is left out of the parse and told by the sentences cut without the parser
+    ukraine = "Kushner met Russian officials in Moscow to discuss the Donbas and Ukrainian land."
+    elsewhere = "Kushner later spoke about real estate in Miami."
+    filler = " ".join([FAR] * (LONG_TEXT // len(FAR) + 5))
+    text = f"{ukraine} {elsewhere} {filler} {CONTEXT} {CANDIDATE} {FAR}"
+    result = extractor.extract(TITLE, text)
+    (parsed,) = spy.parsed
+    assert ukraine not in parsed and elsewhere not in parsed  # parsed in part, not whole
+    expected = full.extract(TITLE, text)
+    _same(result, expected)
+    kushner = [m for m in result.mentions if m.text == "Kushner"]
+    assert [m.start for m in kushner] == [len(TITLE + TITLE_SEPARATOR)]  # the Ukraine sentence's only
+
+
+def test_long_article_with_a_scoped_alias_and_no_value_costs_no_parse(
+    extractor: Extractor, spy: Spy, full: Extractor
+) -> None:
+    ukraine = "Kushner met Russian officials in Moscow to discuss the Donbas and Ukrainian land."
+    text = f"{ukraine} " + " ".join([FAR] * (LONG_TEXT // len(FAR) + 5))
+    result = extractor.extract(TITLE, text)
+    assert spy.parsed == []
+    _same(result, full.extract(TITLE, text))
+    assert "united_states" in {m.actor for m in result.mentions}
+
+
 def test_switch_parses_every_article(full: Extractor, monkeypatch: pytest.MonkeyPatch) -> None:
     spy = Spy(full)
     monkeypatch.setattr(full.nlp, "pipe", spy)
