@@ -675,6 +675,19 @@ CASES: list[tuple[str, str, str, set[tuple[str, str, int | float | str, str]]]] 
         {("united_states", "ceasefire", "yes", "demands")},
     ),
     (
+        "a_partial_ceasefire_against_energy_is_an_energy_truce",
+        "Statement",
+        "President Trump and President Zelenskyy agreed on a partial ceasefire against energy.",
+        {("united_states", "energy_truce", "yes", "accepts"), ("ukraine", "energy_truce", "yes", "accepts")},
+    ),
+    (
+        "an_agreement_to_ban_strikes_on_energy_is_an_energy_truce",
+        "Outcomes",
+        "The United States and Ukraine agreed to develop measures for implementing President Trump's and "
+        "President Zelenskyy's agreement to ban strikes against energy facilities of Russia and Ukraine.",
+        {("united_states", "energy_truce", "yes", "accepts"), ("ukraine", "energy_truce", "yes", "accepts")},
+    ),
+    (
         "what_a_guarantee_could_include_is_proposed",
         "Donald Trump says Ukraine security guarantee could include US air support",
         "",
