@@ -50,7 +50,6 @@ report before scoring (a general rule; it found nothing here).
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import sys
@@ -61,10 +60,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import blind_sample, corpus_sample, headline_sample, heldout_sample  # noqa: E402
-from bench.heldout_sample import NEGOTIATIONS, Negotiation, Reference, Sources  # noqa: E402
+from bench.heldout_sample import Negotiation, Reference, Sources  # noqa: E402
 from etl.extract.engine import Extractor  # noqa: E402
-from etl.extract.evaluate import EvalReport, Item, evaluate_items, format_report  # noqa: E402
-from etl.seeds import load_reference  # noqa: E402
+from etl.extract.evaluate import EvalReport, Item, evaluate_items  # noqa: E402
 
 GOLD: dict[Negotiation, Path] = {
     "gaza": ROOT / "tests" / "fixtures" / "gaza_blind2_gold.jsonl",
@@ -151,27 +149,16 @@ def evaluate_sample(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    blind_sample.cli(
+        __doc__ or "",
+        select,
+        evaluate_sample,
+        lambda negotiation: (
+            f"{negotiation} second blind round ({STRATUM[negotiation]})",
+            f"{negotiation}/{STRATUM[negotiation]}",
+        ),
+        lambda sources: (sources.headlines,),
     )
-    parser.add_argument("command", choices=("eval", "select"))
-    parser.add_argument("--negotiation", choices=NEGOTIATIONS, default=None, help="one set only")
-    parser.add_argument("--shared", type=Path, default=None, help="the shared directory (default: ../shared)")
-    args = parser.parse_args()
-    sources = blind_sample.sources_in(args.shared) if args.shared else Sources()
-    if not sources.headlines.exists():
-        sys.exit(f"not found: {sources.headlines} (pass --shared)")
-    negotiations = (args.negotiation,) if args.negotiation else NEGOTIATIONS
-    if args.command == "select":
-        heldout_sample.print_draw(select, negotiations, sources)
-        return
-    extractor = Extractor.load(load_reference(ROOT / "seeds"))
-    for negotiation in negotiations:
-        report = evaluate_sample(extractor, negotiation, sources)
-        print(f"== {negotiation} second blind round ({STRATUM[negotiation]})")
-        print(format_report(report))
-        print(heldout_sample.summary(f"{negotiation}/{STRATUM[negotiation]}", report))
-        print()
 
 
 if __name__ == "__main__":

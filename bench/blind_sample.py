@@ -84,6 +84,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -160,16 +161,24 @@ def evaluate_sample(
     return heldout_sample.evaluate_sample(extractor, negotiation, None, sources, GOLD[negotiation])
 
 
-def main() -> None:
+def cli(
+    description: str,
+    select: Callable[[Negotiation, Sources], dict[Reference, str]],
+    evaluate: Callable[[Extractor, Negotiation, Sources], EvalReport],
+    names: Callable[[Negotiation], tuple[str, str]],
+    needs: Callable[[Sources], tuple[Path, ...]],
+) -> None:
+    """The command line of a blind stratum's module: ``select`` prints the draw, ``eval`` scores the
+    extractor on each negotiation under ``names(negotiation)``: a heading and the summary's name."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("command", choices=("eval", "select"))
     parser.add_argument("--negotiation", choices=NEGOTIATIONS, default=None, help="one set only")
     parser.add_argument("--shared", type=Path, default=None, help="the shared directory (default: ../shared)")
     args = parser.parse_args()
     sources = sources_in(args.shared) if args.shared else Sources()
-    for path in (sources.corpus, sources.headlines):
+    for path in needs(sources):
         if not path.exists():
             sys.exit(f"not found: {path} (pass --shared)")
     negotiations = (args.negotiation,) if args.negotiation else NEGOTIATIONS
@@ -178,11 +187,22 @@ def main() -> None:
         return
     extractor = Extractor.load(load_reference(ROOT / "seeds"))
     for negotiation in negotiations:
-        report = evaluate_sample(extractor, negotiation, sources)
-        print(f"== {negotiation} blind census")
+        report = evaluate(extractor, negotiation, sources)
+        heading, name = names(negotiation)
+        print(f"== {heading}")
         print(format_report(report))
-        print(heldout_sample.summary(f"{negotiation}/{STRATUM}", report))
+        print(heldout_sample.summary(name, report))
         print()
+
+
+def main() -> None:
+    cli(
+        __doc__ or "",
+        select,
+        evaluate_sample,
+        lambda negotiation: (f"{negotiation} blind census", f"{negotiation}/{STRATUM}"),
+        lambda sources: (sources.corpus, sources.headlines),
+    )
 
 
 if __name__ == "__main__":
