@@ -133,7 +133,7 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
                 ]
                 break
             if not spoken_for and (
-                (closes_clause(path[depth - 1], own) and not _states_terms(rule, path[depth - 1]))
+                (closes_clause(path[depth - 1], own) and not _describes_terms(rule, path[depth - 1]))
                 or conditional(path[depth - 1])
             ):
                 break
@@ -204,7 +204,7 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
                     break  # a verb with its own subject closes the clause that states the value
         if (
             not links
-            and not (depth and _states_terms(rule, path[depth - 1]))  # the verb above says who holds it
+            and not (depth and _describes_terms(rule, path[depth - 1]))  # the verb above says who holds it
             and agreed_deal_here(rule, token)
             and polarity(token, Stance.ACCEPTS) == Stance.ACCEPTS
         ):
@@ -234,7 +234,7 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
     return links
 
 
-def _states_terms(rule: IssueRule, clause: Token) -> bool:
+def _describes_terms(rule: IssueRule, clause: Token) -> bool:
     """A relative clause that states what the proposal or deal it describes holds ("a deal that
     would free all hostages", "a proposal which would see ..."): its subject is that noun."""
     head = clause.head
