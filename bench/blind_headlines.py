@@ -39,10 +39,10 @@ So few triples move recall by many points: the round is reported beside the cens
 Use them only to measure: a rule changed after reading their misses makes them tuned.
 
 Measured with extractors 2.3.0 (abdd661), 2.4.0 as first committed (8b81fe1) and the final 2.4.0
-(04f95be, which added energy-truce patterns tuned on the first White House sample), the same for all: gaza tp 0 fp 0
-fn 6 (R 0.000); ukraine tp 2 fp 1 fn 2, P 0.667 R 0.500 F1 0.571. The misses were not read. 2.4.0's
-full withdrawal from Gaza with no part named follows the Gaza labeller's decision 26, read in their
-report before scoring (a general rule; it found nothing here).
+(04f95be, which added energy-truce patterns tuned on the first White House sample), the same for
+all: gaza tp 0 fp 0 fn 6 (R 0.000); ukraine tp 2 fp 1 fn 2, P 0.667 R 0.500 F1 0.571. The misses
+were not read. 2.4.0's full withdrawal from Gaza with no part named follows the Gaza labeller's
+decision 26, read in their report before scoring (a general rule; it found nothing here).
 
     python bench/blind_headlines.py select             # the references the draw gives
     python bench/blind_headlines.py eval               # score the extractor, once, at the end
