@@ -8,7 +8,9 @@ it emits the `parley_new_articles` Asset, with `new_articles` in the event's ext
 
 A batch polls only those of its feeds that are still due, so a retried batch skips the feeds whose
 articles it already stored (one that had only answered 304 may be asked again: one conditional GET);
-a feed that fails is recorded and backed off by parley, never fails the task.
+a feed that fails is recorded and backed off by parley, never fails the task. The count announced is
+what the database holds fetched since the run began when that is more than the batches reported, so
+articles a crashed try stored before its retry still start `parley_extract`.
 """
 
 from __future__ import annotations
@@ -47,8 +49,14 @@ def parley_ingest() -> None:
             return counts(ingest(engine, settings, LOGGED, feed_ids=feed_ids))
 
     @task(outlets=[NEW_ARTICLES])
-    def announce_new_articles(batches: list[dict[str, int]], *, outlet_events: Any = None) -> dict[str, int]:
-        new_articles = sum(batch["new_articles"] for batch in batches)
+    def announce_new_articles(
+        batches: list[dict[str, int]], *, outlet_events: Any = None, dag_run: Any = None
+    ) -> dict[str, int]:
+        from etl.stages import new_articles as stored_by_run
+
+        with parley_database() as (engine, _):
+            reported = [batch["new_articles"] for batch in batches]
+            new_articles = stored_by_run(engine, reported, dag_run.start_date)
         if new_articles == 0:
             raise AirflowSkipException("no new articles: nothing for parley_extract")  # no event
         outlet_events[NEW_ARTICLES].extra = {"new_articles": new_articles}

@@ -21,6 +21,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Protocol
 
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -37,7 +38,7 @@ from etl.ingest.urls import without_credentials
 from etl.ledger import store as ledger
 from etl.ledger.store import DiffSummary
 from etl.settings import Settings
-from models import Alert
+from models import Alert, Article
 from models.enums import AlertStatus, PollStatus
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,15 @@ def plan_ingest(engine: Engine, batch_size: int = FEEDS_PER_BATCH) -> list[list[
     with Session(engine) as session:
         ids = [feed.id for feed in poll.due_feeds(session, datetime.now(UTC))]
     return [ids[start : start + batch_size] for start in range(0, len(ids), batch_size)]
+
+
+def new_articles(engine: Engine, reported: Sequence[int], since: datetime) -> int:
+    """How many articles an ingest run stored: what its batches ``reported``, or, when more, how many
+    the database holds fetched since the run began (``since``). A batch retried after a crashed try
+    reports only what its last try stored; the articles the crashed try stored count all the same."""
+    with Session(engine) as session:
+        stored = session.scalar(select(func.count()).select_from(Article).where(Article.fetched_at >= since))
+    return max(sum(reported), int(stored or 0))
 
 
 def ingest(
