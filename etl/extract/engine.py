@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -284,7 +284,8 @@ class Extractor:
         if not values:
             if scoped:
                 whole = self._paragraphs(self._sentencizer(doc))
-                mentions = [*mentions, *(m for _, m in self._scoped_in(whole, mentions, scoped))]
+                exchanges = self._floor(text).exchanges
+                mentions = [*mentions, *(m for _, m in self._scoped_in(whole, mentions, scoped, exchanges))]
             return _Plan(mentions=sorted(mentions, key=_mention_order))
         if len(text) <= LONG_TEXT:
             return _Plan(parse=text, values=by_negotiation)
@@ -305,11 +306,14 @@ class Extractor:
         return _Plan(parse=parse, whole=whole)
 
     def _scoped_in(
-        self, whole: Doc, mentions: list[Mention], scoped: list[tuple[str, Mention]]
+        self,
+        whole: Doc,
+        mentions: list[Mention],
+        scoped: list[tuple[str, Mention]],
+        exchanges: Sequence[int],
     ) -> list[tuple[str, Mention]]:
         """The scoped mentions whose sentence of ``whole`` (the article cut into sentences without the
-        parser) is about their negotiation."""
-        exchanges = self._floor(whole.text).exchanges
+        parser) is about their negotiation; ``exchanges``: where the transcript's questions start."""
         topics = self.topics.read(whole, [(m.actor, m.start) for m in mentions], None, exchanges)
         return [
             (key, m) for key, m in scoped if topics.get(whole[_token_at(whole, m.start)].sent.start) == key
@@ -370,14 +374,13 @@ class Extractor:
         topics = self.topics.read(doc, actor_spans, whole, floor.exchanges)
         # an alias scoped to a negotiation names its actor only in a sentence about that negotiation;
         # one in a stretch the pre-pass left out (blanked to spaces) goes by the unparsed sentences
-        left_out = [(key, m) for key, m in scoped if doc.text[m.start].isspace()]
-        scoped = [
-            (key, m)
-            for key, m in scoped
-            if not doc.text[m.start].isspace() and topics.get(doc[_token_at(doc, m.start)].sent.start) == key
-        ]
+        parsed: list[tuple[str, Mention]] = []
+        left_out: list[tuple[str, Mention]] = []
+        for pair in scoped:
+            (left_out if doc.text[pair[1].start].isspace() else parsed).append(pair)
+        scoped = [(n, m) for n, m in parsed if topics.get(doc[_token_at(doc, m.start)].sent.start) == n]
         if left_out and whole is not None:
-            scoped += self._scoped_in(whole, mentions, left_out)
+            scoped += self._scoped_in(whole, mentions, left_out, floor.exchanges)
         best: dict[tuple[str, str, str, int | float | str], Claim] = {}
         for negotiation in self.negotiations:
             # a value goes to the negotiation its own words name ("a ceasefire in Sudan", "the 60-day

@@ -121,6 +121,8 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
     own = {t.i for t in path} | set(range(span.start, span.end))
     spoken_for = False  # the clause below is a cue's that the cue here speaks for ("seeks to extend")
     for depth, token in enumerate(path):
+        # reached through "a deal that would ...": the clause states what the noun here holds
+        via_terms = depth > 0 and _describes_terms(rule, path[depth - 1])
         if means_under_description(token):
             break  # "the only way to end the war is ...": what the war's end takes, not a demand for it
         if depth:
@@ -133,8 +135,7 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
                 ]
                 break
             if not spoken_for and (
-                (closes_clause(path[depth - 1], own) and not _describes_terms(rule, path[depth - 1]))
-                or conditional(path[depth - 1])
+                (closes_clause(path[depth - 1], own) and not via_terms) or conditional(path[depth - 1])
             ):
                 break
             by = path[depth - 1]
@@ -204,7 +205,7 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
                     break  # a verb with its own subject closes the clause that states the value
         if (
             not links
-            and not (depth and _describes_terms(rule, path[depth - 1]))  # the verb above says who holds it
+            and not via_terms  # the verb above says who holds it
             and agreed_deal_here(rule, token)
             and polarity(token, Stance.ACCEPTS) == Stance.ACCEPTS
         ):
