@@ -54,6 +54,7 @@ from __future__ import annotations
 import json
 import random
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,31 +99,25 @@ def headlines(sources: Sources) -> dict[str, str]:
     return found
 
 
-def _earlier() -> set[Reference]:
-    return blind_sample._labelled(EARLIER_GOLD)
+def _pool(sources: Sources, keep: Callable[[str], bool]) -> list[str]:
+    """The ids of the headlines no earlier stratum drew whose title ``keep`` takes, in id order."""
+    earlier = blind_sample._labelled(EARLIER_GOLD)
+    return sorted(key for key, title in headlines(sources).items() if key not in earlier and keep(title))
 
 
 def gaza_pool(sources: Sources) -> list[str]:
     """Headlines about the Gaza talks no earlier stratum drew, in id order."""
-    earlier = _earlier()
-    return sorted(
-        key
-        for key, title in headlines(sources).items()
-        if key not in earlier
-        and corpus_sample.is_about_the_talks(title, "")
-        and not headline_sample.TALKS.search(title)
+    return _pool(
+        sources,
+        lambda title: corpus_sample.is_about_the_talks(title, "") and not headline_sample.TALKS.search(title),
     )
 
 
 def ukraine_pool(sources: Sources) -> list[str]:
     """Headlines with a Russia-Ukraine word and no issue word, in no earlier stratum, in id order."""
-    earlier = _earlier()
-    return sorted(
-        key
-        for key, title in headlines(sources).items()
-        if key not in earlier
-        and headline_sample.TALKS.search(title)
-        and not headline_sample.ISSUE.search(title)
+    return _pool(
+        sources,
+        lambda title: bool(headline_sample.TALKS.search(title)) and not headline_sample.ISSUE.search(title),
     )
 
 
