@@ -137,7 +137,7 @@ DEAL_PARTS = frozenset({"term", "phase", "stage", "framework", "arrangement"})
 # "the deal would see Ukraine cede Donbas": verbs by which a plan or deal states what it holds
 CONTENT_VERBS = frozenset({"see", "mean", "involve", "entail", "envisage", "envision", "foresee"})
 # "any deal must include a permanent ceasefire": what a deal must hold is the speaker's demand
-HOLDING_VERBS = CONTENT_VERBS | {"include", "contain", "guarantee", "ensure", "provide"}
+HOLDING_VERBS = CONTENT_VERBS | TERM_VERBS | {"contain", "guarantee", "ensure"}
 # "Trump tells Ukraine to give up on NATO": the subject of these demands what it tells to be done
 DIRECTIVE_VERBS = frozenset({"tell", "order", "instruct", "ask", "force", "pressure"})
 # "the Russia-Ukraine war", "US-Russia talks": an event, which speaks for none of the actors naming it
