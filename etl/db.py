@@ -27,7 +27,7 @@ from etl.settings import PROJECT_ROOT, Settings, load_settings
 
 EMBEDDED_DATABASE = "parley"
 UNIQUE_VIOLATION = "23505"  # SQLSTATE of a duplicate key
-SCHEMA_HEAD = "0014"  # the newest migration in migrations/versions (tests/db/test_migrations.py)
+SCHEMA_HEAD = "0015"  # the newest migration in migrations/versions (tests/db/test_migrations.py)
 _embedded_servers: dict[Path, Any] = {}
 
 

@@ -34,6 +34,7 @@ class Article(Base):
         UniqueConstraint("canonical_url"),
         Index("ix_articles_content_hash_id", "content_hash", "id"),  # the first copy: one probe
         Index("ix_articles_published_at", "published_at"),
+        Index("ix_articles_fetched_at", "fetched_at"),  # the articles a run fetched (etl.stages.new_articles)
         Index("ix_articles_search_vector", "search_vector", postgresql_using="gin"),
     )
 
