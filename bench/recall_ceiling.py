@@ -15,7 +15,7 @@ a sentence that names the actor and no claim of the article holds that value (wh
 would have to choose from), and how many of them are gold triples.
 
 Columns: the gold triples, then one per bucket (``unlnk`` not linked, ``unnmd`` actor not named,
-``unread`` value not read), the extractor's precision, recall and F1 on the set (as ``parley eval``
+``unread`` value not read), the claims no gold holds (``false``), the extractor's precision, recall and F1 on the set (as ``parley eval``
 scores it), ``ceilR``, and ``loose`` as gold pairs / pairs. The last rows add up the tuned and the
 never-tuned sets per negotiation: the pooled figures.
 
@@ -27,6 +27,7 @@ held-out strata and the first White House sample.
     python bench/recall_ceiling.py                # every labelled set, tuned then never tuned
     python bench/recall_ceiling.py --tuned        # only the sets rules were tuned on
     python bench/recall_ceiling.py --shared /work/shared
+    python bench/recall_ceiling.py --only whitehouse_third   # one set (its name as the rows give it)
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ import headline_sample  # noqa: E402
 import heldout_sample  # noqa: E402
 import whitehouse_blind  # noqa: E402
 import whitehouse_sample  # noqa: E402
+import whitehouse_third  # noqa: E402
 from heldout_sample import Sources  # noqa: E402
 
 from etl.extract.engine import EXTRACTOR_VERSION, Extractor, article_text  # noqa: E402
@@ -103,6 +105,7 @@ class Tally:
         f1 = 2 * p * r / (p + r) if p + r else 0.0
         loose = f"{self.loose_gold}/{self.loose_pairs}"
         counts = "  ".join(f"{self.buckets[b]:>6}" for b in BUCKETS)
+        counts = f"{counts}  {self.false_alarms:>6}"
         return (
             f"{name:<30} {gold:>5}  {counts}  {p:>5.3f}  {r:>5.3f}  {f1:>5.3f}  "
             f"{_ratio(read, gold):>7.3f}  {loose:>9}"
@@ -110,7 +113,7 @@ class Tally:
 
 
 HEADER = (
-    f"{'set / negotiation':<30} {'gold':>5}  {'found':>6}  {'unlnk':>6}  {'unnmd':>6}  {'unread':>6}  "
+    f"{'set / negotiation':<30} {'gold':>5}  {'found':>6}  {'unlnk':>6}  {'unnmd':>6}  {'unread':>6}  {'false':>6}  "
     f"{'P':>5}  {'R':>5}  {'F1':>5}  {'ceilR':>7}  {'loose':>9}"
 )
 
@@ -240,6 +243,7 @@ def never_tuned_sets(shared: Path, sources: Sources) -> Iterable[LabelledSet]:
         items = _headline_items([str(g.ref) for g in gold], titles)
         yield _reference_set(f"second round {negotiation}", False, negotiation, gold, items)
     yield _whitehouse_set("whitehouse_blind", False, whitehouse_blind.GOLD, shared)
+    yield _whitehouse_set("whitehouse_third", False, whitehouse_third.GOLD, shared)
 
 
 def _whitehouse_set(name: str, tuned: bool, gold_path: Path, shared: Path) -> LabelledSet:
@@ -269,6 +273,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--tuned", action="store_true", help="only the sets rules were tuned on")
+    parser.add_argument("--only", metavar="NAME", help="only the set of this name (e.g. whitehouse_third)")
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared", help="the shared material")
     args = parser.parse_args()
     if not (args.shared / "corpus").is_dir():
@@ -277,6 +282,10 @@ def main() -> None:
     sets: Iterable[LabelledSet] = tuned_sets(args.shared, sources)
     if not args.tuned:
         sets = [*sets, *never_tuned_sets(args.shared, sources)]
+    if args.only:
+        sets = [s for s in sets if s.name == args.only]
+        if not sets:
+            raise SystemExit(f"recall_ceiling: no labelled set is named {args.only!r}")
     extractor = Extractor.load(load_reference(ROOT / "seeds"))
     print(f"extractor {EXTRACTOR_VERSION}, model {extractor.model_name}")
     report(extractor, sets)

@@ -70,6 +70,7 @@ def test_tally_counts_buckets_false_alarms_and_loose_pairs(extractor: Extractor)
         "0",
         "0",
         "1",
+        "1",
         "0.500",
         "0.500",
         "0.500",
