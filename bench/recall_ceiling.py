@@ -15,8 +15,8 @@ a sentence that names the actor and no claim of the article holds that value (wh
 would have to choose from), and how many of them are gold triples.
 
 Columns: the gold triples, then one per bucket (``unlnk`` not linked, ``unnmd`` actor not named,
-``unread`` value not read), the claims no gold holds (``false``), the extractor's precision, recall and F1 on the set (as ``parley eval``
-scores it), ``ceilR``, and ``loose`` as gold pairs / pairs. The last rows add up the tuned and the
+``unread`` value not read), the claims no gold holds (``false``), the extractor's precision, recall
+and F1 on the set (as ``parley eval`` scores it), ``ceilR``, and ``loose`` as gold pairs / pairs. The last rows add up the tuned and the
 never-tuned sets per negotiation: the pooled figures.
 
 The figures are counts only: no item, text or triple is printed, so the never-tuned sets can be
@@ -52,6 +52,7 @@ import corpus_sample  # noqa: E402
 import headline_sample  # noqa: E402
 import heldout_sample  # noqa: E402
 import whitehouse_blind  # noqa: E402
+import whitehouse_fourth  # noqa: E402
 import whitehouse_sample  # noqa: E402
 import whitehouse_third  # noqa: E402
 from heldout_sample import Sources  # noqa: E402
@@ -113,8 +114,8 @@ class Tally:
 
 
 HEADER = (
-    f"{'set / negotiation':<30} {'gold':>5}  {'found':>6}  {'unlnk':>6}  {'unnmd':>6}  {'unread':>6}  {'false':>6}  "
-    f"{'P':>5}  {'R':>5}  {'F1':>5}  {'ceilR':>7}  {'loose':>9}"
+    f"{'set / negotiation':<30} {'gold':>5}  {'found':>6}  {'unlnk':>6}  {'unnmd':>6}  {'unread':>6}  "
+    f"{'false':>6}  {'P':>5}  {'R':>5}  {'F1':>5}  {'ceilR':>7}  {'loose':>9}"
 )
 
 
@@ -244,6 +245,7 @@ def never_tuned_sets(shared: Path, sources: Sources) -> Iterable[LabelledSet]:
         yield _reference_set(f"second round {negotiation}", False, negotiation, gold, items)
     yield _whitehouse_set("whitehouse_blind", False, whitehouse_blind.GOLD, shared)
     yield _whitehouse_set("whitehouse_third", False, whitehouse_third.GOLD, shared)
+    yield _whitehouse_set("whitehouse_fourth", False, whitehouse_fourth.GOLD, shared)
 
 
 def _whitehouse_set(name: str, tuned: bool, gold_path: Path, shared: Path) -> LabelledSet:
