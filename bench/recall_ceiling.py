@@ -16,8 +16,8 @@ would have to choose from), and how many of them are gold triples.
 
 Columns: the gold triples, then one per bucket (``unlnk`` not linked, ``unnmd`` actor not named,
 ``unread`` value not read), the claims no gold holds (``false``), the extractor's precision, recall
-and F1 on the set (as ``parley eval`` scores it), ``ceilR``, and ``loose`` as gold pairs / pairs. The last rows add up the tuned and the
-never-tuned sets per negotiation: the pooled figures.
+and F1 on the set (as ``parley eval`` scores it), ``ceilR``, and ``loose`` as gold pairs / pairs.
+The last rows add up the tuned and the never-tuned sets per negotiation: the pooled figures.
 
 The figures are counts only: no item, text or triple is printed, so the never-tuned sets can be
 decomposed without being read (each set's module says how it was drawn and labelled). The sets
