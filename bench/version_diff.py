@@ -10,15 +10,19 @@ README's precision checks name:
 * ``talks``: the distinct 2023 feed items (title + description) whose title and description name an
   issue word (truce, ceasefire, pause, hostage, captive, prisoner, detainee, extend, extension,
   permanent, war) and the conflict (Gaza, Israel..., Hamas, Palestin..., Qatar, Egypt): 3,809 items;
-* ``headlines``: the distinct 2025-26 headlines (4,460), the headline alone.
+* ``headlines``: the distinct 2025-26 headlines (4,460), the headline alone;
+* ``whitehouse`` (only when asked for): the 516 White House documents, title and body, as
+  ``bench/extract_overhead.py --whitehouse`` reads them (long: about 5 minutes a tree).
 
     python bench/version_diff.py --base 2e7e40d                 # both sets
     python bench/version_diff.py --base 2e7e40d --set headlines
     python bench/version_diff.py --base 2e7e40d --without-blind # while tuning: not the blind strata
+    python bench/version_diff.py --base 2e7e40d --set whitehouse --without-blind
 
-``--without-blind`` leaves out the items of ``bench/blind_sample.py``'s census strata and of
-``bench/blind_headlines.py``'s second blind round, so that a rule can be tuned on what this check
-finds without reading the extractor's output on the sets that judge it.
+``--without-blind`` leaves out the items of ``bench/blind_sample.py``'s census strata, of
+``bench/blind_headlines.py``'s second blind round and of the third and fourth White House samples
+(``bench/whitehouse_third.py``, ``bench/whitehouse_fourth.py``), so that a rule can be tuned on what
+this check finds without reading the extractor's output on the sets that judge it.
 """
 
 from __future__ import annotations
@@ -38,8 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import blind_headlines, blind_sample  # noqa: E402
+from bench import blind_headlines, blind_sample, whitehouse_fourth, whitehouse_sample, whitehouse_third  # noqa: E402
 from bench.corpus_sample import CORPUS  # noqa: E402
+from bench.extract_overhead import WHITEHOUSE, load_whitehouse  # noqa: E402
 from bench.headline_sample import HEADLINES, headline_id  # noqa: E402
 from bench.heldout_sample import read_gold  # noqa: E402
 
@@ -79,16 +84,36 @@ def headline_items(headlines: Path = HEADLINES) -> Iterator[dict[str, str]]:
                 yield {"id": str(number), "title": title, "text": ""}
 
 
+def whitehouse_items(folder: Path = WHITEHOUSE) -> Iterator[dict[str, str]]:
+    """The 516 White House documents as ``extract-file`` reads them; id = the ``wh<n>`` of their
+    ``index.csv`` line, ``path`` their path (for the blind samples)."""
+    paths = [row["path"] for row in whitehouse_sample._index(folder)]
+    for path, item in zip(paths, load_whitehouse(folder, None), strict=True):
+        yield {**item, "path": path}
+
+
 def _blind_refs() -> set[str]:
-    """The blind strata's items (``bench/blind_sample.py``, ``bench/blind_headlines.py``): corpus
-    lines and headline ids, as strings."""
+    """The items of the sets that judge the extractor and were never tuned on: the census strata
+    (``bench/blind_sample.py``), the second blind round (``bench/blind_headlines.py``) and the third
+    and fourth White House samples: corpus lines, headline ids and document paths, as strings."""
     paths = [*blind_sample.GOLD.values(), *blind_headlines.GOLD.values()]
-    return {str(g.ref) for path in paths for g in read_gold(path)}
+    refs = {str(g.ref) for path in paths for g in read_gold(path)}
+    for gold in (whitehouse_third.GOLD, whitehouse_fourth.GOLD):
+        refs |= {g.doc for g in whitehouse_sample.read_gold(gold)}
+    return refs
 
 
 def _ref(name: str, item: dict[str, str]) -> str:
-    """An item's reference in the gold files: its corpus line, or its headline's 12-hex id."""
+    """An item's reference in the gold files: its corpus line, its headline's 12-hex id, or its
+    document's path."""
+    if name == "whitehouse":
+        return item["path"]
     return item["id"] if name == "talks" else headline_id(item["title"])
+
+
+def _order(key: Key) -> tuple[int, Key]:
+    """Items in their set's order: a corpus or headline line, a White House ``wh<n>``."""
+    return int(key[0].removeprefix("wh")), key
 
 
 def extract(tree: Path, items: Path) -> tuple[dict[Key, str], float]:
@@ -121,7 +146,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--base", required=True, help="the commit whose extractor is compared")
-    parser.add_argument("--set", choices=("talks", "headlines"), action="append", dest="sets")
+    parser.add_argument("--set", choices=("talks", "headlines", "whitehouse"), action="append", dest="sets")
     parser.add_argument("--limit", type=int, default=None, help="the first N items of each set")
     parser.add_argument("--without-blind", action="store_true", help="leave out the blind strata's items")
     args = parser.parse_args()
@@ -143,20 +168,23 @@ def main() -> None:
         )
         try:
             for name in args.sets or ["talks", "headlines"]:
-                source = talks_items() if name == "talks" else headline_items()
+                source = {"talks": talks_items, "headlines": headline_items, "whitehouse": whitehouse_items}[
+                    name
+                ]()
                 items = [
                     i
                     for n, i in enumerate(source)
                     if (args.limit is None or n < args.limit) and _ref(name, i) not in blind
                 ]
+                refs = {i["id"]: _ref(name, i) for i in items}
                 path = Path(tmp) / f"{name}.jsonl"
                 path.write_text("".join(json.dumps(i) + "\n" for i in items), encoding="utf-8")
                 print(f"{name}: {len(items)} items; extracting with {args.base} ...", file=sys.stderr)
                 before, t_before = extract(tree, path)
                 print(f"{name}: extracting with this tree ...", file=sys.stderr)
                 after, t_after = extract(ROOT, path)
-                added = sorted(set(after) - set(before), key=lambda k: (int(k[0]), k[1:]))
-                removed = sorted(set(before) - set(after), key=lambda k: (int(k[0]), k[1:]))
+                added = sorted(set(after) - set(before), key=_order)
+                removed = sorted(set(before) - set(after), key=_order)
                 print(
                     f"== {name}: {len(items)} items; {args.base}: {len(before)} claims ({t_before:.0f} s), "
                     f"this tree: {len(after)} claims ({t_after:.0f} s); "
@@ -166,7 +194,8 @@ def main() -> None:
                     for key in keys:
                         item, negotiation, actor, issue, value, stance = key
                         claim = f"{negotiation}: {actor} {issue}={value} ({stance})"
-                        print(f"{sign} {item:>6} {claim} | {source_claims[key]}")
+                        where = f" {refs[item]}" if name == "whitehouse" else ""
+                        print(f"{sign} {item:>6}{where} {claim} | {source_claims[key]}")
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
 

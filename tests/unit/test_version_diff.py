@@ -27,6 +27,35 @@ def test_an_item_is_referred_to_as_the_gold_files_do() -> None:
     item = {"id": "7", "title": "Trump announces a ceasefire", "text": ""}
     assert version_diff._ref("headlines", item) == headline_id("Trump announces a ceasefire")
     assert version_diff._ref("talks", item) == "7"  # a corpus item by its line
+    document = {"id": "wh3", "title": "Readout", "text": "", "path": "gaza/readouts/a.md"}
+    assert version_diff._ref("whitehouse", document) == "gaza/readouts/a.md"  # a document by its path
+
+
+def test_claims_are_listed_in_their_sets_order() -> None:
+    keys = [
+        ("wh10", "gaza", "a", "b", "c", "d"),
+        ("wh9", "gaza", "a", "b", "c", "d"),
+        ("2", "", "", "", "", ""),
+    ]
+    assert sorted(keys, key=version_diff._order) == [keys[2], keys[1], keys[0]]
+
+
+def test_white_house_documents_are_read_in_index_order_with_their_paths(tmp_path: Path) -> None:
+    (tmp_path / "gaza").mkdir()
+    (tmp_path / "gaza" / "a.md").write_text(
+        "---\ntitle: Statement on Gaza\n---\nWe want a truce.\n", encoding="utf-8"
+    )
+    (tmp_path / "gaza" / "b.md").write_text("No front matter here.\n", encoding="utf-8")
+    (tmp_path / "index.csv").write_text(
+        "topic,date,category,title,source_url,path,bytes\n"
+        "gaza,2024-05-01,statements,Statement on Gaza,https://example.org/a,gaza/a.md,40\n"
+        "gaza,2024-05-02,statements,Remarks,https://example.org/b,gaza/b.md,22\n",
+        encoding="utf-8",
+    )
+    assert list(version_diff.whitehouse_items(tmp_path)) == [
+        {"id": "wh0", "title": "Statement on Gaza", "text": "We want a truce.", "path": "gaza/a.md"},
+        {"id": "wh1", "title": "Remarks", "text": "No front matter here.", "path": "gaza/b.md"},
+    ]
 
 
 def test_claims_are_read_back_with_their_evidence(tmp_path: Path) -> None:
@@ -41,3 +70,14 @@ def test_claims_are_read_back_with_their_evidence(tmp_path: Path) -> None:
         ("1", "gaza", "hamas", "ceasefire_duration", "4", "accepts"),
     }
     assert set(claims.values()) == {"Israel and Hamas agree to a four-day truce"}
+
+
+def test_without_blind_leaves_out_the_never_tuned_sets_only() -> None:
+    from bench import whitehouse_blind, whitehouse_fourth, whitehouse_sample, whitehouse_third
+
+    refs = version_diff._blind_refs()
+    for never_tuned in (whitehouse_third.GOLD, whitehouse_fourth.GOLD):
+        assert {g.doc for g in whitehouse_sample.read_gold(never_tuned)} <= refs
+    # the first two White House samples were tuned on: their documents stay in the check
+    for tuned in (whitehouse_sample.GOLD, whitehouse_blind.GOLD):
+        assert not {g.doc for g in whitehouse_sample.read_gold(tuned)} & refs
