@@ -161,6 +161,10 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
                 # "the war must end", "any deal must include a permanent ceasefire": the value's own
                 # verb, or what a deal holds, said to be a must is its speaker's demand
                 links += _obliging_links(article, token, Stance.DEMANDS, token, depth)
+            elif span.start <= token.i < span.end and (required := obligation(token)) is not None:
+                # "we have to stop that war", "Trump tells Putin to stop the war": the value's own
+                # verb that someone has to, or is told to, do
+                links += _obliging_links(article, token, *required, depth)
             elif (
                 depth
                 and token.lemma_.lower() in HOLDING_VERBS

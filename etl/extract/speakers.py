@@ -62,6 +62,20 @@ _WHO_ENDS = re.compile(
 _JOINT = re.compile(r"\b(?:and|joint)\b|&", re.IGNORECASE)
 # a name the title places abroad: "Prime Minister Albanese of Australia", "President Yoon Suk Yeol of ..."
 _OF_ELSEWHERE = re.compile(r"^(?:\s+[A-Z][\w.'’-]*){0,3}\s+of\b")
+# a title that gives its speaker before a colon, in their own voice: "Hamas: we demand ...",
+# "Ukraine to Putin: you cut our power, we ...", "Putin: 'the solution will be negotiated'"; the name
+# alone before the colon (a label such as "Ukraine: The Latest" or "War in Ukraine:" is no speaker)
+_TITLE_SPEAKER = re.compile(r"^\s*(?P<who>[^:\n]{1,60}?)(?:\s+to\s+[^:\n]{1,60}?)?\s*:\s+(?P<said>\S[^\n]*)$")
+_OWN_VOICE = re.compile(r"^[\"“‘']|\b(?:[Ww]e|[Oo]ur|us|[Mm]y|I)\b")
+# a quotation opened by who says it, at a paragraph's start: "[French President Emmanuel
+# Macron](https://x.com/...): “I welcome ...”", "Hamas said in a statement: “...”" (a roundup of
+# reactions); the quotation runs to its closing mark, or to the paragraph's end
+_QUOTED = re.compile(
+    r"(?m)^[^\S\n]*(?:\[(?P<linked>[^\]\n]{2,160}(?:\n[^\]\n]{1,160})?)\]\([^)\s]*\)|(?P<plain>[^\n:“”]{2,160}))"
+    r"[^\S\n]*:[^\S\n]*\n?[^\S\n]*“"
+)
+_QUOTE_END = re.compile(r"”|\n[^\S\n]*\n")
+_FORMER = re.compile(r"\b(?:former|ex|ret\.)(?![\w-])", re.IGNORECASE)
 # what a speaker may call their own government in their own voice
 FIRST_PERSON = frozenset({"we", "i", "us", "our", "my", "me", "ours"})
 _DETERMINERS = frozenset({"the", "this", "my", "our", "a"})
@@ -91,6 +105,12 @@ class Floor:
 
     turns: list[Turn] = field(default_factory=list)
     voice: tuple[str, ...] = ()
+    # who speaks in the title alone, when it names them before a colon ("Hamas: we demand ..."), and
+    # where the title ends
+    title_voice: tuple[str, ...] = ()
+    title_end: int = 0
+    # quotations whose speaker a text without turns names before them: (start, end, actors)
+    quotes: list[tuple[int, int, tuple[str, ...]]] = field(default_factory=list)
     # actor id → the offices that stand for it in its own voice ("president", "administration")
     offices: dict[str, frozenset[str]] = field(default_factory=dict)
     starts: list[int] = field(default_factory=list)  # each turn's start
@@ -111,7 +131,12 @@ class Floor:
     def voice_at(self, char: int) -> list[str]:
         """The actors the one holding the floor at ``char`` speaks for."""
         turn = self.turn_at(char)
-        return list(turn.actors if turn is not None else self.voice)
+        if turn is not None:
+            return list(turn.actors)
+        for start, end, actors in self.quotes:
+            if start <= char < end:
+                return list(actors)
+        return list(self.voice or (self.title_voice if char < self.title_end else ()))
 
     def office_of(self, char: int, words: Iterable[str]) -> list[str]:
         """The voice at ``char`` when ``words`` (a noun phrase, lower case) name one of its own
@@ -137,7 +162,8 @@ class Floor:
     @property
     def actors(self) -> set[str]:
         """Every actor someone speaks for somewhere in the article."""
-        return set(self.voice) | {a for t in self.turns for a in t.actors}
+        quoted = {a for _, _, actors in self.quotes for a in actors}
+        return set(self.voice) | set(self.title_voice) | quoted | {a for t in self.turns for a in t.actors}
 
 
 class Speakers:
@@ -168,7 +194,26 @@ class Speakers:
         turns = [self._turn(match, title) for match in _TURN.finditer(text)]
         if len(turns) >= 2:  # a transcript: one stray "NOTE:" line is no speaker
             return Floor(turns=turns, offices=self._offices, starts=[t.start for t in turns])
-        return Floor(voice=tuple(self._issuer(title)), offices=self._offices)
+        return Floor(
+            voice=tuple(self._issuer(title)),
+            title_voice=tuple(self._title_speaker(title)),
+            title_end=len(title),
+            quotes=list(self._quotes(text)),
+            offices=self._offices,
+        )
+
+    def _quotes(self, text: str) -> Iterator[tuple[int, int, tuple[str, ...]]]:
+        """Each quotation a paragraph opens by naming one actor's speaker, not a former one: where it
+        runs, and the actor."""
+        for opened in _QUOTED.finditer(text):
+            who = " ".join((opened.group("linked") or opened.group("plain")).split())
+            if _FORMER.search(who):
+                continue  # "Former U.S. Ambassador to Russia ...": speaks for no one
+            found = list(dict.fromkeys(actor for pattern, actor in self._aliases if pattern.search(who)))
+            if len(found) != 1:
+                continue
+            closed = _QUOTE_END.search(text, opened.end())
+            yield opened.end(), closed.start() if closed else len(text), (found[0],)
 
     def _turn(self, match: re.Match[str], title: str) -> Turn:
         label = " ".join((match.group("q") or match.group("label")).replace("’", "'").split())
@@ -198,6 +243,16 @@ class Speakers:
                 continue
             found += [a for pattern, a in self._titles if pattern.search(title[: name.start()])]
         return list(dict.fromkeys(found))
+
+    def _title_speaker(self, title: str) -> list[str]:
+        """The one actor a title names alone before a colon, when what follows is said in its own
+        voice (a first person, or a quotation); none otherwise."""
+        lead = _TITLE_SPEAKER.match(title)
+        if lead is None or not _OWN_VOICE.search(lead.group("said")):
+            return []
+        who = lead.group("who").strip()
+        found = list(dict.fromkeys(actor for pattern, actor in self._aliases if pattern.fullmatch(who)))
+        return found if len(found) == 1 else []
 
     def _issuer(self, title: str) -> list[str]:
         """Who issued a text without turns, by its title's byline; none when the title has no byline,

@@ -232,3 +232,91 @@ def test_a_question_an_official_asks_gives_no_claim(extractor: Extractor) -> Non
     )
     expected = {("united_states", "hostages_released", "all", "demands")}
     assert quads(extractor.extract(BRIEFING, text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "voice"),
+    [
+        ("Hamas: we demand a five-day truce", ("hamas",)),
+        ("Zelensky to Putin: we are ready for a 30-day ceasefire", ("ukraine",)),
+        ("Netanyahu: 'Israel will never agree to a permanent ceasefire'", ("israel",)),
+        ("Ukraine: The Latest - Russia demands a ceasefire", ()),  # a label, in no one's voice
+        ("War in Ukraine: we must stop the war", ()),  # more than a name before the colon
+        ("Gaza: we demand a five-day truce", ()),  # no actor
+        ("Hamas, Israel: we agree", ()),  # more than one
+    ],
+)
+def test_a_title_names_its_speaker_before_a_colon_when_it_speaks_in_its_own_voice(
+    speakers: Speakers, title: str, voice: tuple[str, ...]
+) -> None:
+    floor = speakers.read(f"{title}\n\nWe support it.", title)
+    assert floor.title_voice == voice
+    assert floor.voice_at(0) == list(voice)
+    assert floor.voice_at(len(title) + 3) == []  # the title's speaker does not speak in the text
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Hamas: we demand a five-day truce", {("hamas", "ceasefire_duration", 5, "demands")}),
+        (
+            "Zelensky to Putin: we are ready for a 30-day ceasefire",
+            {("ukraine", "ceasefire_duration", 30, "accepts")},
+        ),
+        ("Gaza: we demand a five-day truce", set()),
+    ],
+)
+def test_we_in_a_title_after_its_speakers_name_is_that_speaker(
+    extractor: Extractor, title: str, expected: set[Quad]
+) -> None:
+    assert quads(extractor.extract(title, "")) == expected
+
+
+ROUNDUP = (
+    "Leaders around the world welcomed the plan to end the war in Gaza.\n\n"
+    "[French President Emmanuel\nMacron](https://x.example/status/1): “I welcome the commitment. "
+    "Hostilities must end, and all hostages must be released immediately.”\n\n"
+    "[Former U.S. Ambassador to Israel Jack\nLew](https://x.example/status/2): “All hostages must be "
+    "released now.”\n\n"
+    "[Atlantic Council President Frederick Kempe](https://x.example/status/3): “Hostilities must end.”\n\n"
+    "The war must end, said an analyst."
+)
+
+
+def test_a_quotation_opened_by_its_speakers_name_is_that_speakers(speakers: Speakers) -> None:
+    title = "Global Support for the Plan"
+    text = f"{title}\n\n{ROUNDUP}"
+    floor = speakers.read(text, title)
+    assert [actors for _, _, actors in floor.quotes] == [
+        ("france",)
+    ]  # not the former envoy's, nor the analyst's
+    start, end, _ = floor.quotes[0]
+    assert text[start:end].startswith("I welcome") and text[start:end].endswith("immediately.")
+    assert floor.voice_at(text.index("Hostilities")) == ["france"]
+    assert floor.voice_at(text.index("All hostages")) == []
+    assert floor.voice_at(text.index("The war must end")) == []
+
+
+def test_what_a_quoted_speaker_says_must_happen_is_their_demand(extractor: Extractor) -> None:
+    assert quads(extractor.extract("Global Support for the Plan", ROUNDUP)) == {
+        ("france", "permanent_ceasefire", "yes", "demands"),
+        ("france", "hostages_released", "all", "demands"),
+    }
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "And we really have to stop that war.",  # the value's own verb, had to be done
+        "I want that bloodshed in Ukraine to stop.",
+        "Well, we'd like to see a ceasefire from Russia.",
+    ],
+)
+def test_a_presidents_call_to_stop_the_war_is_a_ceasefire_demand(extractor: Extractor, said: str) -> None:
+    text = (
+        f"THE PRESIDENT: Thank you. Russia and Ukraine have been at war for three years. {said}\n\n"
+        "Q Mr. President, will Putin agree?\n\nTHE PRESIDENT: We'll see."
+    )
+    assert quads(extractor.extract("Remarks by President Trump on Ukraine", text)) == {
+        ("united_states", "ceasefire", "yes", "demands")
+    }
