@@ -22,7 +22,7 @@ from etl.extract.lexicon import (
     SPEECH_VERBS,
 )
 from etl.extract.speakers import FIRST_PERSON
-from etl.extract.syntax import SUBJECT_DEPS, clause_subjects, core, speech_head
+from etl.extract.syntax import SUBJECT_DEPS, authors, clause_subjects, core, speech_head
 from models.enums import Stance
 
 if TYPE_CHECKING:
@@ -40,7 +40,10 @@ def actors_in(article: Article, heads: Iterable[Token], value: Collection[int] =
     for head in heads:
         if head.lemma_.lower() in BYSTANDERS and head.i not in article.actor_at:
             continue  # "US voters want ...": people of a country do not speak for it
-        phrase = list(core(head))
+        phrase = [
+            *core(head),
+            *(t for author in authors(head) for t in core(author)),
+        ]  # "the plan drafted by Egypt"
         if any(t.lower_ in FORMER_MARKERS for t in phrase):
             continue  # "former defence minister", "Ex-UK Prime Minister Johnson": speaks for no one
         if head.lemma_.lower() in EVENT_NOUNS and head.i not in article.actor_at:
@@ -104,6 +107,7 @@ def cue_actors(article: Article, cue: Token, value: Collection[int] = ()) -> tup
         owners += [
             p for c in cue.children if c.dep_ == "prep" and c.lower_ in ("by", "from") for p in c.children
         ]
+        owners += authors(cue)  # "the proposal put forward by Israel"
         actors = actors_in(article, owners, value)
         if not actors and any(o.lower_ in POSSESSIVE_PRONOUNS for o in owners):
             verb = _clause_verb(cue)  # "Trump says they agreed to his request"

@@ -119,13 +119,23 @@ class _Plan:
     values: dict[str, list[Value]] | None = None
 
 
+# a desk's label before a title ("Scoop: Trump peace plan ...", "Analysis — ..."): no words of the
+# story, and the parser takes the label for the sentence's head
+_NEWS_LABEL = re.compile(
+    r"^\s*(?:scoop|exclusive|analysis|news\s+analysis|explainer|factbox|fact\s+check|breaking(?:\s+news)?|"
+    r"live(?:\s+updates?)?|updated?|watch|video|photos|opinion)\s*(?::|\||\s[—–]\s)\s*",
+    re.IGNORECASE,
+)
+
+
 def article_text(title: str | None, text: str | None) -> tuple[str, bool]:
     """The text the extractor reads, and whether it was cut to :data:`MAX_ARTICLE_CHARS`.
 
     Title and text are stripped of HTML tags and entities separately and joined by a blank line, so
-    the title is always its own sentence and starts at offset 0.
+    the title is always its own sentence and starts at offset 0; a desk's label before the title
+    ("Scoop:", "Analysis —") is left out.
     """
-    joined = strip_tags(title or "") + TITLE_SEPARATOR + strip_tags(text or "")
+    joined = _NEWS_LABEL.sub("", strip_tags(title or ""), count=1) + TITLE_SEPARATOR + strip_tags(text or "")
     if len(joined) <= MAX_ARTICLE_CHARS:
         return joined, False
     cut = joined[:MAX_ARTICLE_CHARS]

@@ -68,6 +68,13 @@ HEDGE_MODIFIERS = frozenset(
         "mooted",
         "emerging",
         "likely",
+        # "the deal rejected by Hamas": turned down, so no one is bound by it
+        "reject",
+        "refuse",
+        "dismiss",
+        "spurn",
+        "oppose",
+        "veto",
     ]
 )
 AGREED_MODIFIERS = frozenset(
@@ -138,6 +145,25 @@ DEAL_PARTS = frozenset({"term", "phase", "stage", "framework", "arrangement"})
 CONTENT_VERBS = frozenset({"see", "mean", "involve", "entail", "envisage", "envision", "foresee"})
 # "any deal must include a permanent ceasefire": what a deal must hold is the speaker's demand
 HOLDING_VERBS = CONTENT_VERBS | TERM_VERBS | {"contain", "guarantee", "ensure"}
+# "the proposal put forward by Israel", "the plan drafted by Egypt": the agent of these participles
+# on a noun is its author (a possessive, as "Israel's proposal"); "put", "draw" and "lay" with their
+# particle only ("put forward", "draw up", "lay out")
+AUTHORING_VERBS = frozenset(
+    {
+        "propose",
+        "draft",
+        "outline",
+        "present",
+        "offer",
+        "unveil",
+        "submit",
+        "table",
+        "float",
+        "craft",
+        "author",
+    }
+)
+AUTHORING_PHRASAL = frozenset({("put", "forward"), ("draw", "up"), ("lay", "out")})
 # "Trump tells Ukraine to give up on NATO": the subject of these demands what it tells to be done
 DIRECTIVE_VERBS = frozenset({"tell", "order", "instruct", "ask", "force", "pressure"})
 # "the Russia-Ukraine war", "US-Russia talks": an event, which speaks for none of the actors naming it

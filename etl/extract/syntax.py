@@ -9,6 +9,8 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from etl.extract.lexicon import (
+    AUTHORING_PHRASAL,
+    AUTHORING_VERBS,
     CONDITION_MARKERS,
     CONDITIONAL_MARKERS,
     DEADLINE_NOUNS,
@@ -67,6 +69,22 @@ def core(head: Token) -> Iterator[Token]:
                 stack.append(child)
             elif child.dep_ == "prep" and child.lower_ in _CORE_PREPS:
                 stack.extend(c for c in child.children if c.dep_ == "pobj")
+
+
+def authors(noun: Token) -> list[Token]:
+    """Who the participle on ``noun`` says wrote it: "the proposal put forward by Israel", "the plan
+    drafted by Egypt" (the agent's noun phrases)."""
+    found: list[Token] = []
+    for participle in noun.children:
+        if participle.dep_ != "acl" or participle.tag_ != "VBN":
+            continue
+        lemma = participle.lemma_.lower()
+        particles = {(lemma, c.lower_) for c in participle.children if c.dep_ in ("prt", "advmod")}
+        if lemma in AUTHORING_VERBS or particles & AUTHORING_PHRASAL:
+            found += [
+                p for a in participle.children if a.dep_ == "agent" for p in a.children if p.dep_ == "pobj"
+            ]
+    return found
 
 
 def speech_head(token: Token) -> Token | None:

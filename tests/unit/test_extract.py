@@ -549,6 +549,31 @@ CASES: list[tuple[str, str, str, set[tuple[str, str, int | float | str, str]]]] 
         "permanent ceasefire in Gaza.",
         set(),
     ),
+    # extractor 2.5.0
+    (
+        "a_proposal_put_forward_by_a_party_is_its_proposal",
+        "Israel's new offer",
+        "The proposal put forward by Israel calls for the release of 40 hostages in Gaza.",
+        {("israel", "hostages_released", 40, "proposes")},
+    ),
+    (
+        "a_plan_drafted_by_a_mediator_is_its_proposal",
+        "Egypt's plan",
+        "The plan drafted by Egypt includes the release of all hostages held in Gaza.",
+        {("egypt", "hostages_released", "all", "proposes")},
+    ),
+    (
+        "a_deal_rejected_by_a_party_binds_no_one",
+        "Talks on Gaza stall",
+        "The deal rejected by Hamas included the release of 40 hostages.",
+        set(),
+    ),
+    (
+        "a_deal_someone_approved_still_binds_them",
+        "Talks on Gaza",
+        "The deal approved by Israel includes the release of 50 hostages.",
+        {("israel", "hostages_released", 50, "accepts")},
+    ),
     # extractor 2.4.0
     (
         "categories_coordinated_are_read_once",
@@ -738,6 +763,31 @@ def test_title_and_text_are_joined_by_a_blank_line() -> None:
     text, truncated = article_text("A <i>title</i>", "Body &amp; more")
     assert text == "A title" + TITLE_SEPARATOR + "Body & more"
     assert not truncated
+
+
+@pytest.mark.parametrize(
+    ("title", "read"),
+    [
+        (
+            "Scoop: Trump peace plan includes a security guarantee",
+            "Trump peace plan includes a security guarantee",
+        ),
+        ("Analysis — Hamas demands a truce", "Hamas demands a truce"),
+        ("LIVE UPDATES | Talks resume", "Talks resume"),
+        ("Watchdog: talks resume", "Watchdog: talks resume"),  # a word, not the label
+        ("Hamas: we want a truce", "Hamas: we want a truce"),  # a speaker, not a label
+    ],
+)
+def test_a_desks_label_before_the_title_is_left_out(title: str, read: str) -> None:
+    assert article_text(title, "Body")[0] == read + TITLE_SEPARATOR + "Body"
+
+
+def test_a_labelled_titles_claim_reads_as_without_the_label(extractor: Extractor) -> None:
+    result = extractor.extract(
+        "Scoop: Trump peace plan for Ukraine includes NATO-style security guarantee", ""
+    )
+    assert quads(result) == {("united_states", "security_guarantees", "yes", "proposes")}
+    assert result.claims[0].evidence == "Trump peace plan for Ukraine includes NATO-style security guarantee"
 
 
 def test_weak_alias_counts_only_beside_a_plain_name(extractor: Extractor) -> None:
