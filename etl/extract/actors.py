@@ -16,10 +16,12 @@ from etl.extract.lexicon import (
     COLLECTIVE_NOUNS,
     EVENT_NOUNS,
     FORMER_MARKERS,
+    GUESS_VERBS,
     LIGHT_VERBS,
     POSSESSIVE_PRONOUNS,
     PRONOUNS,
     SPEECH_VERBS,
+    WISH_VERBS,
 )
 from etl.extract.speakers import FIRST_PERSON
 from etl.extract.syntax import SUBJECT_DEPS, authors, clause_subjects, core, speech_head
@@ -176,8 +178,12 @@ def resolve(article: Article, subject: Token, verb: Token) -> list[str]:
     if subject.lower_ in PRONOUNS:
         # "we", "I": whoever says the clause; "they" only when a speech verb says who they are, or
         # the subject of the verb its clause hangs off ("the EU vows ... as it eyes ...")
-        if subject.lower_ in FIRST_PERSON or speech_head(verb) is not None:
+        if subject.lower_ in FIRST_PERSON:
             return speaker
+        said = speech_head(verb)
+        if said is not None:
+            # "Hamas said they want ...": who says it; not "I think he wants ...", a guess at another
+            return [] if _guessed(said) else speaker
         return _main_subject(article, subject, verb)
     candidates = [a for a in article.anaphors.get(phrase, []) if a in article.named]
     if not candidates:
@@ -233,12 +239,18 @@ def may_claim(article: Article, actor: str, cue: Token) -> bool:
     verb = speech_head(cue)
     adversaries = article.actors[actor].adversaries
     if verb is None:  # said by whoever holds the floor: "Hamas refused", in the Press Secretary's turn
+        if article.floor.unplaced(cue.idx):
+            return False  # quoted from a commentator: "Putin agreeing to security guarantees ..."
         voice = article.floor.voice_at(cue.idx)
         return not voice or actor in voice or not all(v in adversaries for v in voice)
     subjects = clause_subjects(verb)
     speakers = actors_in(article, subjects)
     if actor in speakers:
         return True
+    if _guessed(verb) and cue.lemma_.lower() in WISH_VERBS:
+        # "I think Putin wants to stop fighting": the speaker's guess at another's wish; "I think we
+        # want a ceasefire" is the speaker's own
+        return actor in article.floor.voice_at(cue.idx)
     if speakers and all(s in adversaries for s in speakers):
         return False  # "Hamas said Israel agreed": and no one else says so ("Qatar and Hamas said")
     if not speakers:
@@ -251,6 +263,11 @@ def may_claim(article: Article, actor: str, cue: Token) -> bool:
         ]
         return not named_others
     return True
+
+
+def _guessed(verb: Token) -> bool:
+    """``verb`` is a first person's guess ("I think", "we believe") at what the clause under it says."""
+    return verb.lemma_.lower() in GUESS_VERBS and any(s.lower_ in FIRST_PERSON for s in clause_subjects(verb))
 
 
 def announced(article: Article, actors: list[str], cue: Token, stance: Stance, sent: Span) -> list[str]:

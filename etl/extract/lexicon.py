@@ -38,6 +38,10 @@ SPEECH_VERBS = frozenset(
         "indicate",
     ]
 )
+# "I think he wants to stop fighting": a speaker's guess at another's wish states no one's position
+# (a guess at a fact, "I think the pause has been extended", still reports it)
+GUESS_VERBS = frozenset({"think", "believe", "guess", "suppose", "assume", "suspect", "imagine", "feel"})
+WISH_VERBS = frozenset({"want", "wish", "seek", "hope", "desire", "intend", "like", "prefer", "plan"})
 # "unlikely to back X", "decline to agree": the head negates the cue beneath it
 NEGATING_HEADS = frozenset({"unlikely", "decline", "hesitant", "reluctant"})
 # "EU leaders fail to agree to use the assets": no agreement, and no rejection either (rule 9)

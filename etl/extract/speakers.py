@@ -76,6 +76,13 @@ _QUOTED = re.compile(
 )
 _QUOTE_END = re.compile(r"”|\n[^\S\n]*\n")
 _FORMER = re.compile(r"\b(?:former|ex|ret\.)(?![\w-])", re.IGNORECASE)
+# an office of a government, which a quoted speaker who names no actor may still hold ("Italian Prime
+# Minister Giorgia Meloni"): a third party, but one we can place
+_OFFICE = re.compile(
+    r"\b(?:president|prime\s+minister|minister|ministry|chancellor|king|queen|emir|crown\s+prince|"
+    r"sheikh|sultan|secretary|spokes(?:person|man|woman)|government|ambassador|envoy)\b",
+    re.IGNORECASE,
+)
 # what a speaker may call their own government in their own voice
 FIRST_PERSON = frozenset({"we", "i", "us", "our", "my", "me", "ours"})
 _DETERMINERS = frozenset({"the", "this", "my", "our", "a"})
@@ -109,7 +116,8 @@ class Floor:
     # where the title ends
     title_voice: tuple[str, ...] = ()
     title_end: int = 0
-    # quotations whose speaker a text without turns names before them: (start, end, actors)
+    # quotations whose speaker a text without turns names before them: (start, end, actors the
+    # speaker speaks for, ``()`` for none)
     quotes: list[tuple[int, int, tuple[str, ...]]] = field(default_factory=list)
     # actor id → the offices that stand for it in its own voice ("president", "administration")
     offices: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -137,6 +145,10 @@ class Floor:
             if start <= char < end:
                 return list(actors)
         return list(self.voice or (self.title_voice if char < self.title_end else ()))
+
+    def unplaced(self, char: int) -> bool:
+        """``char`` is in a quotation of someone who speaks for no one (a commentator)."""
+        return any(start <= char < end and not actors for start, end, actors in self.quotes)
 
     def office_of(self, char: int, words: Iterable[str]) -> list[str]:
         """The voice at ``char`` when ``words`` (a noun phrase, lower case) name one of its own
@@ -203,17 +215,21 @@ class Speakers:
         )
 
     def _quotes(self, text: str) -> Iterator[tuple[int, int, tuple[str, ...]]]:
-        """Each quotation a paragraph opens by naming one actor's speaker, not a former one: where it
-        runs, and the actor."""
+        """Each quotation a paragraph opens by naming its speaker: where it runs, and the actor the
+        speaker speaks for; ``()`` for one a link names who holds no office of a government (a
+        commentator, "Gen. Jack Keane (ret.)", "Former U.S. Ambassador ..."), who speaks for no one:
+        their report of a position is a third party's we cannot place (rule 9). A speaker of a
+        government that is no actor ("Italian Prime Minister ...") is not listed: a third party's
+        report of another's position stands."""
         for opened in _QUOTED.finditer(text):
             who = " ".join((opened.group("linked") or opened.group("plain")).split())
-            if _FORMER.search(who):
-                continue  # "Former U.S. Ambassador to Russia ...": speaks for no one
             found = list(dict.fromkeys(actor for pattern, actor in self._aliases if pattern.search(who)))
-            if len(found) != 1:
-                continue
+            if _FORMER.search(who):
+                found = []
+            elif len(found) > 1 or (not found and (not opened.group("linked") or _OFFICE.search(who))):
+                continue  # several actors; words of a sentence ("he said:"); a government's office
             closed = _QUOTE_END.search(text, opened.end())
-            yield opened.end(), closed.start() if closed else len(text), (found[0],)
+            yield opened.end(), closed.start() if closed else len(text), tuple(found)
 
     def _turn(self, match: re.Match[str], title: str) -> Turn:
         label = " ".join((match.group("q") or match.group("label")).replace("’", "'").split())

@@ -278,7 +278,9 @@ ROUNDUP = (
     "Hostilities must end, and all hostages must be released immediately.”\n\n"
     "[Former U.S. Ambassador to Israel Jack\nLew](https://x.example/status/2): “All hostages must be "
     "released now.”\n\n"
-    "[Atlantic Council President Frederick Kempe](https://x.example/status/3): “Hostilities must end.”\n\n"
+    "[Atlantic Council Fellow Frederick Kempe](https://x.example/status/3): “Hostilities must end.”\n\n"
+    "[Italian Prime Minister Giorgia Meloni](https://x.example/status/5): “President Trump’s plan "
+    "includes the release of all the hostages.”\n\n"
     "The war must end, said an analyst."
 )
 
@@ -287,20 +289,75 @@ def test_a_quotation_opened_by_its_speakers_name_is_that_speakers(speakers: Spea
     title = "Global Support for the Plan"
     text = f"{title}\n\n{ROUNDUP}"
     floor = speakers.read(text, title)
-    assert [actors for _, _, actors in floor.quotes] == [
-        ("france",)
-    ]  # not the former envoy's, nor the analyst's
+    # the former envoy and the think tank's head speak for no one: their quotations are unplaced
+    assert [actors for _, _, actors in floor.quotes] == [("france",), (), ()]
     start, end, _ = floor.quotes[0]
     assert text[start:end].startswith("I welcome") and text[start:end].endswith("immediately.")
     assert floor.voice_at(text.index("Hostilities")) == ["france"]
+    assert not floor.unplaced(text.index("Hostilities"))
     assert floor.voice_at(text.index("All hostages")) == []
+    assert floor.unplaced(text.index("All hostages"))
     assert floor.voice_at(text.index("The war must end")) == []
+    assert not floor.unplaced(text.index("The war must end"))
+    assert floor.unplaced(text.index("Hostilities must end.”"))  # the think tank's head
+
+
+def test_a_former_officers_quoted_report_of_a_position_is_no_claim(extractor: Extractor) -> None:
+    text = (
+        "Leaders welcomed the summit.\n\n"
+        "[Gen. Jack Keane (ret.)](https://x.example/status/4): “Putin agreeing to security guarantees "
+        "for Ukraine was a huge breakthrough.”\n\n"
+        "Putin agreed to security guarantees for Ukraine, the Kremlin said."
+    )
+    assert quads(extractor.extract("The Summit Hailed", text)) == {
+        ("russia", "security_guarantees", "yes", "accepts")  # the Kremlin's own word, not the general's
+    }
+    quoted_only = text.rsplit("\n\n", 1)[0]
+    assert quads(extractor.extract("The Summit Hailed", quoted_only)) == set()
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("I think he wants to stop fighting in Ukraine.", set()),  # a guess at another's wish
+        ("I think Putin wants to stop fighting in Ukraine.", set()),
+        ("I think we need a ceasefire in Ukraine now.", {("united_states", "ceasefire", "yes", "demands")}),
+    ],
+)
+def test_a_speakers_guess_at_anothers_wish_is_no_claim(
+    extractor: Extractor, said: str, expected: set[Quad]
+) -> None:
+    text = (
+        f"THE PRESIDENT: Thank you. {said}\n\nQ Mr. President, will Putin agree?\n\nTHE PRESIDENT: We'll see."
+    )
+    assert quads(extractor.extract("Remarks by President Trump on Ukraine", text)) == expected
+
+
+def test_a_speakers_guess_at_a_fact_still_reports_it(extractor: Extractor) -> None:
+    text = (
+        "MS. DOE: Good afternoon. Talks between Israel and Hamas went on in Doha. I think the good news "
+        "from today is that the pause in Gaza has been extended for a further two days.\n\nQ Thank you."
+        "\n\nMS. DOE: Thanks."
+    )
+    assert quads(extractor.extract(BRIEFING, text)) == {
+        ("israel", "ceasefire_extension", 2, "accepts"),
+        ("hamas", "ceasefire_extension", 2, "accepts"),
+    }
+
+
+def test_they_after_a_speech_verb_is_who_says_it(extractor: Extractor) -> None:
+    result = extractor.extract(
+        "Hamas says it wants a truce", "Hamas said they want a five-day truce in Gaza."
+    )
+    assert quads(result) == {("hamas", "ceasefire_duration", 5, "demands")}
 
 
 def test_what_a_quoted_speaker_says_must_happen_is_their_demand(extractor: Extractor) -> None:
     assert quads(extractor.extract("Global Support for the Plan", ROUNDUP)) == {
         ("france", "permanent_ceasefire", "yes", "demands"),
         ("france", "hostages_released", "all", "demands"),
+        # reported by a government that is no actor: a third party we can place (rule 5)
+        ("united_states", "hostages_released", "all", "proposes"),
     }
 
 
