@@ -37,7 +37,6 @@ call to stop the war), so it is a training set from 2.5.0 on; the third and four
 
 from __future__ import annotations
 
-import argparse
 import random
 import sys
 from pathlib import Path
@@ -51,10 +50,6 @@ if str(ROOT / "bench") not in sys.path:
 import whitehouse_sample as first  # noqa: E402
 from extract_overhead import WHITEHOUSE  # noqa: E402
 
-from etl.extract.engine import Extractor  # noqa: E402
-from etl.extract.evaluate import format_report  # noqa: E402
-from etl.seeds import load_reference  # noqa: E402
-
 GOLD = ROOT / "tests" / "fixtures" / "whitehouse_blind_gold.jsonl"
 SEED = 20261204  # the day the sample was drawn
 GAZA_SIZE = 10
@@ -63,49 +58,14 @@ UKRAINE_MAX_BYTES = 60_000
 
 def select_docs(folder: Path = WHITEHOUSE) -> list[str]:
     """The drawn documents' paths: ``gaza`` first, in the order of its draw, then ``ukraine``."""
-    rows = first._index(folder)
-    earlier = {doc for docs in first.select_docs(folder).values() for doc in docs}
-    left = [row for row in rows if row["path"] not in earlier]
-    gaza = [
-        row["path"]
-        for row in left
-        if row["topic"] == "gaza"
-        and first.is_rich_candidate(
-            row["topic"], row["date"], int(row["bytes"]), first.document_body(row["path"], folder)
-        )
-    ]
-    ukraine = [
-        row["path"]
-        for row in left
-        if row["topic"] == "ukraine"
-        and row["date"] >= first.RICH_SINCE["ukraine"]
-        and int(row["bytes"]) <= UKRAINE_MAX_BYTES
-        and first.DEAL_TERM.search(first.document_body(row["path"], folder)) is not None
-    ]
+    earlier = first.drawn_docs(folder)
+    gaza = first.rich_pool("gaza", earlier, folder)
+    ukraine = first.ukraine_talks_pool(earlier, folder, UKRAINE_MAX_BYTES)
     return random.Random(SEED).sample(gaza, GAZA_SIZE) + ukraine
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("command", choices=("eval", "select"))
-    parser.add_argument("--folder", type=Path, default=WHITEHOUSE, help="the White House corpus folder")
-    args = parser.parse_args()
-    if not (args.folder / "index.csv").exists():
-        sys.exit(f"not found: {args.folder / 'index.csv'}")
-    if args.command == "select":
-        for doc in select_docs(args.folder):
-            print(doc)
-        return
-    extractor = Extractor.load(load_reference(ROOT / "seeds"))
-    reports, _ = first.evaluate_sample(extractor, args.folder, GOLD)
-    for name, report in reports.items():
-        if not report.items:
-            continue  # the first sample's ``random`` stratum, which this one does not have
-        print(f"== {name}: {report.items} documents ==")
-        print(format_report(report))
-        print()
+    first.later_sample_main(__doc__, select_docs, GOLD)
 
 
 if __name__ == "__main__":

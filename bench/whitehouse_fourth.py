@@ -28,7 +28,6 @@ extractor output. New decisions and the doubtful calls by path:
 
 from __future__ import annotations
 
-import argparse
 import random
 import sys
 from pathlib import Path
@@ -43,10 +42,6 @@ import whitehouse_sample as first  # noqa: E402
 import whitehouse_third as third  # noqa: E402
 from extract_overhead import WHITEHOUSE  # noqa: E402
 
-from etl.extract.engine import Extractor  # noqa: E402
-from etl.extract.evaluate import format_report  # noqa: E402
-from etl.seeds import load_reference  # noqa: E402
-
 GOLD = ROOT / "tests" / "fixtures" / "whitehouse_fourth_gold.jsonl"
 SEED = 20261206  # the day the sample was drawn
 GAZA_SIZE = 14
@@ -59,16 +54,7 @@ def earlier_docs(folder: Path = WHITEHOUSE) -> set[str]:
 
 def pool(folder: Path = WHITEHOUSE) -> list[str]:
     """The ``gaza`` documents the draw samples from, in ``index.csv`` order."""
-    earlier = earlier_docs(folder)
-    return [
-        row["path"]
-        for row in first._index(folder)
-        if row["path"] not in earlier
-        and row["topic"] == "gaza"
-        and first.is_rich_candidate(
-            row["topic"], row["date"], int(row["bytes"]), first.document_body(row["path"], folder)
-        )
-    ]
+    return first.rich_pool("gaza", earlier_docs(folder), folder)
 
 
 def select_docs(folder: Path = WHITEHOUSE) -> list[str]:
@@ -77,26 +63,7 @@ def select_docs(folder: Path = WHITEHOUSE) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("command", choices=("eval", "select"))
-    parser.add_argument("--folder", type=Path, default=WHITEHOUSE, help="the White House corpus folder")
-    args = parser.parse_args()
-    if not (args.folder / "index.csv").exists():
-        sys.exit(f"not found: {args.folder / 'index.csv'}")
-    if args.command == "select":
-        for doc in select_docs(args.folder):
-            print(doc)
-        return
-    extractor = Extractor.load(load_reference(ROOT / "seeds"))
-    reports, _ = first.evaluate_sample(extractor, args.folder, GOLD)
-    for name, report in reports.items():
-        if not report.items:
-            continue  # the first sample's ``random`` stratum, which this one does not have
-        print(f"== {name}: {report.items} documents ==")
-        print(format_report(report))
-        print()
+    first.later_sample_main(__doc__, select_docs, GOLD)
 
 
 if __name__ == "__main__":

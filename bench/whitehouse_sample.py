@@ -110,6 +110,7 @@ import random
 import re
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -198,6 +199,61 @@ def is_rich_candidate(topic: str, date: str, size: int, body: str) -> bool:
     return (
         since is not None and date >= since and size <= RICH_MAX_BYTES and DEAL_TERM.search(body) is not None
     )
+
+
+def drawn_docs(folder: Path = WHITEHOUSE) -> set[str]:
+    """Every document this sample drew, both strata (what a later sample draws around)."""
+    return {doc for docs in select_docs(folder).values() for doc in docs}
+
+
+def rich_pool(topic: str, earlier: set[str], folder: Path = WHITEHOUSE) -> list[str]:
+    """The ``rich`` candidates of ``topic`` no ``earlier`` sample drew, in ``index.csv`` order: the
+    pool a later sample (``bench/whitehouse_blind.py`` and after) draws from."""
+    return [
+        row["path"]
+        for row in _index(folder)
+        if row["path"] not in earlier
+        and row["topic"] == topic
+        and is_rich_candidate(topic, row["date"], int(row["bytes"]), document_body(row["path"], folder))
+    ]
+
+
+def ukraine_talks_pool(
+    earlier: set[str], folder: Path = WHITEHOUSE, max_bytes: int | None = None
+) -> list[str]:
+    """The documents of the 2025-26 Russia-Ukraine talks (from RICH_SINCE on) with a deal term in
+    the body that no ``earlier`` sample drew, up to ``max_bytes`` if given, in ``index.csv`` order."""
+    return [
+        row["path"]
+        for row in _index(folder)
+        if row["path"] not in earlier
+        and row["topic"] == "ukraine"
+        and row["date"] >= RICH_SINCE["ukraine"]
+        and (max_bytes is None or int(row["bytes"]) <= max_bytes)
+        and DEAL_TERM.search(document_body(row["path"], folder)) is not None
+    ]
+
+
+def later_sample_main(doc: str | None, select: Callable[[Path], list[str]], gold: Path) -> None:
+    """The command of a later sample: ``select`` prints its draw, ``eval`` scores the extractor."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=("eval", "select"))
+    parser.add_argument("--folder", type=Path, default=WHITEHOUSE, help="the White House corpus folder")
+    args = parser.parse_args()
+    if not (args.folder / "index.csv").exists():
+        sys.exit(f"not found: {args.folder / 'index.csv'}")
+    if args.command == "select":
+        for drawn in select(args.folder):
+            print(drawn)
+        return
+    extractor = Extractor.load(load_reference(ROOT / "seeds"))
+    reports, _ = evaluate_sample(extractor, args.folder, gold)
+    for name, report in reports.items():
+        if not report.items:
+            continue  # this sample's ``random`` stratum, which a later one does not have
+        print(f"== {name}: {report.items} documents ==")
+        print(format_report(report))
+        print()
 
 
 def document_body(doc: str, folder: Path = WHITEHOUSE) -> str:

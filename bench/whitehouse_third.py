@@ -29,7 +29,6 @@ extractor output. New decisions and the doubtful calls by path:
 
 from __future__ import annotations
 
-import argparse
 import random
 import sys
 from pathlib import Path
@@ -44,10 +43,6 @@ import whitehouse_blind as second  # noqa: E402
 import whitehouse_sample as first  # noqa: E402
 from extract_overhead import WHITEHOUSE  # noqa: E402
 
-from etl.extract.engine import Extractor  # noqa: E402
-from etl.extract.evaluate import format_report  # noqa: E402
-from etl.seeds import load_reference  # noqa: E402
-
 GOLD = ROOT / "tests" / "fixtures" / "whitehouse_third_gold.jsonl"
 SEED = 20261205  # the day the sample was drawn
 GAZA_SIZE = 12
@@ -55,54 +50,19 @@ GAZA_SIZE = 12
 
 def earlier_docs(folder: Path = WHITEHOUSE) -> set[str]:
     """Every document the first sample (both strata) or the second drew."""
-    return {doc for docs in first.select_docs(folder).values() for doc in docs} | set(
-        second.select_docs(folder)
-    )
+    return first.drawn_docs(folder) | set(second.select_docs(folder))
 
 
 def select_docs(folder: Path = WHITEHOUSE) -> list[str]:
     """The drawn documents' paths: ``gaza`` first, in the order of its draw, then ``ukraine``."""
     earlier = earlier_docs(folder)
-    left = [row for row in first._index(folder) if row["path"] not in earlier]
-    gaza = [
-        row["path"]
-        for row in left
-        if row["topic"] == "gaza"
-        and first.is_rich_candidate(
-            row["topic"], row["date"], int(row["bytes"]), first.document_body(row["path"], folder)
-        )
-    ]
-    ukraine = [
-        row["path"]
-        for row in left
-        if row["topic"] == "ukraine"
-        and row["date"] >= first.RICH_SINCE["ukraine"]
-        and first.DEAL_TERM.search(first.document_body(row["path"], folder)) is not None
-    ]
+    gaza = first.rich_pool("gaza", earlier, folder)
+    ukraine = first.ukraine_talks_pool(earlier, folder)
     return random.Random(SEED).sample(gaza, GAZA_SIZE) + ukraine
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("command", choices=("eval", "select"))
-    parser.add_argument("--folder", type=Path, default=WHITEHOUSE, help="the White House corpus folder")
-    args = parser.parse_args()
-    if not (args.folder / "index.csv").exists():
-        sys.exit(f"not found: {args.folder / 'index.csv'}")
-    if args.command == "select":
-        for doc in select_docs(args.folder):
-            print(doc)
-        return
-    extractor = Extractor.load(load_reference(ROOT / "seeds"))
-    reports, _ = first.evaluate_sample(extractor, args.folder, GOLD)
-    for name, report in reports.items():
-        if not report.items:
-            continue  # the first sample's ``random`` stratum, which this one does not have
-        print(f"== {name}: {report.items} documents ==")
-        print(format_report(report))
-        print()
+    first.later_sample_main(__doc__, select_docs, GOLD)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The labelled sample of White House documents (``bench/whitehouse_sample.py``): the gold file is the
-sample the procedure draws, stratum by stratum, from the corpus it was labelled on, and every label
-is one the seeds can hold.
+sample the procedure draws, stratum by stratum, from the corpus it was labelled on; it and the later
+samples' gold files (``test_whitehouse_later_samples.py``) hold references and labels only, and every
+label is one the seeds can hold.
 
 The gold file holds only document paths, their sha1, their stratum and labels; the documents are
 read from ../shared/ at test time, so the draw tests skip where the shared corpus is absent (and fail
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 
+from bench import whitehouse_blind, whitehouse_fourth, whitehouse_third
 from bench.whitehouse_sample import (
     GOLD,
     RICH_MAX_BYTES,
@@ -97,21 +100,30 @@ def test_each_stratum_is_scored_alone_and_the_total_over_both() -> None:
     assert reports["rich"].item_errors == reports["total"].item_errors == [("c.md", "unreadable")]
 
 
-def test_gold_file_holds_references_and_labels_only() -> None:
-    for line in GOLD.read_text(encoding="utf-8").splitlines():
+GOLD_FILES = [GOLD, whitehouse_blind.GOLD, whitehouse_third.GOLD, whitehouse_fourth.GOLD]
+
+
+@pytest.mark.parametrize("gold_file", GOLD_FILES, ids=lambda path: path.stem)
+def test_gold_file_holds_references_and_labels_only(gold_file: Path) -> None:
+    for line in gold_file.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
         assert set(row) == {"doc", "sha1", "stratum", "claims"}
         assert row["stratum"] in set(Stratum)
         for claim in row["claims"]:
             assert {"negotiation", "actor", "issue", "value", "stance", "speaker"} <= set(claim)
             assert set(claim) <= {"negotiation", "actor", "issue", "value", "stance", "speaker", "note"}
+            # the labeller's reason, never a quotation (the first sample's run to two lines)
+            assert len(claim.get("note", "")) <= (180 if gold_file == GOLD else 120)
 
 
-def test_every_label_is_valid_against_the_seeds() -> None:
+@pytest.mark.parametrize("gold_file", GOLD_FILES, ids=lambda path: path.stem)
+def test_every_label_is_valid_against_the_seeds(gold_file: Path) -> None:
     reference = load_reference(REPO / "seeds")
+    gold = read_gold(gold_file)
+    assert any(g.claims for g in gold)
     problems = [
         (g.doc, claim, label_problem(claim, reference))
-        for g in read_gold()
+        for g in gold
         for claim in g.claims
         if label_problem(claim, reference)
     ]
