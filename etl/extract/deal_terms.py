@@ -21,10 +21,10 @@ from etl.extract.lexicon import (
     FUTURE_AUX,
     FUTURE_HEADS,
     HEDGE_AUX,
-    HEDGE_MODIFIERS,
     NOT_YET_HEADS,
     TEMPORAL_PREPS,
     TERM_VERBS,
+    UNAGREED_MODIFIERS,
 )
 from etl.extract.syntax import SUBJECT_DEPS, clause_subjects, core, path_to_root, polarity
 from etl.extract.values import IssueRule, in_context
@@ -157,7 +157,7 @@ def agreeing_parties(article: Article, verb: Token) -> list[str]:
         for o in objects
         for t in core(o)
         if (t.lower_ in topics or t.lemma_.lower() in topics or _hyphenated(t) in topics)
-        and not any(m.lower_ in HEDGE_MODIFIERS or m.lemma_.lower() in HEDGE_MODIFIERS for m in t.children)
+        and not any(_unagreed(m) for m in t.children)
     ]
     if not named or polarity(verb, Stance.ACCEPTS) != Stance.ACCEPTS or _not_yet(verb):
         return []
@@ -203,9 +203,14 @@ def _hyphenated(token: Token) -> str:
     return f"{doc[token.i - 2].lower_}-{token.lower_}"
 
 
+def _unagreed(modifier: Token) -> bool:
+    """ "the proposed deal", "the deal rejected by Hamas": a modifier saying a deal is not agreed."""
+    return modifier.lower_ in UNAGREED_MODIFIERS or modifier.lemma_.lower() in UNAGREED_MODIFIERS
+
+
 def _agreed(deal: Token) -> bool:
     modifiers = [c for c in deal.children if c.dep_ in ("amod", "acl", "relcl", "compound")]
-    if any(m.lemma_.lower() in HEDGE_MODIFIERS or m.lower_ in HEDGE_MODIFIERS for m in modifiers):
+    if any(_unagreed(m) for m in modifiers):
         return False
     if any(m.lemma_.lower() in AGREED_MODIFIERS for m in modifiers):
         return True

@@ -220,13 +220,18 @@ class EvalReport:
         return self.stance_correct / self.stance_total if self.stance_total else 0.0
 
 
-def _triple(claim: dict[str, Any], default_negotiation: str) -> Triple:
-    # gold and output both print integers as JSON numbers; compare as text so 60 == 60.0 never bites
-    value = claim["value"]
+def value_text(value: Any) -> str:
+    """A value as triples compare it: gold and output both print integers as JSON numbers, so as
+    text, 60 and 60.0 both "60"."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
+    return str(value)
+
+
+def triple_of(claim: dict[str, Any], default_negotiation: str) -> Triple:
+    """The (negotiation, actor, issue, value) a gold or output claim is scored by."""
     negotiation = claim.get("negotiation") or default_negotiation
-    return str(negotiation), str(claim["actor"]), str(claim["issue"]), str(value)
+    return str(negotiation), str(claim["actor"]), str(claim["issue"]), value_text(claim["value"])
 
 
 def read_gold(path: Path) -> dict[str, list[dict[str, Any]]]:
@@ -277,8 +282,8 @@ def score(
     misses: list[Error] = []
     alarms: list[Error] = []
     for item_id in list(gold) + [i for i in found if i not in gold]:
-        expected = {_triple(c, default_negotiation): c for c in gold.get(item_id, [])}
-        got = {_triple(c, default_negotiation): c for c in found.get(item_id, [])}
+        expected = {triple_of(c, default_negotiation): c for c in gold.get(item_id, [])}
+        got = {triple_of(c, default_negotiation): c for c in found.get(item_id, [])}
         for triple in expected.keys() | got.keys():
             tally = counts.setdefault(f"{triple[0]}.{triple[2]}", Counter())
             if triple in expected and triple in got:

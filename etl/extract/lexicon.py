@@ -72,15 +72,12 @@ HEDGE_MODIFIERS = frozenset(
         "mooted",
         "emerging",
         "likely",
-        # "the deal rejected by Hamas": turned down, so no one is bound by it
-        "reject",
-        "refuse",
-        "dismiss",
-        "spurn",
-        "oppose",
-        "veto",
     ]
 )
+# "the deal rejected by Hamas": turned down, so no one is bound by it
+REJECTED_MODIFIERS = frozenset(["reject", "refuse", "dismiss", "spurn", "oppose", "veto"])
+# a deal so modified is not (yet) one the parties agreed
+UNAGREED_MODIFIERS = HEDGE_MODIFIERS | REJECTED_MODIFIERS
 AGREED_MODIFIERS = frozenset(
     ["agree", "approve", "reach", "seal", "sign", "finalize", "finalise", "accept", "strike", "conclude"]
 )

@@ -155,16 +155,14 @@ def _link_parse(article: Article, rule: IssueRule, span: Span) -> list[Link]:
         if stance is None and token.pos_ in ("VERB", "AUX"):
             links += _proposal_links(article, rule, token, own, depth)
             auxiliaries = {c.lower_ for c in token.children if c.dep_ == "aux"}
-            if (span.start <= token.i < span.end or token.lemma_.lower() in HOLDING_VERBS) and (
-                auxiliaries & OBLIGING_AUX
-            ):
-                # "the war must end", "any deal must include a permanent ceasefire": the value's own
-                # verb, or what a deal holds, said to be a must is its speaker's demand
-                links += _obliging_links(article, token, Stance.DEMANDS, token, depth)
-            elif span.start <= token.i < span.end and (required := obligation(token)) is not None:
-                # "we have to stop that war", "Trump tells Putin to stop the war": the value's own
-                # verb that someone has to, or is told to, do
+            required = obligation(token) if span.start <= token.i < span.end else None
+            if required is not None:
+                # "the war must end", "we have to stop that war", "Trump tells Putin to stop the war":
+                # the value's own verb that someone must, or is told to, do is the demand of who says so
                 links += _obliging_links(article, token, *required, depth)
+            elif token.lemma_.lower() in HOLDING_VERBS and auxiliaries & OBLIGING_AUX:
+                # "any deal must include a permanent ceasefire": what a deal must hold, likewise
+                links += _obliging_links(article, token, Stance.DEMANDS, token, depth)
             elif (
                 depth
                 and token.lemma_.lower() in HOLDING_VERBS

@@ -223,7 +223,7 @@ class Speakers:
         report of another's position stands."""
         for opened in _QUOTED.finditer(text):
             who = " ".join((opened.group("linked") or opened.group("plain")).split())
-            found = list(dict.fromkeys(actor for pattern, actor in self._aliases if pattern.search(who)))
+            found = self._named(who)
             if _FORMER.search(who):
                 found = []
             elif len(found) > 1 or (not found and (not opened.group("linked") or _OFFICE.search(who))):
@@ -244,11 +244,14 @@ class Speakers:
         Karine Jean-Pierre"); none when that is not one actor."""
         lowered = _plain(label)
         found = [actor for actor, offices in self._offices.items() if lowered in offices]
-        found += [actor for pattern, actor in self._aliases if pattern.search(label)]
-        found = list(dict.fromkeys(found))
+        found = list(dict.fromkeys([*found, *self._named(label)]))
         if not found:
             found = self._titled(label.split()[-1], title)
         return found if len(found) == 1 else []
+
+    def _named(self, words: str) -> list[str]:
+        """The actors an alias of which ``words`` hold, each once, in the seeds' order."""
+        return list(dict.fromkeys(actor for pattern, actor in self._aliases if pattern.search(words)))
 
     def _titled(self, surname: str, title: str) -> list[str]:
         """The actor whose office the title gives the bearer of ``surname`` ("Principal Deputy Press
@@ -281,9 +284,8 @@ class Speakers:
         who = who[: end.start()] if end else who
         if _JOINT.search(who):
             return []
-        found = [actor for pattern, actor in self._aliases if pattern.search(who)]
-        found += [actor for pattern, actor in self._office_patterns if pattern.search(who)]
-        found = list(dict.fromkeys(found))
+        offices = [actor for pattern, actor in self._office_patterns if pattern.search(who)]
+        found = list(dict.fromkeys([*self._named(who), *offices]))
         return found if len(found) == 1 else []
 
 
