@@ -60,9 +60,9 @@ import whitehouse_third  # noqa: E402
 from heldout_sample import Sources  # noqa: E402
 
 from etl.extract.engine import EXTRACTOR_VERSION, Extractor, article_text  # noqa: E402
-from etl.extract.evaluate import Item, Triple, claim_json, read_eval_files  # noqa: E402
-from etl.extract.evaluate import _triple as triple_of  # noqa: E402
+from etl.extract.evaluate import Item, Triple, claim_json, read_eval_files, triple_of, value_text  # noqa: E402
 from etl.extract.gazetteer import ACTOR_LABEL, WEAK_ACTOR_LABEL  # noqa: E402
+from etl.extract.values import Value  # noqa: E402
 from etl.seeds import load_reference  # noqa: E402
 
 Bucket = Literal["found", "not linked", "actor not named", "value not read"]
@@ -125,11 +125,6 @@ def _ratio(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
-def value_text(value: int | float | str) -> str:
-    """A value as the scoring compares it (``evaluate``: 60 and 60.0 are both "60")."""
-    return triple_of({"actor": "", "issue": "", "value": value}, "")[3]
-
-
 def bucket(triple: Triple, found: set[Triple], read: set[tuple[str, str, str]], named: set[str]) -> Bucket:
     """Why ``triple`` (negotiation, actor, issue, value as text) is or is not among ``found``:
     ``read``, the (negotiation, issue, value) the patterns read in the text; ``named``, its actors."""
@@ -151,17 +146,14 @@ def tally_set(extractor: Extractor, labelled: LabelledSet) -> dict[str, Tally]:
         gold = {triple_of(c, labelled.negotiation) for c in labelled.gold.get(item.id, [])}
         found = {triple_of(claim_json(c), labelled.negotiation) for c in result.claims}
         text, _ = article_text(item.title, item.text)
-        read = {
-            (negotiation.key, value.rule.seed.key, value_text(value.value))
-            for negotiation in extractor.negotiations
-            for value in negotiation.rules.values(text)
-        }
+        values = [(n.key, value) for n in extractor.negotiations for value in n.rules.values(text)]
+        read = {(key, value.rule.seed.key, value_text(value.value)) for key, value in values}
         named = {m.actor for m in result.mentions}
         for triple in gold:
             tallies.setdefault(triple[0], Tally()).buckets[bucket(triple, found, read, named)] += 1
         for triple in found - gold:
             tallies.setdefault(triple[0], Tally()).false_alarms += 1
-        for triple in loose_pairs(extractor, text, found):
+        for triple in loose_pairs(extractor, text, values, found):
             if triple[0] not in tallies:
                 continue  # a negotiation the set was not labelled for: its pairs say nothing
             tally = tallies[triple[0]]
@@ -170,25 +162,27 @@ def tally_set(extractor: Extractor, labelled: LabelledSet) -> dict[str, Tally]:
     return tallies
 
 
-def loose_pairs(extractor: Extractor, text: str, found: set[Triple]) -> set[Triple]:
-    """The (negotiation, actor, issue, value) of each value read in a sentence naming the actor,
-    where no claim of the article holds that value of that issue."""
+def loose_pairs(
+    extractor: Extractor, text: str, values: list[tuple[str, Value]], found: set[Triple]
+) -> set[Triple]:
+    """The (negotiation, actor, issue, value) of each of ``values`` (by negotiation, read in
+    ``text``) in a sentence naming the actor, where no claim of the article holds that value of
+    that issue."""
     held = {(n, i, v) for n, _, i, v in found}
     doc = None
     pairs: set[Triple] = set()
-    for negotiation in extractor.negotiations:
-        for value in negotiation.rules.values(text):
-            as_text = value_text(value.value)
-            if (negotiation.key, value.rule.seed.key, as_text) in held:
-                continue
-            doc = doc if doc is not None else extractor.nlp(text)
-            span = doc.char_span(value.start, value.end, alignment_mode="expand")
-            if span is None:
-                continue
-            sent = span.sent
-            for ent in doc.ents:
-                if ent.label_ in (ACTOR_LABEL, WEAK_ACTOR_LABEL) and sent.start <= ent.start < sent.end:
-                    pairs.add((negotiation.key, ent.ent_id_, value.rule.seed.key, as_text))
+    for key, value in values:
+        as_text = value_text(value.value)
+        if (key, value.rule.seed.key, as_text) in held:
+            continue
+        doc = doc if doc is not None else extractor.nlp(text)
+        span = doc.char_span(value.start, value.end, alignment_mode="expand")
+        if span is None:
+            continue
+        sent = span.sent
+        for ent in doc.ents:
+            if ent.label_ in (ACTOR_LABEL, WEAK_ACTOR_LABEL) and sent.start <= ent.start < sent.end:
+                pairs.add((key, ent.ent_id_, value.rule.seed.key, as_text))
     return pairs
 
 
@@ -213,17 +207,8 @@ def tuned_sets(shared: Path, sources: Sources) -> Iterable[LabelledSet]:
         gold, items = read_eval_files(shared / "eval" / gold_file, shared / "eval" / items_file)
         yield LabelledSet(name, True, negotiation, gold, items)
     sample = corpus_sample.read_gold(corpus_sample.GOLD)
-    rows = corpus_sample.corpus_items([g.line for g in sample], sources.corpus)
-    yield LabelledSet(
-        "corpus_sample",
-        True,
-        "gaza",
-        {str(g.line): g.claims for g in sample},
-        [
-            Item(line=n, id=str(g.line), title=rows[g.line]["title"], text=rows[g.line]["text"])
-            for n, g in enumerate(sample, start=1)
-        ],
-    )
+    items = heldout_sample.items_of([g.line for g in sample], sources)
+    yield LabelledSet("corpus_sample", True, "gaza", {str(g.line): g.claims for g in sample}, items)
     headlines = headline_sample.candidates(sources.headlines, sources.headline_dev_items)
     labels = headline_sample.read_gold(headline_sample.GOLD)
     titles = {ref: row["title"] for ref, row in headlines.items()}

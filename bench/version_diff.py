@@ -44,7 +44,7 @@ if str(ROOT) not in sys.path:
 
 from bench import blind_headlines, blind_sample, whitehouse_fourth, whitehouse_sample, whitehouse_third  # noqa: E402
 from bench.corpus_sample import CORPUS  # noqa: E402
-from bench.extract_overhead import WHITEHOUSE, load_whitehouse  # noqa: E402
+from bench.extract_overhead import WHITEHOUSE  # noqa: E402
 from bench.headline_sample import HEADLINES, headline_id  # noqa: E402
 from bench.heldout_sample import read_gold  # noqa: E402
 
@@ -87,8 +87,7 @@ def headline_items(headlines: Path = HEADLINES) -> Iterator[dict[str, str]]:
 def whitehouse_items(folder: Path = WHITEHOUSE) -> Iterator[dict[str, str]]:
     """The 516 White House documents as ``extract-file`` reads them; id = the ``wh<n>`` of their
     ``index.csv`` line, ``path`` their path (for the blind samples)."""
-    paths = [row["path"] for row in whitehouse_sample._index(folder)]
-    for path, item in zip(paths, load_whitehouse(folder, None), strict=True):
+    for path, item in whitehouse_sample.documents(folder).items():
         yield {**item, "path": path}
 
 

@@ -311,10 +311,16 @@ def _value_fits(value: str, issue: IssueSeed) -> bool:
     return parts == sorted(set(parts)) and set(parts) <= set(issue.choices)
 
 
+def documents(folder: Path = WHITEHOUSE) -> dict[str, dict[str, str]]:
+    """Every document by its path, in ``index.csv`` order, as ``load_whitehouse`` reads it (``id``
+    ``wh<n>``, ``title``, ``text``)."""
+    paths = [row["path"] for row in _index(folder)]
+    return dict(zip(paths, load_whitehouse(folder, None), strict=True))
+
+
 def sample_items(docs: list[str], folder: Path = WHITEHOUSE) -> list[Item]:
     """One item per document (id = its path), read by ``load_whitehouse`` in ``index.csv`` order."""
-    paths = [row["path"] for row in _index(folder)]
-    loaded = dict(zip(paths, load_whitehouse(folder, None), strict=True))
+    loaded = documents(folder)
     missing = [doc for doc in docs if doc not in loaded]
     if missing:
         raise ValueError(
